@@ -1,0 +1,10 @@
+//! Types and services generated from the protos under `api/`. Never edit by hand:
+//! change the .proto and rebuild (`make api`).
+
+/// `package helloworld.v1`
+pub mod helloworld {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/helloworld.v1.rs"));
+        include!(concat!(env!("OUT_DIR"), "/helloworld.v1.serde.rs"));
+    }
+}

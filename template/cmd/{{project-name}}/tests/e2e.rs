@@ -1,0 +1,124 @@
+//! Starts the production wiring on free ports and talks to it over both transports.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use api::helloworld::v1::{HelloRequest, greeter_client::GreeterClient};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running service; dropping it without `stop` leaves the task to the runtime.
+struct Running {
+    http: SocketAddr,
+    grpc: SocketAddr,
+    stop: oneshot::Sender<()>,
+    stopped: JoinHandle<std::io::Result<()>>,
+    _scratch: tempfile::TempDir,
+}
+
+async fn start() -> Running {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/config.yaml");
+    // A prefix no shell sets, so the developer's environment cannot leak in.
+    let mut conf = conf::load(&config, "E2E_TEST_ONLY").expect("configs/config.yaml loads");
+    conf.server.http.addr = "127.0.0.1:0".parse().expect("addr");
+    conf.server.grpc.addr = "127.0.0.1:0".parse().expect("addr");
+    conf.data.database.url = database_url(scratch.path());
+
+    let app = {{crate_name}}::wire(&conf).await.expect("service starts");
+    let http = app.local_addr("http").expect("http server");
+    let grpc = app.local_addr("grpc").expect("grpc server");
+    let (stop, stop_requested) = oneshot::channel::<()>();
+    let stopped = tokio::spawn(app.run_until(async {
+        let _ = stop_requested.await;
+    }));
+    Running {
+        http,
+        grpc,
+        stop,
+        stopped,
+        _scratch: scratch,
+    }
+}
+{% if database == "sqlite" %}
+/// A fresh SQLite file in the test's scratch directory.
+fn database_url(scratch: &Path) -> String {
+    format!("sqlite://{}/e2e.db", scratch.display())
+}
+{% else %}
+/// The test database: `DATABASE_URL`, or the local default.
+fn database_url(_scratch: &Path) -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+{% endif %}
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("http://{addr}{path}"))
+        .await
+        .expect("HTTP response");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+async fn grpc_client(addr: SocketAddr) -> GreeterClient<tonic::transport::Channel> {
+    GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .expect("gRPC connection")
+}
+
+#[tokio::test]
+async fn says_hello_over_http() {
+    let service = start().await;
+
+    let (status, body) = http_get(service.http, "/helloworld/world").await;
+
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({ "message": "Hello world" }));
+}
+
+#[tokio::test]
+async fn says_hello_over_grpc() {
+    let service = start().await;
+    let mut client = grpc_client(service.grpc).await;
+
+    let reply = client
+        .say_hello(HelloRequest {
+            name: "world".into(),
+        })
+        .await
+        .expect("SayHello");
+
+    assert_eq!(reply.into_inner().message, "Hello world");
+}
+
+#[tokio::test]
+async fn refuses_a_long_name_on_both_transports() {
+    let service = start().await;
+    let name = "a".repeat(65);
+
+    let (status, body) = http_get(service.http, &format!("/helloworld/{name}")).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["reason"], "INVALID_NAME");
+    assert_eq!(body["code"], 400);
+
+    let err = grpc_client(service.grpc)
+        .await
+        .say_hello(HelloRequest { name })
+        .await
+        .expect_err("too long");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert_eq!(err.message(), "name must be at most 64 characters, got 65");
+}
+
+#[tokio::test]
+async fn stops_cleanly_when_asked() {
+    let service = start().await;
+    let (status, _) = http_get(service.http, "/helloworld/bye").await;
+    assert_eq!(status, 200);
+
+    service.stop.send(()).expect("service still running");
+    let result = service.stopped.await.expect("task joins");
+
+    assert!(result.is_ok(), "{result:?}");
+}

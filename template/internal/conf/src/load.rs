@@ -1,0 +1,201 @@
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+
+use crate::Bootstrap;
+
+/// Why the configuration could not be loaded. Each message names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("config file {path} not found (pass another with --conf)")]
+    NotFound { path: PathBuf },
+    #[error("config file {path}: {source}")]
+    Invalid {
+        path: PathBuf,
+        #[source]
+        source: config::ConfigError,
+    },
+    #[error("config file {path}: `{key}` {problem}")]
+    BadValue {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+    },
+}
+
+/// The prefix of the environment variables that override the file for the service
+/// `name`: `hello-svc` reads `HELLO_SVC__SERVER__HTTP__ADDR` for `server.http.addr`.
+pub fn env_prefix(name: &str) -> String {
+    name.replace('-', "_").to_uppercase()
+}
+
+/// Loads `path`, then applies the `<env_prefix>__SECTION__KEY` environment variables.
+pub fn load(path: &Path, env_prefix: &str) -> Result<Bootstrap, Error> {
+    load_with(path, environment(env_prefix))
+}
+
+/// The environment source: `PREFIX__A__B` sets `a.b`.
+fn environment(prefix: &str) -> Environment {
+    Environment::with_prefix(prefix)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+}
+
+fn load_with(path: &Path, environment: Environment) -> Result<Bootstrap, Error> {
+    if !path.is_file() {
+        return Err(Error::NotFound { path: path.into() });
+    }
+    let invalid = |source| Error::Invalid {
+        path: path.into(),
+        source,
+    };
+    let bootstrap: Bootstrap = Config::builder()
+        .add_source(File::from(path).format(FileFormat::Yaml))
+        .add_source(environment)
+        .build()
+        .and_then(Config::try_deserialize)
+        .map_err(invalid)?;
+    validate(&bootstrap).map_err(|(key, problem)| Error::BadValue {
+        path: path.into(),
+        key,
+        problem,
+    })?;
+    Ok(bootstrap)
+}
+
+/// The rules serde cannot express.
+fn validate(conf: &Bootstrap) -> Result<(), (&'static str, String)> {
+    if conf.data.database.url.trim().is_empty() {
+        return Err(("data.database.url", "must not be empty".into()));
+    }
+    if conf.data.database.max_connections == 0 {
+        return Err(("data.database.max_connections", "must be at least 1".into()));
+    }
+    if conf.log.level.trim().is_empty() {
+        return Err(("log.level", "must not be empty (try `info`)".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    const VALID: &str = "
+app:
+  shutdown_grace: 5s
+server:
+  http:
+    addr: 0.0.0.0:8000
+  grpc:
+    addr: 0.0.0.0:9000
+data:
+  database:
+    url: sqlite://data/app.db
+    max_connections: 4
+    migrate: true
+log:
+  level: info
+  format: json
+";
+
+    fn file_with(yaml: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        file.write_all(yaml.as_bytes()).expect("write");
+        file
+    }
+
+    fn load_err(yaml: &str, prefix: &str) -> String {
+        let file = file_with(yaml);
+        load(file.path(), prefix)
+            .expect_err("must fail")
+            .to_string()
+    }
+
+    #[test]
+    fn loads_every_section() {
+        let file = file_with(VALID);
+        let conf = load(file.path(), "CONF_TEST_VALID").expect("valid config");
+
+        assert_eq!(conf.app.shutdown_grace, std::time::Duration::from_secs(5));
+        assert_eq!(conf.server.grpc.addr.port(), 9000);
+        assert_eq!(conf.data.database.max_connections, 4);
+        assert_eq!(conf.log.format, crate::LogFormat::Json);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = file_with(VALID);
+        let env = [(
+            "CONF_TEST_ENV__SERVER__HTTP__ADDR".to_owned(),
+            "127.0.0.1:18000".to_owned(),
+        )];
+
+        let conf = load_with(
+            file.path(),
+            environment("CONF_TEST_ENV").source(Some(env.into())),
+        )
+        .expect("valid config");
+
+        assert_eq!(conf.server.http.addr.to_string(), "127.0.0.1:18000");
+    }
+
+    #[test]
+    fn names_a_missing_file() {
+        let err = load(Path::new("nowhere/config.yaml"), "CONF_TEST_MISSING").expect_err("missing");
+
+        assert_eq!(
+            err.to_string(),
+            "config file nowhere/config.yaml not found (pass another with --conf)"
+        );
+    }
+
+    #[test]
+    fn names_an_unknown_key() {
+        let yaml = VALID.replace("shutdown_grace", "shutdown_grase");
+
+        let err = load_err(&yaml, "CONF_TEST_UNKNOWN");
+
+        assert!(err.contains("unknown field `shutdown_grase`"), "{err}");
+    }
+
+    #[test]
+    fn names_the_key_of_a_bad_value() {
+        let yaml = VALID.replace("0.0.0.0:9000", "not-an-address");
+
+        let err = load_err(&yaml, "CONF_TEST_BAD");
+
+        assert!(err.contains("server.grpc.addr"), "{err}");
+    }
+
+    #[test]
+    fn refuses_an_empty_pool() {
+        let yaml = VALID.replace("max_connections: 4", "max_connections: 0");
+
+        let err = load_err(&yaml, "CONF_TEST_POOL");
+
+        assert!(
+            err.ends_with("`data.database.max_connections` must be at least 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn env_prefix_is_the_shouting_crate_name() {
+        assert_eq!(env_prefix("hello-svc"), "HELLO_SVC");
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_url() {
+        let file = file_with(&VALID.replace("sqlite://data/app.db", "postgres://u:secret@db/x"));
+        let conf = load(file.path(), "CONF_TEST_REDACT").expect("valid config");
+
+        let printed = format!("{:?}", conf.data.database);
+
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("postgres:<redacted>"), "{printed}");
+    }
+}

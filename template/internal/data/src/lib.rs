@@ -1,0 +1,41 @@
+//! The data layer: connections, migrations and the repositories that implement the
+//! biz traits. Every SQL string of the service lives here.
+
+mod error;
+mod greeter;
+// The driver this service was generated with: connection options and migrations.
+mod {{database}};
+
+use {{database}} as driver;
+
+pub use error::Error;
+pub use greeter::GreeterRepo;
+
+/// The connection pool every repository shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Data {
+    pool: driver::Pool,
+}
+
+impl Data {
+    /// Connects to the configured database and, when `migrate` is set, applies the
+    /// embedded migrations.
+    pub async fn connect(conf: &conf::Database) -> Result<Self, Error> {
+        let pool = driver::connect(conf).await?;
+        let data = Self { pool };
+        if conf.migrate {
+            data.migrate().await?;
+        }
+        Ok(data)
+    }
+
+    /// Applies the migrations the binary was built with that the database lacks.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        driver::MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(Error::Migrate)?;
+        tracing::info!("database migrations applied");
+        Ok(())
+    }
+}

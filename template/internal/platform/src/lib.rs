@@ -1,0 +1,13 @@
+//! What Kratos the library gives a Kratos service: the app lifecycle, the two
+//! transports, telemetry setup and the error rendering both transports share.
+//! It knows nothing of any particular API.
+
+mod app;
+pub mod error;
+mod server;
+mod shutdown;
+pub mod telemetry;
+
+pub use app::App;
+pub use server::Server;
+pub use shutdown::shutdown_signal;

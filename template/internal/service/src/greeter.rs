@@ -1,0 +1,119 @@
+use api::helloworld::v1::{ErrorReason, HelloReply, HelloRequest, greeter_server::Greeter};
+use biz::GreeterUsecase;
+use tonic::{Code, Request, Response, Status};
+
+/// The error domain clients see in `ErrorInfo.domain`: the proto package.
+const DOMAIN: &str = "helloworld.v1";
+
+/// `helloworld.v1.Greeter`, served on gRPC and HTTP alike.
+#[derive(Debug, Clone)]
+pub struct GreeterService {
+    usecase: GreeterUsecase,
+}
+
+impl GreeterService {
+    pub fn new(usecase: GreeterUsecase) -> Self {
+        Self { usecase }
+    }
+}
+
+#[tonic::async_trait]
+impl Greeter for GreeterService {
+    async fn say_hello(
+        &self,
+        request: Request<HelloRequest>,
+    ) -> Result<Response<HelloReply>, Status> {
+        let HelloRequest { name } = request.into_inner();
+        let greeter = self.usecase.say_hello(&name).await.map_err(to_status)?;
+        Ok(Response::new(HelloReply {
+            message: greeter.message,
+        }))
+    }
+}
+
+/// biz errors as API errors. Causes that are not the caller's business are logged
+/// here and never sent.
+fn to_status(err: biz::Error) -> Status {
+    match err {
+        biz::Error::InvalidName(why) => platform::error::status(
+            Code::InvalidArgument,
+            ErrorReason::InvalidName.as_str_name(),
+            DOMAIN,
+            why,
+        ),
+        biz::Error::Storage(source) => {
+            tracing::error!(error = %source, "greeter storage failed");
+            Status::internal("internal error")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use biz::GreeterRepo;
+    use tonic_types::StatusExt;
+
+    use super::*;
+
+    struct Repo {
+        fail: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl GreeterRepo for Repo {
+        async fn save(&self, greeter: biz::Greeter) -> biz::Result<biz::Greeter> {
+            if self.fail {
+                return Err(biz::Error::storage("connection refused to 10.0.0.7"));
+            }
+            Ok(greeter)
+        }
+    }
+
+    fn service(fail: bool) -> GreeterService {
+        GreeterService::new(GreeterUsecase::new(Repo { fail }))
+    }
+
+    fn hello(name: &str) -> Request<HelloRequest> {
+        Request::new(HelloRequest { name: name.into() })
+    }
+
+    #[tokio::test]
+    async fn replies_with_the_greeting() {
+        let reply = service(false)
+            .say_hello(hello("world"))
+            .await
+            .expect("reply");
+
+        assert_eq!(reply.into_inner().message, "Hello world");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_name_is_invalid_argument_with_its_reason() {
+        let status = service(false)
+            .say_hello(hello(""))
+            .await
+            .expect_err("empty name");
+
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "name must not be empty");
+        let details = status.get_error_details();
+        let info = details.error_info().expect("ErrorInfo detail");
+        assert_eq!(info.reason, "INVALID_NAME");
+        assert_eq!(info.domain, "helloworld.v1");
+    }
+
+    #[tokio::test]
+    async fn a_storage_failure_is_internal_and_hides_the_cause() {
+        let status = service(true)
+            .say_hello(hello("world"))
+            .await
+            .expect_err("fails");
+
+        assert_eq!(status.code(), Code::Internal);
+        assert!(
+            !status.message().contains("10.0.0.7"),
+            "{}",
+            status.message()
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The service layer: each api service implemented by converting the request, calling
+//! a biz use case and converting the reply. No SQL and no HTTP here.
+
+mod greeter;
+
+pub use greeter::GreeterService;
+
+/// Every service of this binary, built once in `cmd` and mounted by `server` on
+/// both transports.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub greeter: GreeterService,
+}
