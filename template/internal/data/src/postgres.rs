@@ -37,5 +37,4 @@ pub(crate) mod testing {
         .unwrap_or_else(|err| panic!("{err}: is PostgreSQL running at {url}? Set DATABASE_URL."));
         (data, ())
     }
-
 }

@@ -1,0 +1,44 @@
+# strata: `make` lists every target.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+# cargo-generate 0.24+ needs rustc 1.96; 0.23.14 is the newest that builds on 1.95.
+CARGO_GENERATE_VERSION := 0.23.14
+# One target directory for every generated repository, so dependencies compile once.
+# Outside the clone, so it survives between runs.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/strata/target
+DEMO_DIR := demo
+DEMO_NAME := hello-svc
+
+.PHONY: help tools demo test test-fast clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION) unless it is already there
+	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then \
+	  echo "cargo-generate $(CARGO_GENERATE_VERSION) is installed"; \
+	else \
+	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
+	fi
+
+demo: tools ## Generate the sample service (SQLite) into ./demo, build it and run it
+	rm -rf $(DEMO_DIR)/$(DEMO_NAME)
+	mkdir -p $(DEMO_DIR)
+	cargo generate --path . --name $(DEMO_NAME) --silent --destination $(DEMO_DIR)
+	cd $(DEMO_DIR)/$(DEMO_NAME) && cargo build
+	@echo
+	@echo "  HTTP  curl localhost:8000/helloworld/world"
+	@echo "  gRPC  localhost:9000  helloworld.v1.Greeter/SayHello"
+	@echo "  Ctrl-C stops it. The repository is in $(DEMO_DIR)/$(DEMO_NAME)."
+	@echo
+	cd $(DEMO_DIR)/$(DEMO_NAME) && cargo run -q
+
+test: tools ## Every test: render, refuse bad names, build/lint/test and run each variant
+	cd tests && cargo test -- --include-ignored
+
+test-fast: tools ## Only the fast tier: render every variant, refuse bad names (seconds)
+	cd tests && cargo test
+
+clean: ## Remove ./demo and the shared target directory
+	rm -rf $(DEMO_DIR) $(CARGO_TARGET_DIR)

@@ -1,0 +1,9 @@
+//! Helpers the template's tests share: render a variant, run cargo in it, start its
+//! binary and talk to it. Each test file under `tests/` states one promise.
+
+pub mod grpc;
+pub mod process;
+mod render;
+
+pub use process::{Service, cargo, free_port, postgres_available};
+pub use render::{Rendered, Variant, generate, generate_err, template_root};

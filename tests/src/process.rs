@@ -1,0 +1,145 @@
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Variant;
+
+/// The target directory every generated repository builds into, so dependencies
+/// compile once: `CARGO_TARGET_DIR`, else `~/.cache/strata/target`.
+pub fn shared_target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").expect("HOME is set");
+            Path::new(&home).join(".cache/strata/target")
+        })
+}
+
+/// Runs `cargo <args>` in `dir` with the shared target directory and returns its
+/// stderr; panics with the output when it fails, naming the step.
+pub fn cargo(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("cargo")
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "`cargo {}` failed in {}:\n{}\n{}",
+        args.join(" "),
+        dir.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Whether PostgreSQL answers at 127.0.0.1:5432. Outside CI a missing server skips
+/// the test with a printed reason; in CI (`CI=true`) it is a failure.
+pub fn postgres_available() -> bool {
+    let addr: SocketAddr = "127.0.0.1:5432".parse().expect("addr");
+    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "PostgreSQL is not reachable at {addr}, and CI=true requires it"
+    );
+    eprintln!("SKIPPED: PostgreSQL is not reachable at {addr} (set CI=true to make this fatal)");
+    false
+}
+
+/// A generated service's binary, started with its own config and env overrides.
+#[derive(Debug)]
+pub struct Service {
+    child: Child,
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    log: PathBuf,
+}
+
+impl Service {
+    /// Starts the variant's debug binary in `repo` on free ports with `env` added,
+    /// and waits until both ports accept connections.
+    pub fn start(repo: &Path, variant: Variant, env: &[(String, String)]) -> Self {
+        let prefix = variant.env_prefix();
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let log = repo.join("service.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(shared_target_dir().join("debug").join(variant.name))
+            .current_dir(repo)
+            .env(format!("{prefix}__SERVER__HTTP__ADDR"), http.to_string())
+            .env(format!("{prefix}__SERVER__GRPC__ADDR"), grpc.to_string())
+            .envs(env.iter().map(|(key, value)| (key, value)))
+            .stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("service binary starts");
+        let mut service = Self {
+            child,
+            http,
+            grpc,
+            log,
+        };
+        service.wait_until_listening();
+        service
+    }
+
+    /// Everything the service printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_until_listening(&mut self) {
+        // A deadline so a broken build fails the test instead of hanging it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("poll child") {
+                panic!("service exited with {status} before listening:\n{}", self.output());
+            }
+            if TcpStream::connect(self.http).is_ok() && TcpStream::connect(self.grpc).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("service did not listen within 30 s:\n{}", self.output());
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM could not be sent");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("poll child") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("service still running 30 s after SIGTERM:\n{}", self.output());
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

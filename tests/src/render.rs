@@ -1,0 +1,96 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// One combination of placeholders.
+#[derive(Debug, Clone, Copy)]
+pub struct Variant {
+    /// `--name`; distinct per variant so their binaries never overwrite each other
+    /// in the shared target directory.
+    pub name: &'static str,
+    /// `-d key=value` pairs.
+    pub defines: &'static [(&'static str, &'static str)],
+}
+
+impl Variant {
+    /// Every default.
+    pub const SQLITE: Self = Self {
+        name: "hello-sqlite",
+        defines: &[],
+    };
+    /// `database=postgres`.
+    pub const POSTGRES: Self = Self {
+        name: "hello-postgres",
+        defines: &[("database", "postgres")],
+    };
+
+    /// The environment variable prefix the generated service reads.
+    pub fn env_prefix(&self) -> String {
+        self.name.replace('-', "_").to_uppercase()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.defines.contains(&("database", "postgres"))
+    }
+}
+
+/// A generated repository in a temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct Rendered {
+    _scratch: tempfile::TempDir,
+    /// The repository's root.
+    pub root: PathBuf,
+}
+
+/// This repository: where `cargo-generate.toml` is.
+pub fn template_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn cargo_generate(name: &str, defines: &[(&str, &str)], destination: &Path) -> Output {
+    let mut command = Command::new("cargo");
+    command
+        .args(["generate", "--path"])
+        .arg(template_root())
+        .args(["--name", name, "--silent", "--vcs", "none", "--destination"])
+        .arg(destination)
+        .env("RUST_BACKTRACE", "0");
+    for (key, value) in defines {
+        command.args(["-d", &format!("{key}={value}")]);
+    }
+    command
+        .output()
+        .expect("cargo generate runs (install it: make tools)")
+}
+
+/// Renders `variant` with cargo-generate, panicking with its output if it fails.
+pub fn generate(variant: Variant) -> Rendered {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let output = cargo_generate(variant.name, variant.defines, scratch.path());
+    assert!(
+        output.status.success(),
+        "cargo generate {} failed:\n{}",
+        variant.name,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let root = scratch.path().join(variant.name);
+    Rendered {
+        _scratch: scratch,
+        root,
+    }
+}
+
+/// Runs cargo-generate with a name it must refuse. Returns its stderr and every
+/// entry it left in the destination directory.
+pub fn generate_err(name: &str) -> (String, Vec<PathBuf>) {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let output = cargo_generate(name, &[], scratch.path());
+    assert!(!output.status.success(), "cargo generate accepted {name:?}");
+    let left = std::fs::read_dir(scratch.path())
+        .expect("read destination")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    (String::from_utf8_lossy(&output.stderr).into_owned(), left)
+}

@@ -1,0 +1,85 @@
+//! Slow tier: the built binary of each variant answers SayHello on gRPC and HTTP,
+//! refuses a bad config naming the key, and exits 0 on SIGTERM.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use strata_tests::process::shared_target_dir;
+use strata_tests::{Rendered, Service, Variant, cargo, generate, grpc, postgres_available};
+
+/// Env overrides that point the variant at a database the test owns.
+fn database_env(variant: Variant, repo: &Rendered) -> Vec<(String, String)> {
+    let url = if variant.is_postgres() {
+        std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    } else {
+        format!("sqlite://{}/data/e2e.db", repo.root.display())
+    };
+    vec![(format!("{}__DATA__DATABASE__URL", variant.env_prefix()), url)]
+}
+
+async fn http_get(service: &Service, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("http://{}{path}", service.http))
+        .await
+        .expect("HTTP response");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+async fn serves_both_transports(variant: Variant) {
+    let repo = generate(variant);
+    cargo(&repo.root, &["build"]);
+    let service = Service::start(&repo.root, variant, &database_env(variant, &repo));
+
+    let (status, body) = http_get(&service, "/helloworld/world").await;
+    assert_eq!(status, 200, "{}", service.output());
+    assert_eq!(body, json!({ "message": "Hello world" }));
+
+    let reply = grpc::say_hello(service.grpc, "grpc").await.expect("SayHello");
+    assert_eq!(reply, "Hello grpc");
+
+    let (status, body) = http_get(&service, &format!("/helloworld/{}", "x".repeat(65))).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["reason"], "INVALID_NAME");
+    let err = grpc::say_hello(service.grpc, "").await.expect_err("empty name");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+
+    let output = service.output();
+    let exit = service.terminate();
+    assert!(exit.success(), "exit status {exit} after SIGTERM:\n{output}");
+}
+
+fn refuses_a_bad_config_value(variant: Variant) {
+    let repo = generate(variant);
+    cargo(&repo.root, &["build"]);
+    let output = Command::new(shared_target_dir().join("debug").join(variant.name))
+        .current_dir(&repo.root)
+        .env(format!("{}__SERVER__HTTP__ADDR", variant.env_prefix()), "not-an-address")
+        .output()
+        .expect("binary runs");
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("server.http.addr"), "{stderr}");
+    assert!(stderr.contains("configs/config.yaml"), "{stderr}");
+}
+
+#[tokio::test]
+#[ignore = "slow tier: builds and runs a generated service (make test)"]
+async fn sqlite_variant_serves_both_transports() {
+    serves_both_transports(Variant::SQLITE).await;
+}
+
+#[tokio::test]
+#[ignore = "slow tier: builds and runs a generated service (make test)"]
+async fn postgres_variant_serves_both_transports() {
+    if postgres_available() {
+        serves_both_transports(Variant::POSTGRES).await;
+    }
+}
+
+#[test]
+#[ignore = "slow tier: builds and runs a generated service (make test)"]
+fn sqlite_variant_refuses_a_bad_config_value() {
+    refuses_a_bad_config_value(Variant::SQLITE);
+}

@@ -1,0 +1,29 @@
+//! Slow tier: each variant builds with zero warnings, is clippy- and fmt-clean and
+//! passes its own tests (unit, data, end-to-end).
+
+use strata_tests::{Variant, cargo, generate, postgres_available};
+
+fn builds_lints_and_tests(variant: Variant) {
+    let repo = generate(variant);
+    // Cargo replays cached warnings, so a warm target directory still shows them.
+    let build = cargo(&repo.root, &["build", "--all-targets"]);
+    let warnings: Vec<&str> = build.lines().filter(|line| line.starts_with("warning")).collect();
+    assert!(warnings.is_empty(), "{}: compiler warnings:\n{build}", variant.name);
+    cargo(&repo.root, &["clippy", "--all-targets", "--", "-D", "warnings"]);
+    cargo(&repo.root, &["fmt", "--check"]);
+    cargo(&repo.root, &["test"]);
+}
+
+#[test]
+#[ignore = "slow tier: builds a generated repository (make test)"]
+fn sqlite_variant_builds_lints_and_tests() {
+    builds_lints_and_tests(Variant::SQLITE);
+}
+
+#[test]
+#[ignore = "slow tier: builds a generated repository (make test)"]
+fn postgres_variant_builds_lints_and_tests() {
+    if postgres_available() {
+        builds_lints_and_tests(Variant::POSTGRES);
+    }
+}
