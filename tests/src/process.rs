@@ -108,7 +108,10 @@ impl Service {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("poll child") {
-                panic!("service exited with {status} before listening:\n{}", self.output());
+                panic!(
+                    "service exited with {status} before listening:\n{}",
+                    self.output()
+                );
             }
             if TcpStream::connect(self.http).is_ok() && TcpStream::connect(self.grpc).is_ok() {
                 return;
@@ -133,7 +136,10 @@ impl Service {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
-        panic!("service still running 30 s after SIGTERM:\n{}", self.output());
+        panic!(
+            "service still running 30 s after SIGTERM:\n{}",
+            self.output()
+        );
     }
 }
 

@@ -44,5 +44,8 @@ fn refuses_uppercase_with_the_lowercase_suggestion() {
 
 #[test]
 fn refuses_the_names_of_the_layer_crates() {
-    assert_refused("api", "is the name of one of the generated workspace's crates");
+    assert_refused(
+        "api",
+        "is the name of one of the generated workspace's crates",
+    );
 }

@@ -59,13 +59,29 @@ fn renders_only_the_chosen_database() {
     assert!(sqlite.root.join("internal/data/src/sqlite.rs").is_file());
     assert!(sqlite.root.join("internal/data/migrations/sqlite").is_dir());
     assert!(!sqlite.root.join("internal/data/src/postgres.rs").exists());
-    assert!(!sqlite.root.join("internal/data/migrations/postgres").exists());
+    assert!(
+        !sqlite
+            .root
+            .join("internal/data/migrations/postgres")
+            .exists()
+    );
 
     let postgres = generate(Variant::POSTGRES);
-    assert!(postgres.root.join("internal/data/src/postgres.rs").is_file());
+    assert!(
+        postgres
+            .root
+            .join("internal/data/src/postgres.rs")
+            .is_file()
+    );
     assert!(!postgres.root.join("internal/data/src/sqlite.rs").exists());
-    assert!(!postgres.root.join("internal/data/migrations/sqlite").exists());
-    let config = std::fs::read_to_string(postgres.root.join("configs/config.yaml")).expect("config");
+    assert!(
+        !postgres
+            .root
+            .join("internal/data/migrations/sqlite")
+            .exists()
+    );
+    let config =
+        std::fs::read_to_string(postgres.root.join("configs/config.yaml")).expect("config");
     assert!(config.contains("url: postgres://"), "{config}");
 }
 
@@ -78,9 +94,21 @@ fn leaves_no_liquid_behind() {
                 continue;
             };
             // GitHub Actions' own `${{ }}` is the one legitimate `{{`.
-            let stray = text.match_indices("{{").any(|(at, _)| !text[..at].ends_with('$'));
-            assert!(!stray, "{}: `{{{{` left in {}", variant.name, file.display());
-            assert!(!text.contains("{%"), "{}: `{{%` left in {}", variant.name, file.display());
+            let stray = text
+                .match_indices("{{")
+                .any(|(at, _)| !text[..at].ends_with('$'));
+            assert!(
+                !stray,
+                "{}: `{{{{` left in {}",
+                variant.name,
+                file.display()
+            );
+            assert!(
+                !text.contains("{%"),
+                "{}: `{{%` left in {}",
+                variant.name,
+                file.display()
+            );
         }
     }
 }
@@ -88,10 +116,14 @@ fn leaves_no_liquid_behind() {
 #[test]
 fn names_the_service_everywhere() {
     let repo = generate(Variant::SQLITE);
-    let manifest = std::fs::read_to_string(repo.root.join("cmd/hello-sqlite/Cargo.toml")).expect("manifest");
+    let manifest =
+        std::fs::read_to_string(repo.root.join("cmd/hello-sqlite/Cargo.toml")).expect("manifest");
     assert!(manifest.contains("name = \"hello-sqlite\""), "{manifest}");
     let config = std::fs::read_to_string(repo.root.join("configs/config.yaml")).expect("config");
-    assert!(config.contains("HELLO_SQLITE__SERVER__HTTP__ADDR"), "{config}");
+    assert!(
+        config.contains("HELLO_SQLITE__SERVER__HTTP__ADDR"),
+        "{config}"
+    );
     assert!(config.contains("addr: 0.0.0.0:8000"), "{config}");
 }
 
@@ -101,17 +133,20 @@ fn every_manifest_and_yaml_file_parses() {
         let repo = generate(variant);
         let mut manifests = 0;
         for file in files(&repo.root) {
-            let name = file.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+            let name = file
+                .file_name()
+                .and_then(|name| name.to_str())
+                .unwrap_or_default();
             let text = || std::fs::read_to_string(&file).expect("readable");
             if name == "Cargo.toml" {
                 manifests += 1;
                 if let Err(err) = text().parse::<toml::Table>() {
                     panic!("{}: {} is not TOML: {err}", variant.name, file.display());
                 }
-            } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-                if let Err(err) = yaml_rust2::YamlLoader::load_from_str(&text()) {
-                    panic!("{}: {} is not YAML: {err}", variant.name, file.display());
-                }
+            } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+                && let Err(err) = yaml_rust2::YamlLoader::load_from_str(&text())
+            {
+                panic!("{}: {} is not YAML: {err}", variant.name, file.display());
             }
         }
         // The workspace plus api, cmd and six internal crates.

@@ -15,7 +15,10 @@ fn database_env(variant: Variant, repo: &Rendered) -> Vec<(String, String)> {
     } else {
         format!("sqlite://{}/data/e2e.db", repo.root.display())
     };
-    vec![(format!("{}__DATA__DATABASE__URL", variant.env_prefix()), url)]
+    vec![(
+        format!("{}__DATA__DATABASE__URL", variant.env_prefix()),
+        url,
+    )]
 }
 
 async fn http_get(service: &Service, path: &str) -> (u16, Value) {
@@ -35,18 +38,25 @@ async fn serves_both_transports(variant: Variant) {
     assert_eq!(status, 200, "{}", service.output());
     assert_eq!(body, json!({ "message": "Hello world" }));
 
-    let reply = grpc::say_hello(service.grpc, "grpc").await.expect("SayHello");
+    let reply = grpc::say_hello(service.grpc, "grpc")
+        .await
+        .expect("SayHello");
     assert_eq!(reply, "Hello grpc");
 
     let (status, body) = http_get(&service, &format!("/helloworld/{}", "x".repeat(65))).await;
     assert_eq!(status, 400);
     assert_eq!(body["reason"], "INVALID_NAME");
-    let err = grpc::say_hello(service.grpc, "").await.expect_err("empty name");
+    let err = grpc::say_hello(service.grpc, "")
+        .await
+        .expect_err("empty name");
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 
     let output = service.output();
     let exit = service.terminate();
-    assert!(exit.success(), "exit status {exit} after SIGTERM:\n{output}");
+    assert!(
+        exit.success(),
+        "exit status {exit} after SIGTERM:\n{output}"
+    );
 }
 
 fn refuses_a_bad_config_value(variant: Variant) {
@@ -54,7 +64,10 @@ fn refuses_a_bad_config_value(variant: Variant) {
     cargo(&repo.root, &["build"]);
     let output = Command::new(shared_target_dir().join("debug").join(variant.name))
         .current_dir(&repo.root)
-        .env(format!("{}__SERVER__HTTP__ADDR", variant.env_prefix()), "not-an-address")
+        .env(
+            format!("{}__SERVER__HTTP__ADDR", variant.env_prefix()),
+            "not-an-address",
+        )
         .output()
         .expect("binary runs");
 

@@ -7,9 +7,19 @@ fn builds_lints_and_tests(variant: Variant) {
     let repo = generate(variant);
     // Cargo replays cached warnings, so a warm target directory still shows them.
     let build = cargo(&repo.root, &["build", "--all-targets"]);
-    let warnings: Vec<&str> = build.lines().filter(|line| line.starts_with("warning")).collect();
-    assert!(warnings.is_empty(), "{}: compiler warnings:\n{build}", variant.name);
-    cargo(&repo.root, &["clippy", "--all-targets", "--", "-D", "warnings"]);
+    let warnings: Vec<&str> = build
+        .lines()
+        .filter(|line| line.starts_with("warning"))
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "{}: compiler warnings:\n{build}",
+        variant.name
+    );
+    cargo(
+        &repo.root,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+    );
     cargo(&repo.root, &["fmt", "--check"]);
     cargo(&repo.root, &["test"]);
 }
