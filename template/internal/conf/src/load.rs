@@ -9,11 +9,11 @@ use crate::Bootstrap;
 pub enum Error {
     #[error("config file {path} not found (pass another with --conf)")]
     NotFound { path: PathBuf },
-    #[error("config file {path}: {source}")]
+    // The config error is in the message, not a `#[source]`: one line says it all.
+    #[error("config file {path}: {reason}")]
     Invalid {
         path: PathBuf,
-        #[source]
-        source: config::ConfigError,
+        reason: config::ConfigError,
     },
     #[error("config file {path}: `{key}` {problem}")]
     BadValue {
@@ -46,9 +46,9 @@ fn load_with(path: &Path, environment: Environment) -> Result<Bootstrap, Error> 
     if !path.is_file() {
         return Err(Error::NotFound { path: path.into() });
     }
-    let invalid = |source| Error::Invalid {
+    let invalid = |reason| Error::Invalid {
         path: path.into(),
-        source,
+        reason,
     };
     let bootstrap: Bootstrap = Config::builder()
         .add_source(File::from(path).format(FileFormat::Yaml))

@@ -1,16 +1,16 @@
-/// Why the data layer could not start.
+/// Why the data layer could not start. Each message carries its cause, so one line
+/// tells the operator what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("data.database.url is not a valid URL for this database: {0}")]
-    BadUrl(#[source] sqlx::Error),
-    #[error("cannot create the database directory {path}: {source}")]
+    BadUrl(sqlx::Error),
+    #[error("cannot create the database directory {path}: {reason}")]
     CreateDir {
         path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("cannot connect to the database: {0}")]
-    Connect(#[source] sqlx::Error),
+    Connect(sqlx::Error),
     #[error("cannot apply the database migrations: {0}")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
 }

@@ -22,9 +22,9 @@ pub(crate) async fn connect(conf: &conf::Database) -> Result<Pool, Error> {
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+        std::fs::create_dir_all(dir).map_err(|reason| Error::CreateDir {
             path: dir.to_owned(),
-            source,
+            reason,
         })?;
     }
     SqlitePoolOptions::new()
