@@ -23,8 +23,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_fds(compiler.file_descriptor_set())?;
 
     // The encoded set keeps custom options (google.api.http, errors.code) that
-    // re-encoding `file_descriptor_set()` would drop.
+    // re-encoding `file_descriptor_set()` would drop. gRPC reflection serves it.
     let descriptors = compiler.encode_file_descriptor_set();
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out_dir.join("descriptor.bin"), &descriptors)?;
     pbjson_build::Builder::new()
         .register_descriptors(&descriptors)?
         .build(JSON_PACKAGES)?;

@@ -1,5 +1,6 @@
 //! Slow tier: the built binary of each variant answers SayHello on gRPC and HTTP,
-//! refuses a bad config naming the key, and exits 0 on SIGTERM.
+//! reports itself alive and ready, refuses a bad config naming the key, and exits 0
+//! on SIGTERM.
 
 use std::process::Command;
 
@@ -50,6 +51,11 @@ async fn serves_both_transports(variant: Variant) {
         .await
         .expect_err("empty name");
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
+
+    for probe in ["/healthz", "/readyz"] {
+        let (status, body) = http_get(&service, probe).await;
+        assert_eq!((status, body), (200, json!({ "status": "SERVING" })), "{probe}");
+    }
 
     let output = service.output();
     let exit = service.terminate();

@@ -7,6 +7,13 @@ use api::helloworld::v1::{HelloRequest, greeter_client::GreeterClient};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
 /// A running service; dropping it without `stop` leaves the task to the runtime.
 struct Running {
@@ -61,10 +68,16 @@ async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
     (status, response.json().await.expect("JSON body"))
 }
 
-async fn grpc_client(addr: SocketAddr) -> GreeterClient<tonic::transport::Channel> {
-    GreeterClient::connect(format!("http://{addr}"))
+async fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .expect("valid URI")
+        .connect()
         .await
         .expect("gRPC connection")
+}
+
+async fn grpc_client(addr: SocketAddr) -> GreeterClient<Channel> {
+    GreeterClient::new(channel(addr).await)
 }
 
 #[tokio::test]
@@ -121,4 +134,51 @@ async fn stops_cleanly_when_asked() {
     let result = service.stopped.await.expect("task joins");
 
     assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn reports_alive_and_ready_on_both_transports() {
+    let service = start().await;
+
+    let (status, body) = http_get(service.http, "/healthz").await;
+    assert_eq!((status, body), (200, json!({ "status": "SERVING" })));
+    let (status, body) = http_get(service.http, "/readyz").await;
+    assert_eq!((status, body), (200, json!({ "status": "SERVING" })));
+
+    let mut health = HealthClient::new(channel(service.grpc).await);
+    let reply = health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("Health.Check");
+    assert_eq!(reply.into_inner().status(), ServingStatus::Serving);
+}
+
+#[tokio::test]
+async fn lists_its_services_over_reflection() {
+    let service = start().await;
+    let mut reflection = ServerReflectionClient::new(channel(service.grpc).await);
+
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut replies = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("ServerReflectionInfo")
+        .into_inner();
+    let reply = replies.message().await.expect("reply").expect("one reply");
+
+    let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
+        panic!("not a service list: {reply:?}");
+    };
+    let names: Vec<_> = list
+        .service
+        .iter()
+        .map(|service| service.name.as_str())
+        .collect();
+    assert!(names.contains(&"helloworld.v1.Greeter"), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
 }

@@ -11,6 +11,8 @@ pub enum Error {
     },
     #[error("cannot connect to the database: {0}")]
     Connect(sqlx::Error),
+    #[error("the database does not answer: {0}")]
+    Unreachable(sqlx::Error),
     #[error("cannot apply the database migrations: {0}")]
     Migrate(sqlx::migrate::MigrateError),
 }

@@ -29,6 +29,19 @@ impl Data {
         Ok(data)
     }
 
+    /// Checks that a connection can be had and answers, for the readiness probe. The
+    /// future owns a pool handle, so it can outlive `self`.
+    pub fn ping(&self) -> impl Future<Output = Result<(), Error>> + Send + use<> {
+        let pool = self.pool.clone();
+        async move {
+            sqlx::query("SELECT 1")
+                .execute(&pool)
+                .await
+                .map(drop)
+                .map_err(Error::Unreachable)
+        }
+    }
+
     /// Applies the migrations the binary was built with that the database lacks.
     pub async fn migrate(&self) -> Result<(), Error> {
         driver::MIGRATOR

@@ -5,20 +5,23 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::Server;
+use crate::{Health, Server};
 
-/// The running service: its servers and how long they may take to stop.
+/// The running service: its servers, its health and how long it may take to stop.
 #[derive(Debug)]
 pub struct App {
     shutdown_grace: Duration,
+    health: Health,
     servers: Vec<Server>,
 }
 
 impl App {
-    /// An app with no servers yet; `shutdown_grace` bounds the drain after a signal.
-    pub fn new(shutdown_grace: Duration) -> Self {
+    /// An app with no servers yet; `shutdown_grace` bounds the drain after a signal,
+    /// `health` turns NOT_SERVING as soon as shutdown begins.
+    pub fn new(shutdown_grace: Duration, health: Health) -> Self {
         Self {
             shutdown_grace,
+            health,
             servers: Vec::new(),
         }
     }
@@ -42,9 +45,9 @@ impl App {
         self.run_until(crate::shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes, then stops accepting connections and lets
-    /// in-flight requests finish within the shutdown grace period. A server that
-    /// fails stops the others and its error is returned.
+    /// Serves until `stop` completes; then reports NOT_SERVING, stops accepting
+    /// connections and lets in-flight requests finish within the shutdown grace
+    /// period. A server that fails stops the others and its error is returned.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
         let shutdown = CancellationToken::new();
         let mut running = JoinSet::new();
@@ -57,6 +60,7 @@ impl App {
             () = stop => None,
             Some(joined) = running.join_next() => Some(joined),
         };
+        self.health.shutting_down().await;
         shutdown.cancel();
         if let Some(joined) = early_exit {
             tracing::error!("a server stopped on its own; shutting the others down");

@@ -2,12 +2,15 @@
 //! transports, telemetry setup and the error rendering both transports share.
 //! It knows nothing of any particular API.
 
+pub mod admin;
 mod app;
 pub mod error;
+mod health;
 mod server;
 mod shutdown;
 pub mod telemetry;
 
 pub use app::App;
+pub use health::{Health, HealthBuilder, NotReady};
 pub use server::Server;
 pub use shutdown::shutdown_signal;
