@@ -182,3 +182,61 @@ async fn lists_its_services_over_reflection() {
     assert!(names.contains(&"helloworld.v1.Greeter"), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
 }
+
+#[tokio::test]
+async fn counts_requests_per_operation_on_both_transports() {
+    let service = start().await;
+    http_get(service.http, "/helloworld/metered").await;
+    let err = grpc_client(service.grpc)
+        .await
+        .say_hello(HelloRequest {
+            name: String::new(),
+        })
+        .await
+        .expect_err("empty name");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+
+    let text = reqwest::get(format!("http://{}/metrics", service.http))
+        .await
+        .expect("HTTP response")
+        .text()
+        .await
+        .expect("metrics text");
+
+    for line in [
+        r#"server_requests_total{transport="http",operation="/helloworld.v1.Greeter/SayHello",code="200",reason=""} 1"#,
+        r#"server_requests_total{transport="grpc",operation="/helloworld.v1.Greeter/SayHello",code="400",reason="INVALID_NAME"} 1"#,
+        r#"build_info{version="0.1.0",commit="#,
+    ] {
+        assert!(text.contains(line), "missing {line} in:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn echoes_the_request_id_on_both_transports() {
+    let service = start().await;
+
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/helloworld/world", service.http))
+        .header("x-request-id", "req-42")
+        .send()
+        .await
+        .expect("HTTP response");
+    assert_eq!(response.headers()["x-request-id"], "req-42");
+
+    let mut request = tonic::Request::new(HelloRequest {
+        name: "world".into(),
+    });
+    request
+        .metadata_mut()
+        .insert("x-request-id", "req-43".parse().expect("ascii"));
+    let reply = grpc_client(service.grpc)
+        .await
+        .say_hello(request)
+        .await
+        .expect("SayHello");
+    assert_eq!(
+        reply.metadata().get("x-request-id").expect("echoed"),
+        "req-43"
+    );
+}

@@ -1,4 +1,5 @@
-//! The HTTP admin routes every service has: `/healthz` (alive) and `/readyz` (ready).
+//! The HTTP admin routes every service has: `/healthz` (alive), `/readyz` (ready)
+//! and `/metrics` (Prometheus).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,14 +7,30 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::Health;
+use crate::middleware::operation;
+use crate::{Health, Metrics};
 
-/// `/healthz` and `/readyz`, to merge into the service's HTTP router.
-pub fn routes(health: Health) -> Router {
+/// `/healthz`, `/readyz` and `/metrics`, to merge into the service's HTTP router.
+pub fn routes(health: Health, metrics: Metrics) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", operation("/healthz", get(healthz)))
+        .route("/readyz", operation("/readyz", get(readyz)))
         .with_state(health)
+        .route(
+            "/metrics",
+            operation("/metrics", get(move || render_metrics(metrics.clone()))),
+        )
+}
+
+/// The Prometheus text format (OpenMetrics flavour, which Prometheus scrapes).
+async fn render_metrics(metrics: Metrics) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.encode(),
+    )
 }
 
 /// Alive: the process answers. Never touches dependencies, so a database outage does

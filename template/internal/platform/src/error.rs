@@ -18,6 +18,11 @@ pub fn status(code: Code, reason: &str, domain: &str, message: impl Into<String>
     )
 }
 
+/// The error reason of an HTTP error response, in its extensions, for the access
+/// log and metrics.
+#[derive(Debug, Clone)]
+pub struct ErrorReason(pub String);
+
 /// A [`Status`] rendered as an HTTP response. Handlers return `Result<_, HttpError>`
 /// and `?` the status the gRPC implementation returned.
 #[derive(Debug)]
@@ -39,11 +44,13 @@ impl IntoResponse for HttpError {
             .unwrap_or_else(|| (code_name(self.0.code()).to_owned(), HashMap::new()));
         let body = serde_json::json!({
             "code": status.as_u16(),
-            "reason": reason,
+            "reason": &reason,
             "message": self.0.message(),
             "metadata": metadata,
         });
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(ErrorReason(reason));
+        response
     }
 }
 
@@ -67,7 +74,7 @@ pub fn http_status(code: Code) -> StatusCode {
 }
 
 /// `INVALID_ARGUMENT` for `Code::InvalidArgument`: the reason when none was given.
-fn code_name(code: Code) -> &'static str {
+pub(crate) fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",

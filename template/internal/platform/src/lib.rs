@@ -6,11 +6,14 @@ pub mod admin;
 mod app;
 pub mod error;
 mod health;
+mod metrics;
+pub mod middleware;
 mod server;
 mod shutdown;
 pub mod telemetry;
 
 pub use app::App;
 pub use health::{Health, HealthBuilder, NotReady};
+pub use metrics::Metrics;
 pub use server::Server;
 pub use shutdown::shutdown_signal;

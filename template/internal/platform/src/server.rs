@@ -28,7 +28,9 @@ impl Server {
             local_addr: listener.local_addr()?,
             serve: Box::new(move |shutdown| {
                 Box::pin(async move {
-                    axum::serve(listener, router)
+                    // Connect info gives the access log its peer address.
+                    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+                    axum::serve(listener, service)
                         .with_graceful_shutdown(shutdown.cancelled_owned())
                         .await
                 })

@@ -1,21 +1,28 @@
 use api::helloworld::v1::greeter_server::GreeterServer;
-use platform::Health;
+use platform::middleware::{Transport, middleware};
+use platform::{Health, Metrics};
 use service::Services;
 use tonic::service::Routes;
 
 /// The gRPC routes: every service by its full proto name, plus `grpc.health.v1`
-/// and server reflection (v1 and v1alpha, for older grpcurl clients).
+/// and server reflection (v1 and v1alpha, for older grpcurl clients), behind the
+/// same middleware as HTTP.
 pub fn grpc(
     services: &Services,
     health: &Health,
+    metrics: &Metrics,
 ) -> Result<Routes, tonic_reflection::server::Error> {
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(api::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    Ok(Routes::new(GreeterServer::new(services.greeter.clone()))
+    let routes = Routes::new(GreeterServer::new(services.greeter.clone()))
         .add_service(health.grpc_service())
         .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?))
+        .add_service(reflection().build_v1alpha()?);
+    let layered = routes
+        .into_axum_router()
+        .layer(middleware(Transport::Grpc, metrics));
+    Ok(Routes::from(layered))
 }

@@ -2,18 +2,23 @@ use api::helloworld::v1::{HelloReply, HelloRequest, greeter_server::Greeter};
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use platform::Health;
 use platform::error::HttpError;
+use platform::middleware::{Transport, middleware, operation};
+use platform::{Health, Metrics};
 use service::{GreeterService, Services};
 
-/// The HTTP routes, from the `google.api.http` options of the protos, plus
-/// `/healthz` and `/readyz`. Each handler calls the same service implementation
-/// gRPC calls.
-pub fn http(services: &Services, health: &Health) -> Router {
+/// The HTTP routes, from the `google.api.http` options of the protos, plus the
+/// admin routes, behind the same middleware as gRPC. Each handler calls the same
+/// service implementation gRPC calls.
+pub fn http(services: &Services, health: &Health, metrics: &Metrics) -> Router {
     Router::new()
-        .route("/helloworld/{name}", get(say_hello))
+        .route(
+            "/helloworld/{name}",
+            operation("/helloworld.v1.Greeter/SayHello", get(say_hello)),
+        )
         .with_state(services.greeter.clone())
-        .merge(platform::admin::routes(health.clone()))
+        .merge(platform::admin::routes(health.clone(), metrics.clone()))
+        .layer(middleware(Transport::Http, metrics))
 }
 
 /// `GET /helloworld/{name}` -> `Greeter.SayHello`.
