@@ -3,6 +3,7 @@
 //! production starts.
 
 use anyhow::Context;
+use platform::telemetry;
 
 /// data -> biz -> service -> server, then both servers bound and ready to run.
 pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<platform::App> {
@@ -23,19 +24,47 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<platform::App> {
         greeter: service::GreeterService::new(greeter),
     };
 
-    let grpc = platform::Server::grpc(
-        conf.server.grpc.addr,
-        server::grpc(&services, &health, &metrics)?,
-    )
-    .await
-    .context("server.grpc.addr")?;
-    let http = platform::Server::http(
-        conf.server.http.addr,
-        server::http(&services, &health, &metrics),
-    )
-    .await
-    .context("server.http.addr")?;
-    Ok(platform::App::new(conf.app.shutdown_grace, health)
+    let server = &conf.server;
+    let grpc_routes = server::grpc(server, &services, &health, &metrics)?;
+    let http_routes = server::http(server, &services, &health, &metrics);
+    let grpc = platform::Server::grpc(server.grpc.addr, grpc_routes)
+        .await
+        .context("server.grpc.addr")?;
+    let http = platform::Server::http(server.http.addr, http_routes)
+        .await
+        .context("server.http.addr")?;
+    Ok(platform::App::new(server.shutdown_grace, health)
         .server(grpc)
         .server(http))
+}
+
+/// Logs and traces as configured: `log.*`, `trace.*`, `server.middleware.tracing`.
+pub fn telemetry_options(conf: &conf::Bootstrap) -> telemetry::Options<'_> {
+    let log = &conf.log;
+    telemetry::Options {
+        level: &log.level,
+        format: match log.format {
+            conf::LogFormat::Pretty => telemetry::LogFormat::Pretty,
+            conf::LogFormat::Json => telemetry::LogFormat::Json,
+        },
+        file: log.file.enabled.then_some(telemetry::LogFile {
+            dir: &log.file.dir,
+            rotation: match log.file.rotation {
+                conf::Rotation::Daily => telemetry::Rotation::Daily,
+                conf::Rotation::Hourly => telemetry::Rotation::Hourly,
+            },
+            max_files: log.file.max_files,
+        }),
+        tracing: conf
+            .server
+            .middleware
+            .tracing
+            .then_some(telemetry::Tracing {
+                service_name: env!("CARGO_PKG_NAME"),
+                service_version: env!("CARGO_PKG_VERSION"),
+                endpoint: Some(conf.trace.endpoint.as_str())
+                    .filter(|endpoint| !endpoint.is_empty()),
+                sampling_ratio: conf.trace.sampling_ratio,
+            }),
+    }
 }

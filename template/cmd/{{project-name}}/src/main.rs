@@ -16,16 +16,10 @@ struct Flags {
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
     let conf = conf::load(&flags.conf, &conf::env_prefix(env!("CARGO_PKG_NAME")))?;
-    platform::telemetry::init(&conf.log.level, log_format(conf.log.format))
+    let telemetry = platform::telemetry::init({{crate_name}}::telemetry_options(&conf))
         .map_err(anyhow::Error::msg)?;
     let app = {{crate_name}}::wire(&conf).await?;
-    app.run().await?;
-    Ok(())
-}
-
-fn log_format(format: conf::LogFormat) -> platform::telemetry::LogFormat {
-    match format {
-        conf::LogFormat::Pretty => platform::telemetry::LogFormat::Pretty,
-        conf::LogFormat::Json => platform::telemetry::LogFormat::Json,
-    }
+    let served = app.run().await;
+    telemetry.shutdown().await;
+    Ok(served?)
 }

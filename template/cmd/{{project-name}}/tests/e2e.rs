@@ -32,6 +32,7 @@ async fn start() -> Running {
     conf.server.http.addr = "127.0.0.1:0".parse().expect("addr");
     conf.server.grpc.addr = "127.0.0.1:0".parse().expect("addr");
     conf.data.database.url = database_url(scratch.path());
+    conf.log.file.dir = scratch.path().join("logs");
 
     let app = {{crate_name}}::wire(&conf).await.expect("service starts");
     let http = app.local_addr("http").expect("http server");

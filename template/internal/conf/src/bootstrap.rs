@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -7,35 +8,80 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bootstrap {
-    pub app: App,
     pub server: Server,
     pub data: Data,
     pub log: Log,
+    pub trace: Trace,
 }
 
-/// The process as a whole.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct App {
-    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
-    #[serde(with = "humantime_serde")]
-    pub shutdown_grace: Duration,
-}
-
-/// The listeners.
+/// The listeners and what every request passes through.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Server {
-    pub http: Listen,
-    pub grpc: Listen,
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    pub http: Http,
+    pub grpc: Grpc,
+    pub middleware: Middleware,
 }
 
-/// One listener.
+/// The HTTP/JSON listener.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Listen {
+pub struct Http {
     /// `host:port`; port 0 picks a free port.
     pub addr: SocketAddr,
+    /// A request still running after this is answered 504 and dropped.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// gzip responses for clients that accept it.
+    pub compression: bool,
+    pub cors: Cors,
+}
+
+/// Cross-origin requests from browsers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cors {
+    pub enabled: bool,
+    /// Origins allowed to call the API; `*` allows any.
+    pub allowed_origins: Vec<String>,
+}
+
+/// The gRPC listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grpc {
+    /// `host:port`; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// A call still running after this ends with DEADLINE_EXCEEDED.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Larger request messages are refused with RESOURCE_EXHAUSTED.
+    pub max_message_bytes: usize,
+}
+
+/// The middleware both transports share; each piece can be switched off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Middleware {
+    /// A panicking handler answers INTERNAL instead of dropping the connection.
+    pub recovery: bool,
+    /// Accept or generate `x-request-id`, echo it, log it.
+    pub request_id: bool,
+    /// One log line per request.
+    pub access_log: bool,
+    /// A server span per request, W3C trace context in and out.
+    pub tracing: bool,
+    /// Request counters and latency histograms at /metrics.
+    pub metrics: bool,
+    /// Requests handled at once; more are refused with 429. 0 is no limit.
+    pub concurrency_limit: usize,
+    /// Requests per second; more are refused with 429 (reason RATELIMIT). 0 is no limit.
+    pub rate_limit_per_second: u32,
 }
 
 /// Everything the data layer connects to.
@@ -75,7 +121,9 @@ impl std::fmt::Debug for Database {
 pub struct Log {
     /// A tracing filter such as `info` or `info,sqlx=warn`; `RUST_LOG` wins over it.
     pub level: String,
+    /// How stdout lines look.
     pub format: LogFormat,
+    pub file: LogFile,
 }
 
 /// How log lines are written to stdout.
@@ -86,4 +134,36 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line, for a log pipeline.
     Json,
+}
+
+/// A rolling log file (JSON lines), written off the request path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    pub enabled: bool,
+    /// Created if missing.
+    pub dir: PathBuf,
+    /// A new file every `daily` or `hourly`.
+    pub rotation: Rotation,
+    /// Older files beyond this many are deleted.
+    pub max_files: usize,
+}
+
+/// When the log file rolls over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rotation {
+    Daily,
+    Hourly,
+}
+
+/// Distributed tracing (OpenTelemetry).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trace {
+    /// OTLP/gRPC collector, e.g. `http://localhost:4317` (Jaeger accepts OTLP).
+    /// Empty: spans are not exported, trace ids still appear in logs.
+    pub endpoint: String,
+    /// Share of new traces recorded, 0.0 to 1.0; callers' sampling decisions win.
+    pub sampling_ratio: f64,
 }

@@ -6,5 +6,8 @@
 mod bootstrap;
 mod load;
 
-pub use bootstrap::{App, Bootstrap, Data, Database, Listen, Log, LogFormat, Server};
+pub use bootstrap::{
+    Bootstrap, Cors, Data, Database, Grpc, Http, Log, LogFile, LogFormat, Middleware, Rotation,
+    Server, Trace,
+};
 pub use load::{Error, env_prefix, load};

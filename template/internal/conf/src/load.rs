@@ -66,6 +66,36 @@ fn load_with(path: &Path, environment: Environment) -> Result<Bootstrap, Error> 
 
 /// The rules serde cannot express.
 fn validate(conf: &Bootstrap) -> Result<(), (&'static str, String)> {
+    let positive = [
+        ("server.http.timeout", conf.server.http.timeout.is_zero()),
+        ("server.grpc.timeout", conf.server.grpc.timeout.is_zero()),
+        (
+            "server.http.max_body_bytes",
+            conf.server.http.max_body_bytes == 0,
+        ),
+        (
+            "server.grpc.max_message_bytes",
+            conf.server.grpc.max_message_bytes == 0,
+        ),
+    ];
+    if let Some((key, _)) = positive.into_iter().find(|(_, is_zero)| *is_zero) {
+        return Err((key, "must be greater than 0".into()));
+    }
+    let ratio = conf.trace.sampling_ratio;
+    if !(0.0..=1.0).contains(&ratio) {
+        return Err((
+            "trace.sampling_ratio",
+            format!("must be between 0.0 and 1.0, got {ratio}"),
+        ));
+    }
+    let endpoint = &conf.trace.endpoint;
+    if !endpoint.is_empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")
+    {
+        return Err((
+            "trace.endpoint",
+            format!("must be empty or an http(s):// URL, got {endpoint:?}"),
+        ));
+    }
     if conf.data.database.url.trim().is_empty() {
         return Err(("data.database.url", "must not be empty".into()));
     }
@@ -85,13 +115,28 @@ mod tests {
     use super::*;
 
     const VALID: &str = "
-app:
-  shutdown_grace: 5s
 server:
+  shutdown_grace: 5s
   http:
     addr: 0.0.0.0:8000
+    timeout: 5s
+    max_body_bytes: 4194304
+    compression: true
+    cors:
+      enabled: false
+      allowed_origins: []
   grpc:
     addr: 0.0.0.0:9000
+    timeout: 5s
+    max_message_bytes: 4194304
+  middleware:
+    recovery: true
+    request_id: true
+    access_log: true
+    tracing: true
+    metrics: true
+    concurrency_limit: 0
+    rate_limit_per_second: 0
 data:
   database:
     url: sqlite://data/app.db
@@ -100,6 +145,14 @@ data:
 log:
   level: info
   format: json
+  file:
+    enabled: true
+    dir: logs
+    rotation: daily
+    max_files: 7
+trace:
+  endpoint: ''
+  sampling_ratio: 1.0
 ";
 
     fn file_with(yaml: &str) -> tempfile::NamedTempFile {
@@ -120,7 +173,10 @@ log:
         let file = file_with(VALID);
         let conf = load(file.path(), "CONF_TEST_VALID").expect("valid config");
 
-        assert_eq!(conf.app.shutdown_grace, std::time::Duration::from_secs(5));
+        assert_eq!(
+            conf.server.shutdown_grace,
+            std::time::Duration::from_secs(5)
+        );
         assert_eq!(conf.server.grpc.addr.port(), 9000);
         assert_eq!(conf.data.database.max_connections, 4);
         assert_eq!(conf.log.format, crate::LogFormat::Json);
@@ -179,6 +235,42 @@ log:
 
         assert!(
             err.ends_with("`data.database.max_connections` must be at least 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_sampling_ratio_above_one() {
+        let yaml = VALID.replace("sampling_ratio: 1.0", "sampling_ratio: 1.5");
+
+        let err = load_err(&yaml, "CONF_TEST_RATIO");
+
+        assert!(
+            err.ends_with("`trace.sampling_ratio` must be between 0.0 and 1.0, got 1.5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_zero_timeout() {
+        let yaml = VALID.replacen("timeout: 5s", "timeout: 0s", 1);
+
+        let err = load_err(&yaml, "CONF_TEST_TIMEOUT");
+
+        assert!(
+            err.ends_with("`server.http.timeout` must be greater than 0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_trace_endpoint_that_is_not_a_url() {
+        let yaml = VALID.replace("endpoint: ''", "endpoint: localhost:4317");
+
+        let err = load_err(&yaml, "CONF_TEST_ENDPOINT");
+
+        assert!(
+            err.contains("`trace.endpoint` must be empty or an http(s):// URL"),
             "{err}"
         );
     }

@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::middleware::Transport;
+
 /// A gRPC status with an `ErrorInfo` detail naming `reason` in `domain`.
 pub fn status(code: Code, reason: &str, domain: &str, message: impl Into<String>) -> Status {
     Status::with_error_details(
@@ -36,21 +38,46 @@ impl From<Status> for HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let status = http_status(self.0.code());
         let details = self.0.get_error_details();
         let (reason, metadata) = details
             .error_info()
             .map(|info| (info.reason.clone(), info.metadata.clone()))
             .unwrap_or_else(|| (code_name(self.0.code()).to_owned(), HashMap::new()));
-        let body = serde_json::json!({
-            "code": status.as_u16(),
-            "reason": &reason,
-            "message": self.0.message(),
-            "metadata": metadata,
-        });
-        let mut response = (status, axum::Json(body)).into_response();
-        response.extensions_mut().insert(ErrorReason(reason));
-        response
+        http_error(
+            http_status(self.0.code()),
+            reason,
+            self.0.message().to_owned(),
+            metadata,
+        )
+    }
+}
+
+/// The standard HTTP error response: `status` and
+/// `{"code","reason","message","metadata"}`, with the reason also in the response
+/// extensions for the access log and metrics.
+pub(crate) fn http_error(
+    status: StatusCode,
+    reason: String,
+    message: String,
+    metadata: HashMap<String, String>,
+) -> Response {
+    let body = serde_json::json!({
+        "code": status.as_u16(),
+        "reason": &reason,
+        "message": message,
+        "metadata": metadata,
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    response.extensions_mut().insert(ErrorReason(reason));
+    response
+}
+
+/// `status` as a response of `transport`: the JSON error body on HTTP, a
+/// trailers-only response on gRPC.
+pub(crate) fn render(transport: Transport, status: Status) -> Response {
+    match transport {
+        Transport::Http => HttpError(status).into_response(),
+        Transport::Grpc => status.into_http(),
     }
 }
 

@@ -1,8 +1,21 @@
-//! Logs: tracing to stdout, as pretty text or JSON lines.
+//! Logs and traces: tracing to stdout (pretty or JSON) and to a rolling JSON file,
+//! with OpenTelemetry spans exported over OTLP/gRPC when an endpoint is set.
 
-use tracing_subscriber::EnvFilter;
+use std::path::Path;
 
-/// How log lines look.
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{RollingFileAppender, Rotation as Rolling};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// How stdout log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     /// Human-readable, for a terminal.
@@ -11,20 +24,177 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global tracing subscriber. `RUST_LOG`, when set, wins over `level`.
-///
-/// Fails when `level` is not a valid filter, naming it.
-pub fn init(level: &str, format: LogFormat) -> Result<(), String> {
+/// When the log file rolls over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    Daily,
+    Hourly,
+}
+
+/// A rolling log file.
+#[derive(Debug, Clone, Copy)]
+pub struct LogFile<'a> {
+    pub dir: &'a Path,
+    pub rotation: Rotation,
+    pub max_files: usize,
+}
+
+/// Where spans go.
+#[derive(Debug, Clone, Copy)]
+pub struct Tracing<'a> {
+    /// `service.name` of every span.
+    pub service_name: &'a str,
+    /// `service.version` of every span.
+    pub service_version: &'a str,
+    /// OTLP/gRPC collector; `None` keeps spans (and trace ids) local.
+    pub endpoint: Option<&'a str>,
+    /// Share of new traces recorded; a caller's sampling decision wins.
+    pub sampling_ratio: f64,
+}
+
+/// What to set up.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// A tracing filter such as `info,sqlx=warn`; `RUST_LOG` wins over it.
+    pub level: &'a str,
+    pub format: LogFormat,
+    /// `None`: stdout only.
+    pub file: Option<LogFile<'a>>,
+    /// `None`: no OpenTelemetry at all (no trace ids in logs).
+    pub tracing: Option<Tracing<'a>>,
+}
+
+/// Keeps the background log writer and the span exporter alive; call
+/// [`Telemetry::shutdown`] last, so buffered lines and spans are flushed.
+#[must_use = "dropping it stops file logging; call shutdown() at exit"]
+#[derive(Debug)]
+pub struct Telemetry {
+    file_writer: Option<WorkerGuard>,
+    tracer_provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Flushes pending spans (bounded by the exporter's timeout) and log lines.
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.tracer_provider {
+            // The SDK's shutdown blocks on its export thread.
+            let flushed = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+            if let Ok(Err(err)) = flushed {
+                tracing::warn!(%err, "could not flush spans");
+            }
+        }
+        drop(self.file_writer);
+    }
+}
+
+/// Installs the global tracing subscriber and, when asked, the OpenTelemetry
+/// pipeline. Must run inside the Tokio runtime (the OTLP exporter uses it).
+pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
+    let filter = filter(options.level)?;
+    let stdout = match options.format {
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .boxed(),
+    };
+    let (file, file_writer) = match options.file {
+        Some(file) => {
+            let (writer, guard) = tracing_appender::non_blocking(rolling_file(file)?);
+            let layer = tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_writer(writer);
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
+    let tracer_provider = options.tracing.map(tracer_provider).transpose()?;
+    let otel = tracer_provider
+        .as_ref()
+        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("platform")));
+
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(stdout)
+        .with(file)
+        .with(otel)
+        .try_init()
+        .map_err(|err| format!("cannot install the log subscriber: {err}"))?;
+    if let Some(Tracing {
+        endpoint: Some(endpoint),
+        ..
+    }) = options.tracing
+    {
+        tracing::info!(endpoint, "exporting spans over OTLP");
+    }
+    Ok(Telemetry {
+        file_writer,
+        tracer_provider,
+    })
+}
+
+fn filter(level: &str) -> Result<EnvFilter, String> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(from_env) if !from_env.is_empty() => EnvFilter::try_new(&from_env)
             .map_err(|err| format!("RUST_LOG={from_env:?} is not a valid filter: {err}"))?,
         _ => EnvFilter::try_new(level)
             .map_err(|err| format!("log.level {level:?} is not a valid filter: {err}"))?,
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let installed = match format {
-        LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    // An unreachable collector must not flood the log: the exporter's own errors
+    // are kept off unless RUST_LOG asks for them.
+    Ok(filter
+        .add_directive(
+            "opentelemetry_sdk=off"
+                .parse()
+                .map_err(|err| format!("{err}"))?,
+        )
+        .add_directive(
+            "opentelemetry_otlp=off"
+                .parse()
+                .map_err(|err| format!("{err}"))?,
+        ))
+}
+
+fn rolling_file(file: LogFile<'_>) -> Result<RollingFileAppender, String> {
+    let rotation = match file.rotation {
+        Rotation::Daily => Rolling::DAILY,
+        Rotation::Hourly => Rolling::HOURLY,
     };
-    installed.map_err(|err| format!("cannot install the log subscriber: {err}"))
+    RollingFileAppender::builder()
+        .rotation(rotation)
+        .filename_prefix("service")
+        .filename_suffix("log")
+        .max_log_files(file.max_files.max(1))
+        .build(file.dir)
+        .map_err(|err| format!("log.file.dir {}: {err}", file.dir.display()))
+}
+
+fn tracer_provider(tracing: Tracing<'_>) -> Result<SdkTracerProvider, String> {
+    opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+    let resource = Resource::builder()
+        .with_service_name(tracing.service_name.to_owned())
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.version",
+            tracing.service_version.to_owned(),
+        ))
+        .build();
+    let sampler =
+        Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(tracing.sampling_ratio)));
+    let mut provider = SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_resource(resource);
+    if let Some(endpoint) = tracing.endpoint {
+        // Connects lazily: a collector that is not up yet delays nothing.
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+            .map_err(|err| format!("trace.endpoint {endpoint:?}: {err}"))?;
+        provider = provider.with_batch_exporter(exporter);
+    }
+    Ok(provider.build())
 }

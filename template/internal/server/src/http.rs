@@ -3,22 +3,35 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use platform::error::HttpError;
-use platform::middleware::{Transport, middleware, operation};
+use platform::middleware::operation;
 use platform::{Health, Metrics};
 use service::{GreeterService, Services};
+
+use crate::middleware::{http_options, options};
 
 /// The HTTP routes, from the `google.api.http` options of the protos, plus the
 /// admin routes, behind the same middleware as gRPC. Each handler calls the same
 /// service implementation gRPC calls.
-pub fn http(services: &Services, health: &Health, metrics: &Metrics) -> Router {
-    Router::new()
+pub fn http(
+    conf: &conf::Server,
+    services: &Services,
+    health: &Health,
+    metrics: &Metrics,
+) -> Router {
+    let routes = Router::new()
         .route(
             "/helloworld/{name}",
             operation("/helloworld.v1.Greeter/SayHello", get(say_hello)),
         )
         .with_state(services.greeter.clone())
-        .merge(platform::admin::routes(health.clone(), metrics.clone()))
-        .layer(middleware(Transport::Http, metrics))
+        .merge(platform::admin::routes(health.clone(), metrics.clone()));
+
+    platform::middleware::apply_http(
+        routes,
+        &options(&conf.middleware, conf.http.timeout),
+        &http_options(&conf.http),
+        metrics,
+    )
 }
 
 /// `GET /helloworld/{name}` -> `Greeter.SayHello`.

@@ -1,8 +1,9 @@
 //! The server layer only assembles: which service is mounted where, on which
-//! transport. No business decisions.
+//! transport, behind which middleware. No business decisions.
 
 mod grpc;
 mod http;
+mod middleware;
 
 pub use grpc::grpc;
 pub use http::http;

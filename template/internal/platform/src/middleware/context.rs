@@ -1,0 +1,96 @@
+//! What a request carries into the calls it makes: its id, its `x-md-*` metadata
+//! and (through the current span) its trace context.
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry::propagation::Injector;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use super::REQUEST_ID;
+
+/// The prefix of metadata that travels with a request from service to service.
+pub const METADATA_PREFIX: &str = "x-md-";
+
+tokio::task_local! {
+    static CURRENT: RequestContext;
+}
+
+/// The request being handled, as seen by outbound calls.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    /// `x-request-id` of the request, if the request id middleware is on.
+    pub request_id: Option<String>,
+    /// The `x-md-*` headers (or gRPC metadata) the request came with.
+    pub metadata: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl RequestContext {
+    /// The context of a request with these headers.
+    pub(crate) fn from_headers(request_id: Option<String>, headers: &HeaderMap) -> Self {
+        let metadata = headers
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with(METADATA_PREFIX))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        Self {
+            request_id,
+            metadata,
+        }
+    }
+
+    /// Runs `future` with this as the current request context.
+    pub(crate) async fn scope<F: Future>(self, future: F) -> F::Output {
+        CURRENT.scope(self, future).await
+    }
+
+    /// The context of the request being handled on this task, if any.
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+}
+
+/// The headers an outbound call (HTTP or gRPC metadata) should carry: the current
+/// request's id and `x-md-*` metadata, and the W3C `traceparent`/`tracestate` of
+/// the current span.
+pub fn outbound_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(context) = RequestContext::current() {
+        if let Some(value) = context
+            .request_id
+            .and_then(|id| HeaderValue::from_str(&id).ok())
+        {
+            headers.insert(REQUEST_ID, value);
+        }
+        for (name, value) in context.metadata {
+            headers.append(name, value);
+        }
+    }
+    let trace_context = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&trace_context, &mut HeaderInjector(&mut headers));
+    });
+    headers
+}
+
+/// Writes propagation fields into a header map.
+pub(crate) struct HeaderInjector<'a>(pub &'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(key), HeaderValue::try_from(value)) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+/// Reads propagation fields from a header map.
+pub(crate) struct HeaderExtractor<'a>(pub &'a HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}

@@ -1,0 +1,180 @@
+//! The innermost layer: refuses work beyond the concurrency and rate limits, drops
+//! a request that outlives its timeout, and gives every refusal, including those
+//! axum makes itself (404, 405, 413, a rejected body), the standard error body.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use http::{Request, Response, StatusCode, header};
+use tokio::sync::Semaphore;
+use tonic::{Code, Status};
+use tower::{Layer, Service};
+
+use super::{Options, Transport};
+use crate::error::{ErrorReason, http_error, render, status};
+
+/// Reason of a request refused by the concurrency or rate limit.
+const RATELIMIT: &str = "RATELIMIT";
+
+#[derive(Debug, Clone)]
+pub(super) struct GuardLayer {
+    transport: Transport,
+    timeout: Duration,
+    concurrency: Option<Arc<Semaphore>>,
+    rate: Option<Arc<RateLimit>>,
+}
+
+impl GuardLayer {
+    pub(super) fn new(transport: Transport, options: &Options) -> Self {
+        Self {
+            transport,
+            timeout: options.timeout,
+            concurrency: (options.concurrency_limit > 0)
+                .then(|| Arc::new(Semaphore::new(options.concurrency_limit))),
+            rate: (options.rate_limit_per_second > 0)
+                .then(|| Arc::new(RateLimit::new(options.rate_limit_per_second))),
+        }
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Guard {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Guard<S> {
+    inner: S,
+    layer: GuardLayer,
+}
+
+impl<S> Service<Request<Body>> for Guard<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let GuardLayer {
+            transport,
+            timeout,
+            concurrency,
+            rate,
+        } = self.layer.clone();
+        let refuse = |why: &str| -> Self::Future {
+            let refused = render(
+                transport,
+                status(Code::ResourceExhausted, RATELIMIT, "platform", why),
+            );
+            Box::pin(std::future::ready(Ok(refused)))
+        };
+        let permit = match concurrency.map(Semaphore::try_acquire_owned) {
+            Some(Err(_)) => return refuse("too many requests in progress"),
+            Some(Ok(permit)) => Some(permit),
+            None => None,
+        };
+        if rate.is_some_and(|rate| !rate.try_acquire()) {
+            return refuse("request rate limit exceeded");
+        }
+
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let handled = inner.call(request);
+        Box::pin(async move {
+            let response = match tokio::time::timeout(timeout, handled).await {
+                Ok(response) => response?,
+                // Dropping `handled` cancels the handler.
+                Err(_) => render(
+                    transport,
+                    Status::deadline_exceeded(format!("no response within {timeout:?}")),
+                ),
+            };
+            drop(permit);
+            Ok(match transport {
+                Transport::Http => standard_error_body(response).await,
+                Transport::Grpc => response,
+            })
+        })
+    }
+}
+
+/// An HTTP error response that did not come from `HttpError` (axum's own 404, 405,
+/// 413 or extractor rejections) rewritten with the standard JSON error body; its
+/// text becomes the message.
+async fn standard_error_body(response: Response<Body>) -> Response<Body> {
+    let code = response.status();
+    if code.as_u16() < 400 || response.extensions().get::<ErrorReason>().is_some() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let message = match std::str::from_utf8(&text) {
+        Ok(text) if !text.trim().is_empty() => text.trim().to_owned(),
+        _ => code.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let rendered = http_error(code, reason_of(code), message, Default::default());
+    let (rendered_parts, rendered_body) = rendered.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in &rendered_parts.headers {
+        parts.headers.insert(name, value.clone());
+    }
+    parts.extensions.extend(rendered_parts.extensions);
+    Response::from_parts(parts, rendered_body)
+}
+
+/// `PAYLOAD_TOO_LARGE` for 413: the canonical phrase as a reason.
+fn reason_of(code: StatusCode) -> String {
+    code.canonical_reason()
+        .unwrap_or("UNKNOWN")
+        .to_uppercase()
+        .replace([' ', '-'], "_")
+}
+
+/// At most `per_second` requests in each one-second window.
+#[derive(Debug)]
+struct RateLimit {
+    per_second: u32,
+    window: Mutex<(Instant, u32)>,
+}
+
+impl RateLimit {
+    fn new(per_second: u32) -> Self {
+        Self {
+            per_second,
+            window: Mutex::new((Instant::now(), 0)),
+        }
+    }
+
+    fn try_acquire(&self) -> bool {
+        let Ok(mut window) = self.window.lock() else {
+            return true;
+        };
+        if window.0.elapsed() >= Duration::from_secs(1) {
+            *window = (Instant::now(), 0);
+        }
+        if window.1 < self.per_second {
+            window.1 += 1;
+            true
+        } else {
+            false
+        }
+    }
+}

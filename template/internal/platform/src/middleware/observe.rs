@@ -1,0 +1,235 @@
+//! Around each request: its id, its context for outbound calls, a server span
+//! (continuing the caller's W3C trace), one access log line and the RED metrics.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::extract::ConnectInfo;
+use http::{HeaderValue, Request, Response};
+use opentelemetry::trace::TraceContextExt;
+use tonic::Status;
+use tonic_types::StatusExt;
+use tower::{Layer, Service};
+use tracing::Instrument;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use super::context::{HeaderExtractor, RequestContext};
+use super::{Options, Transport};
+use crate::Metrics;
+use crate::error::{ErrorReason, code_name, http_status};
+
+/// The header carrying the request id, accepted from the caller or generated.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Where an HTTP route writes the proto operation it serves before its handler
+/// runs, so logs and metrics name it even when the handler panics.
+#[derive(Debug, Clone, Default)]
+pub(super) struct OperationSlot(Arc<OnceLock<&'static str>>);
+
+impl OperationSlot {
+    pub(super) fn set(&self, name: &'static str) {
+        let _ = self.0.set(name);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct ObserveLayer {
+    transport: Transport,
+    options: Options,
+    metrics: Metrics,
+}
+
+impl ObserveLayer {
+    pub(super) fn new(transport: Transport, options: &Options, metrics: &Metrics) -> Self {
+        Self {
+            transport,
+            options: options.clone(),
+            metrics: metrics.clone(),
+        }
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Observe<S> {
+    inner: S,
+    layer: ObserveLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Observe<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
+        let ObserveLayer {
+            transport,
+            options,
+            metrics,
+        } = self.layer.clone();
+
+        let request_id = options.request_id.then(|| request_id(&request));
+        if let Some(value) = request_id
+            .as_deref()
+            .and_then(|id| HeaderValue::from_str(id).ok())
+        {
+            request.headers_mut().insert(REQUEST_ID, value);
+        }
+        let context = RequestContext::from_headers(request_id.clone(), request.headers());
+        let peer = peer(&request);
+        let slot = OperationSlot::default();
+        request.extensions_mut().insert(slot.clone());
+        // gRPC names its operation in the path; HTTP routes fill the slot.
+        let grpc_operation =
+            (transport == Transport::Grpc).then(|| request.uri().path().to_owned());
+
+        let span = tracing::info_span!(
+            "request",
+            otel.name = Empty,
+            otel.kind = "server",
+            transport = transport.name(),
+            request_id = request_id.as_deref().unwrap_or_default(),
+            trace_id = Empty,
+            span_id = Empty,
+        );
+        if options.tracing {
+            continue_trace(&span, &request);
+        }
+        let in_flight = options
+            .metrics
+            .then(|| metrics.request_started(transport.name()));
+
+        // The clone is the one that is ready; keep it, leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let handled = context.scope(inner.call(request)).instrument(span.clone());
+        Box::pin(async move {
+            let mut response = handled.await?;
+            drop(in_flight);
+            let elapsed = started.elapsed();
+            let operation = grpc_operation
+                .or_else(|| slot.0.get().map(|name| (*name).to_owned()))
+                .unwrap_or_else(|| "unmatched".to_owned());
+            let (code, reason) = outcome(transport, &response);
+            span.record("otel.name", operation.as_str());
+            if options.metrics {
+                metrics.request_finished(transport.name(), &operation, code, &reason, elapsed);
+            }
+            if options.access_log {
+                span.in_scope(|| {
+                    tracing::info!(
+                        operation,
+                        code,
+                        reason,
+                        latency_ms = elapsed.as_secs_f64() * 1000.0,
+                        peer = peer.map(|addr| addr.to_string()).unwrap_or_default(),
+                        "access"
+                    );
+                });
+            }
+            if let Some(value) = request_id
+                .as_deref()
+                .and_then(|id| HeaderValue::from_str(id).ok())
+            {
+                response.headers_mut().insert(REQUEST_ID, value);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// Makes `span` a child of the caller's `traceparent`, if any, and records the
+/// trace and span ids on it so every log line of the request carries them.
+fn continue_trace<B>(span: &tracing::Span, request: &Request<B>) {
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    });
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
+    }
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        span.record("trace_id", span_context.trace_id().to_string());
+        span.record("span_id", span_context.span_id().to_string());
+    }
+}
+
+/// The caller's `x-request-id` when it is a sane token, else a new UUID.
+fn request_id<B>(request: &Request<B>) -> String {
+    request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The remote address: tonic and axum (`into_make_service_with_connect_info`) both
+/// put it in the request extensions.
+fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0)
+        .or_else(|| {
+            request
+                .extensions()
+                .get::<tonic::transport::server::TcpConnectInfo>()
+                .and_then(|info| info.remote_addr())
+        })
+}
+
+/// The status code (gRPC mapped to its HTTP equivalent, as Kratos does) and the
+/// error reason of a response.
+fn outcome<B>(transport: Transport, response: &Response<B>) -> (u16, String) {
+    match transport {
+        Transport::Http => {
+            let reason = response
+                .extensions()
+                .get::<ErrorReason>()
+                .map(|reason| reason.0.clone())
+                .unwrap_or_default();
+            (response.status().as_u16(), reason)
+        }
+        // A failed unary call is "trailers-only": its status is in the headers.
+        Transport::Grpc => match Status::from_header_map(response.headers()) {
+            Some(status) if status.code() != tonic::Code::Ok => {
+                let reason = status
+                    .get_error_details()
+                    .error_info()
+                    .map(|info| info.reason.clone())
+                    .unwrap_or_else(|| code_name(status.code()).to_owned());
+                (http_status(status.code()).as_u16(), reason)
+            }
+            _ => (200, String::new()),
+        },
+    }
+}

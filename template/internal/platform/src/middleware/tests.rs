@@ -1,0 +1,189 @@
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::{get, post};
+use http::{Request, Response};
+use tonic::Status;
+use tower::ServiceExt;
+
+use super::*;
+
+fn options() -> Options {
+    Options {
+        request_id: true,
+        access_log: true,
+        tracing: true,
+        metrics: true,
+        recovery: true,
+        timeout: Duration::from_millis(200),
+        concurrency_limit: 0,
+        rate_limit_per_second: 0,
+    }
+}
+
+async fn boom() -> &'static str {
+    panic!("kaboom")
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    "too late"
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route("/boom", operation("/test.v1.Test/Boom", get(boom)))
+        .route("/slow", operation("/test.v1.Test/Slow", get(slow)))
+        .route(
+            "/ok",
+            operation("/test.v1.Test/Ok", get(|| async { "fine" })),
+        )
+        .route("/echo", post(|body: String| async move { body }))
+}
+
+async fn call(router: &Router, request: Request<Body>) -> Response<Body> {
+    router.clone().oneshot(request).await.expect("infallible")
+}
+
+fn get_request(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).expect("request")
+}
+
+async fn json_body(response: Response<Body>) -> serde_json::Value {
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .expect("body");
+    serde_json::from_slice(&body).expect("json body")
+}
+
+#[tokio::test]
+async fn a_panic_is_a_500_with_the_error_body_and_the_next_request_works() {
+    let metrics = Metrics::new("0", "0");
+    let router = apply(routes(), Transport::Http, &options(), &metrics);
+
+    let response = call(&router, get_request("/boom")).await;
+    assert_eq!(response.status(), 500);
+    let body = json_body(response).await;
+    assert_eq!(body["reason"], "INTERNAL");
+    assert_eq!(body["message"], "internal error");
+
+    assert_eq!(call(&router, get_request("/ok")).await.status(), 200);
+    let text = metrics.encode();
+    assert!(text.contains("server_panics_total 1"), "{text}");
+    assert!(
+        text.contains(r#"server_requests_total{transport="http",operation="/test.v1.Test/Boom",code="500",reason="INTERNAL"} 1"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_grpc_panic_is_internal() {
+    let metrics = Metrics::new("0", "0");
+    let router = apply(routes(), Transport::Grpc, &options(), &metrics);
+
+    let response = call(&router, get_request("/boom")).await;
+
+    let status = Status::from_header_map(response.headers()).expect("grpc-status header");
+    assert_eq!(status.code(), tonic::Code::Internal);
+    assert!(metrics.encode().contains("server_panics_total 1"));
+}
+
+#[tokio::test]
+async fn a_slow_handler_is_cut_off_with_504_or_deadline_exceeded() {
+    let metrics = Metrics::new("0", "0");
+    let http = apply(routes(), Transport::Http, &options(), &metrics);
+    let grpc = apply(routes(), Transport::Grpc, &options(), &metrics);
+
+    let response = call(&http, get_request("/slow")).await;
+    assert_eq!(response.status(), 504);
+    assert_eq!(json_body(response).await["reason"], "DEADLINE_EXCEEDED");
+
+    let response = call(&grpc, get_request("/slow")).await;
+    let status = Status::from_header_map(response.headers()).expect("grpc-status header");
+    assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_a_413_with_the_error_body() {
+    let metrics = Metrics::new("0", "0");
+    let http_options = HttpOptions {
+        max_body_bytes: 16,
+        ..HttpOptions::default()
+    };
+    let router = apply_http(routes(), &options(), &http_options, &metrics);
+
+    let request = Request::post("/echo")
+        .body(Body::from("x".repeat(1024)))
+        .expect("request");
+    let response = call(&router, request).await;
+
+    assert_eq!(response.status(), 413);
+    let body = json_body(response).await;
+    assert_eq!(body["code"], 413);
+    assert_eq!(body["reason"], "PAYLOAD_TOO_LARGE");
+}
+
+#[tokio::test]
+async fn unknown_routes_get_the_standard_error_body() {
+    let metrics = Metrics::new("0", "0");
+    let router = apply(routes(), Transport::Http, &options(), &metrics);
+
+    let response = call(&router, get_request("/nowhere")).await;
+
+    assert_eq!(response.status(), 404);
+    let body = json_body(response).await;
+    assert_eq!(body["reason"], "NOT_FOUND");
+    assert_eq!(body["code"], 404);
+}
+
+#[tokio::test]
+async fn the_rate_limit_refuses_with_429_ratelimit() {
+    let metrics = Metrics::new("0", "0");
+    let limited = Options {
+        rate_limit_per_second: 2,
+        ..options()
+    };
+    let router = apply(routes(), Transport::Http, &limited, &metrics);
+
+    for _ in 0..2 {
+        assert_eq!(call(&router, get_request("/ok")).await.status(), 200);
+    }
+    let response = call(&router, get_request("/ok")).await;
+
+    assert_eq!(response.status(), 429);
+    assert_eq!(json_body(response).await["reason"], "RATELIMIT");
+}
+
+#[tokio::test]
+async fn echoes_the_callers_request_id_or_makes_one() {
+    let metrics = Metrics::new("0", "0");
+    let router = apply(routes(), Transport::Http, &options(), &metrics);
+
+    let request = Request::get("/ok")
+        .header(REQUEST_ID, "abc-123")
+        .body(Body::empty())
+        .expect("request");
+    let given = call(&router, request).await;
+    assert_eq!(given.headers()[REQUEST_ID], "abc-123");
+
+    let made = call(&router, get_request("/ok")).await;
+    let id = made.headers()[REQUEST_ID].to_str().expect("ascii");
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+}
+
+#[tokio::test]
+async fn switched_off_pieces_do_nothing() {
+    let metrics = Metrics::new("0", "0");
+    let bare = Options {
+        request_id: false,
+        metrics: false,
+        ..options()
+    };
+    let router = apply(routes(), Transport::Http, &bare, &metrics);
+
+    let response = call(&router, get_request("/ok")).await;
+
+    assert!(response.headers().get(REQUEST_ID).is_none());
+    assert!(!metrics.encode().contains("server_requests_total{"));
+}
