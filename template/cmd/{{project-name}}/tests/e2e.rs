@@ -1,85 +1,16 @@
 //! Starts the production wiring on free ports and talks to it over both transports.
 
-use std::net::SocketAddr;
-use std::path::Path;
+mod support;
 
-use api::helloworld::v1::{HelloRequest, greeter_client::GreeterClient};
-use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::transport::Channel;
+use api::helloworld::v1::HelloRequest;
+use serde_json::json;
+use support::{channel, grpc_client, http_get, start};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-
-/// A running service; dropping it without `stop` leaves the task to the runtime.
-struct Running {
-    http: SocketAddr,
-    grpc: SocketAddr,
-    stop: oneshot::Sender<()>,
-    stopped: JoinHandle<std::io::Result<()>>,
-    _scratch: tempfile::TempDir,
-}
-
-async fn start() -> Running {
-    let scratch = tempfile::tempdir().expect("temp dir");
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/config.yaml");
-    // A prefix no shell sets, so the developer's environment cannot leak in.
-    let mut conf = conf::load(&config, "E2E_TEST_ONLY").expect("configs/config.yaml loads");
-    conf.server.http.addr = "127.0.0.1:0".parse().expect("addr");
-    conf.server.grpc.addr = "127.0.0.1:0".parse().expect("addr");
-    conf.data.database.url = database_url(scratch.path());
-    conf.log.file.dir = scratch.path().join("logs");
-
-    let app = {{crate_name}}::wire(&conf).await.expect("service starts");
-    let http = app.local_addr("http").expect("http server");
-    let grpc = app.local_addr("grpc").expect("grpc server");
-    let (stop, stop_requested) = oneshot::channel::<()>();
-    let stopped = tokio::spawn(app.run_until(async {
-        let _ = stop_requested.await;
-    }));
-    Running {
-        http,
-        grpc,
-        stop,
-        stopped,
-        _scratch: scratch,
-    }
-}
-{% if database == "sqlite" %}
-/// A fresh SQLite file in the test's scratch directory.
-fn database_url(scratch: &Path) -> String {
-    format!("sqlite://{}/e2e.db", scratch.display())
-}
-{% else %}
-/// The test database: `DATABASE_URL`, or the local default.
-fn database_url(_scratch: &Path) -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-{% endif %}
-async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
-    let response = reqwest::get(format!("http://{addr}{path}"))
-        .await
-        .expect("HTTP response");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
-}
-
-async fn channel(addr: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .expect("valid URI")
-        .connect()
-        .await
-        .expect("gRPC connection")
-}
-
-async fn grpc_client(addr: SocketAddr) -> GreeterClient<Channel> {
-    GreeterClient::new(channel(addr).await)
-}
 
 #[tokio::test]
 async fn says_hello_over_http() {

@@ -161,6 +161,8 @@ fn rolling_file(file: LogFile<'_>) -> Result<RollingFileAppender, String> {
         Rotation::Daily => Rolling::DAILY,
         Rotation::Hourly => Rolling::HOURLY,
     };
+    std::fs::create_dir_all(file.dir)
+        .map_err(|err| format!("log.file.dir {}: {err}", file.dir.display()))?;
     RollingFileAppender::builder()
         .rotation(rotation)
         .filename_prefix("service")

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, MatchedPath};
 use http::{HeaderValue, Request, Response};
 use opentelemetry::trace::TraceContextExt;
 use tonic::Status;
@@ -109,11 +109,17 @@ where
         let grpc_operation =
             (transport == Transport::Grpc).then(|| request.uri().path().to_owned());
 
+        // Span names follow the OpenTelemetry conventions: the gRPC method, or
+        // `GET /route/{param}`; the proto operation is recorded once known.
+        let span_name = grpc_operation
+            .clone()
+            .unwrap_or_else(|| http_span_name(&request));
         let span = tracing::info_span!(
             "request",
-            otel.name = Empty,
+            otel.name = span_name,
             otel.kind = "server",
             transport = transport.name(),
+            operation = Empty,
             request_id = request_id.as_deref().unwrap_or_default(),
             trace_id = Empty,
             span_id = Empty,
@@ -137,7 +143,7 @@ where
                 .or_else(|| slot.0.get().map(|name| (*name).to_owned()))
                 .unwrap_or_else(|| "unmatched".to_owned());
             let (code, reason) = outcome(transport, &response);
-            span.record("otel.name", operation.as_str());
+            span.record("operation", operation.as_str());
             if options.metrics {
                 metrics.request_finished(transport.name(), &operation, code, &reason, elapsed);
             }
@@ -162,6 +168,16 @@ where
             Ok(response)
         })
     }
+}
+
+/// `GET /helloworld/{name}`: the method and the route template, never the raw path
+/// (which would make one span name per URL).
+fn http_span_name<B>(request: &Request<B>) -> String {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    format!("{} {route}", request.method())
 }
 
 /// Makes `span` a child of the caller's `traceparent`, if any, and records the
