@@ -33,9 +33,13 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<platform::App> {
     let http = platform::Server::http(server.http.addr, http_routes)
         .await
         .context("server.http.addr")?;
-    Ok(platform::App::new(server.shutdown_grace, health)
-        .server(grpc)
-        .server(http))
+    Ok(
+        platform::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+            .shutdown_grace(server.shutdown_grace)
+            .health(health)
+            .server(grpc)
+            .server(http),
+    )
 }
 
 /// Logs and traces as configured: `log.*`, `trace.*`, `server.middleware.tracing`.
