@@ -18,6 +18,18 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<platform::App> {
         env!("CARGO_PKG_VERSION"),
         option_env!("GIT_COMMIT").unwrap_or("unknown"),
     );
+    let pool = data.clone();
+    metrics.gauge_fn(
+        "db_pool_connections",
+        "Open database connections",
+        move || i64::from(pool.pool_size()),
+    );
+    let pool = data.clone();
+    metrics.gauge_fn(
+        "db_pool_idle_connections",
+        "Idle database connections",
+        move || i64::try_from(pool.pool_idle()).unwrap_or(i64::MAX),
+    );
 
     let greeter = biz::GreeterUsecase::new(data::GreeterRepo::new(data));
     let services = service::Services {

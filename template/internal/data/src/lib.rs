@@ -42,6 +42,16 @@ impl Data {
         }
     }
 
+    /// Connections the pool holds now, busy or idle.
+    pub fn pool_size(&self) -> u32 {
+        self.pool.size()
+    }
+
+    /// Connections the pool holds that are idle.
+    pub fn pool_idle(&self) -> usize {
+        self.pool.num_idle()
+    }
+
     /// Applies the migrations the binary was built with that the database lacks.
     pub async fn migrate(&self) -> Result<(), Error> {
         driver::MIGRATOR

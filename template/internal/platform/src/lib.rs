@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod app;
+pub mod client;
 pub mod error;
 mod health;
 mod metrics;
@@ -12,7 +13,7 @@ mod server;
 mod shutdown;
 pub mod telemetry;
 
-pub use app::App;
+pub use app::{App, HookError};
 pub use health::{Health, HealthBuilder, NotReady};
 pub use metrics::Metrics;
 pub use server::Server;

@@ -1,6 +1,6 @@
 //! RED metrics in the Prometheus text format, served at `GET /metrics`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -47,8 +47,12 @@ pub struct Metrics {
     inner: Arc<Inner>,
 }
 
+/// A gauge read from elsewhere (a pool's size) each time metrics are scraped.
+type GaugeReader = (Gauge, Box<dyn Fn() -> i64 + Send + Sync>);
+
 struct Inner {
-    registry: Registry,
+    registry: Mutex<Registry>,
+    read_on_scrape: Mutex<Vec<GaugeReader>>,
     requests: Family<RequestLabels, Counter>,
     duration: Family<OperationLabels, Histogram, fn() -> Histogram>,
     in_flight: Family<TransportLabels, Gauge>,
@@ -93,7 +97,8 @@ impl Metrics {
         );
         Self {
             inner: Arc::new(Inner {
-                registry,
+                registry: Mutex::new(registry),
+                read_on_scrape: Mutex::new(Vec::new()),
                 requests,
                 duration,
                 in_flight,
@@ -102,11 +107,30 @@ impl Metrics {
         }
     }
 
-    /// Everything, in the Prometheus text exposition format.
+    /// Registers a gauge whose value `read` returns at each scrape, e.g. the size of
+    /// a connection pool.
+    pub fn gauge_fn(&self, name: &str, help: &str, read: impl Fn() -> i64 + Send + Sync + 'static) {
+        let gauge = Gauge::default();
+        if let Ok(mut registry) = self.inner.registry.lock() {
+            registry.register(name, help, gauge.clone());
+        }
+        if let Ok(mut readers) = self.inner.read_on_scrape.lock() {
+            readers.push((gauge, Box::new(read)));
+        }
+    }
+
+    /// Everything, in the Prometheus (OpenMetrics) text format.
     pub fn encode(&self) -> String {
+        if let Ok(readers) = self.inner.read_on_scrape.lock() {
+            for (gauge, read) in readers.iter() {
+                gauge.set(read());
+            }
+        }
         let mut text = String::new();
-        // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut text, &self.inner.registry);
+        if let Ok(registry) = self.inner.registry.lock() {
+            // Writing into a String cannot fail.
+            let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+        }
         text
     }
 
@@ -191,6 +215,20 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn reads_gauge_functions_at_each_scrape() {
+        let metrics = Metrics::new("0", "0");
+        let size = Arc::new(std::sync::atomic::AtomicI64::new(3));
+        let read = size.clone();
+        metrics.gauge_fn("db_pool_connections", "Open connections", move || {
+            read.load(std::sync::atomic::Ordering::Relaxed)
+        });
+
+        assert!(metrics.encode().contains("db_pool_connections 3"));
+        size.store(5, std::sync::atomic::Ordering::Relaxed);
+        assert!(metrics.encode().contains("db_pool_connections 5"));
     }
 
     #[test]

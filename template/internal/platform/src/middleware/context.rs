@@ -25,7 +25,7 @@ pub struct RequestContext {
 
 impl RequestContext {
     /// The context of a request with these headers.
-    pub(crate) fn from_headers(request_id: Option<String>, headers: &HeaderMap) -> Self {
+    pub fn from_headers(request_id: Option<String>, headers: &HeaderMap) -> Self {
         let metadata = headers
             .iter()
             .filter(|(name, _)| name.as_str().starts_with(METADATA_PREFIX))
@@ -38,7 +38,7 @@ impl RequestContext {
     }
 
     /// Runs `future` with this as the current request context.
-    pub(crate) async fn scope<F: Future>(self, future: F) -> F::Output {
+    pub async fn scope<F: Future>(self, future: F) -> F::Output {
         CURRENT.scope(self, future).await
     }
 

@@ -1,0 +1,88 @@
+//! Outbound calls that carry the current request along: its `x-request-id`, its
+//! `x-md-*` metadata and the W3C trace context of the current span.
+
+use std::time::Duration;
+
+use tonic::metadata::MetadataMap;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::middleware::outbound_headers;
+
+/// A gRPC channel whose every call carries the current request's context; use it
+/// with any generated client: `GreeterClient::new(channel)`.
+pub type OutboundChannel = InterceptedService<Channel, Propagate>;
+
+/// A lazily connecting channel to `endpoint` (`http://host:port`); each call fails
+/// with DEADLINE_EXCEEDED after `timeout`.
+pub fn grpc_channel(
+    endpoint: &str,
+    timeout: Duration,
+) -> Result<OutboundChannel, tonic::transport::Error> {
+    let channel = Endpoint::from_shared(endpoint.to_owned())?
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .connect_lazy();
+    Ok(InterceptedService::new(channel, Propagate))
+}
+
+/// Adds [`outbound_headers`] to every outgoing gRPC call's metadata.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Propagate;
+
+impl Interceptor for Propagate {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        let mut headers = std::mem::take(request.metadata_mut()).into_headers();
+        headers.extend(outbound_headers());
+        *request.metadata_mut() = MetadataMap::from_headers(headers);
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue};
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::middleware::RequestContext;
+
+    #[tokio::test]
+    async fn carries_request_id_metadata_and_trace_context() {
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        let _default = tracing::subscriber::set_default(subscriber);
+        let mut incoming = HeaderMap::new();
+        incoming.insert("x-md-tenant", HeaderValue::from_static("acme"));
+        incoming.insert("authorization", HeaderValue::from_static("secret"));
+        let context = RequestContext::from_headers(Some("req-7".into()), &incoming);
+
+        let span = tracing::info_span!("handler");
+        let request = context
+            .scope(async {
+                let _entered = span.enter();
+                Propagate.call(tonic::Request::new(()))
+            })
+            .await
+            .expect("intercepted");
+
+        let metadata = request.metadata();
+        assert_eq!(metadata.get("x-request-id").expect("request id"), "req-7");
+        assert_eq!(metadata.get("x-md-tenant").expect("x-md-*"), "acme");
+        assert!(
+            metadata.get("authorization").is_none(),
+            "only x-md-* travels"
+        );
+        let traceparent = metadata.get("traceparent").expect("traceparent");
+        assert!(traceparent.to_str().expect("ascii").starts_with("00-"));
+    }
+}
