@@ -15,11 +15,19 @@ DEMO_NAME := hello-svc
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION) unless it is already there
+tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), and promtool where apt-get can
 	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then \
 	  echo "cargo-generate $(CARGO_GENERATE_VERSION) is installed"; \
 	else \
 	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
+	fi
+	@# promtool (Debian's prometheus package) checks /metrics in the slow tier.
+	@if command -v promtool >/dev/null; then \
+	  echo "promtool is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	else \
+	  echo "promtool is missing (apt-get install prometheus): the metrics check will be skipped"; \
 	fi
 
 demo: tools ## Generate the sample service (SQLite) into ./demo, build it and run it

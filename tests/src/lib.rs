@@ -5,5 +5,7 @@ pub mod grpc;
 pub mod process;
 mod render;
 
-pub use process::{Service, cargo, free_port, postgres_available};
+pub use process::{
+    Service, cargo, free_port, postgres_available, promtool_available, promtool_check,
+};
 pub use render::{Rendered, Variant, generate, generate_err, template_root};

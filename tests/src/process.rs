@@ -60,6 +60,48 @@ pub fn postgres_available() -> bool {
     false
 }
 
+/// Whether promtool is on the PATH; like [`postgres_available`], a skip outside CI
+/// and a failure in CI.
+pub fn promtool_available() -> bool {
+    if Command::new("promtool").arg("--version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "promtool is not installed (apt-get install prometheus), and CI=true requires it"
+    );
+    eprintln!("SKIPPED: promtool is not installed (apt-get install prometheus)");
+    false
+}
+
+/// Runs `promtool check metrics` on `text`; its complaint, if any.
+pub fn promtool_check(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| err.to_string())?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(text.as_bytes())
+        .map_err(|err| err.to_string())?;
+    let output = child.wait_with_output().map_err(|err| err.to_string())?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
 /// A generated service's binary, started with its own config and env overrides.
 #[derive(Debug)]
 pub struct Service {

@@ -14,10 +14,7 @@ fn assert_yaml(path: &Path) {
 #[test]
 fn workflows_parse() {
     let root = template_root();
-    for path in [
-        "ci/github/rust-service.yml",
-        ".github/workflows/ci.yml",
-    ] {
+    for path in ["ci/github/rust-service.yml", ".github/workflows/ci.yml"] {
         assert_yaml(&root.join(path));
     }
 }

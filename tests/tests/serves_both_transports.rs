@@ -1,12 +1,15 @@
 //! Slow tier: the built binary of each variant answers SayHello on gRPC and HTTP,
-//! reports itself alive and ready, refuses a bad config naming the key, and exits 0
-//! on SIGTERM.
+//! reports itself alive and ready, counts both calls in /metrics (which promtool
+//! accepts), refuses a bad config naming the key, and exits 0 on SIGTERM.
 
 use std::process::Command;
 
 use serde_json::{Value, json};
 use strata_tests::process::shared_target_dir;
-use strata_tests::{Rendered, Service, Variant, cargo, generate, grpc, postgres_available};
+use strata_tests::{
+    Rendered, Service, Variant, cargo, generate, grpc, postgres_available, promtool_available,
+    promtool_check,
+};
 
 /// Env overrides that point the variant at a database the test owns.
 fn database_env(variant: Variant, repo: &Rendered) -> Vec<(String, String)> {
@@ -52,9 +55,30 @@ async fn serves_both_transports(variant: Variant) {
         .expect_err("empty name");
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 
+    let metrics = reqwest::get(format!("http://{}/metrics", service.http))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for line in [
+        r#"server_requests_total{transport="http",operation="/helloworld.v1.Greeter/SayHello",code="200",reason=""} 1"#,
+        r#"server_requests_total{transport="grpc",operation="/helloworld.v1.Greeter/SayHello",code="200",reason=""} 1"#,
+        r#"server_requests_total{transport="grpc",operation="/helloworld.v1.Greeter/SayHello",code="400",reason="INVALID_NAME"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "missing {line} in:\n{metrics}");
+    }
+    if promtool_available() {
+        promtool_check(&metrics).unwrap_or_else(|complaint| panic!("promtool: {complaint}"));
+    }
+
     for probe in ["/healthz", "/readyz"] {
         let (status, body) = http_get(&service, probe).await;
-        assert_eq!((status, body), (200, json!({ "status": "SERVING" })), "{probe}");
+        assert_eq!(
+            (status, body),
+            (200, json!({ "status": "SERVING" })),
+            "{probe}"
+        );
     }
 
     let output = service.output();

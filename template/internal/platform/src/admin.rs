@@ -18,19 +18,40 @@ pub fn routes(health: Health, metrics: Metrics) -> Router {
         .with_state(health)
         .route(
             "/metrics",
-            operation("/metrics", get(move || render_metrics(metrics.clone()))),
+            operation(
+                "/metrics",
+                get(move |headers| render_metrics(metrics.clone(), headers)),
+            ),
         )
 }
 
-/// The Prometheus text format (OpenMetrics flavour, which Prometheus scrapes).
-async fn render_metrics(metrics: Metrics) -> impl axum::response::IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        metrics.encode(),
-    )
+/// OpenMetrics when the scraper asks for it (Prometheus does), else the classic
+/// Prometheus text format.
+async fn render_metrics(
+    metrics: Metrics,
+    headers: axum::http::HeaderMap,
+) -> impl axum::response::IntoResponse {
+    let wants_openmetrics = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/openmetrics-text"));
+    if wants_openmetrics {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            metrics.encode_openmetrics(),
+        )
+    } else {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            metrics.encode(),
+        )
+    }
 }
 
 /// Alive: the process answers. Never touches dependencies, so a database outage does

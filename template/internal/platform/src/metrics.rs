@@ -8,7 +8,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -87,14 +86,16 @@ impl Metrics {
             "Handlers that panicked (answered with INTERNAL)",
             panics.clone(),
         );
-        registry.register(
-            "build",
-            "The running build",
-            Info::new(BuildLabels {
+        // A gauge at 1 rather than an OpenMetrics `info`, which the classic text
+        // format (and promtool) does not know.
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
                 version: version.to_owned(),
                 commit: commit.to_owned(),
-            }),
-        );
+            })
+            .set(1);
+        registry.register("build_info", "The running build", build);
         Self {
             inner: Arc::new(Inner {
                 registry: Mutex::new(registry),
@@ -119,8 +120,14 @@ impl Metrics {
         }
     }
 
-    /// Everything, in the Prometheus (OpenMetrics) text format.
+    /// Everything, in the Prometheus text format (version 0.0.4) that promtool and
+    /// every scraper read.
     pub fn encode(&self) -> String {
+        classic_text(&self.encode_openmetrics())
+    }
+
+    /// Everything, in the OpenMetrics text format.
+    pub fn encode_openmetrics(&self) -> String {
         if let Ok(readers) = self.inner.read_on_scrape.lock() {
             for (gauge, read) in readers.iter() {
                 gauge.set(read());
@@ -174,6 +181,32 @@ impl Metrics {
     }
 }
 
+/// OpenMetrics text as the classic Prometheus text format: counters are described
+/// under their `_total` sample name and the `# EOF` marker goes.
+fn classic_text(openmetrics: &str) -> String {
+    let counters: Vec<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut text = String::with_capacity(openmetrics.len() + 64);
+    for line in openmetrics.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        let described = ["# HELP ", "# TYPE "].into_iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(&name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        text.push_str(described.as_deref().unwrap_or(line));
+        text.push('\n');
+    }
+    text
+}
+
 /// Decrements the in-flight gauge when the request ends, however it ends.
 pub(crate) struct InFlight(Gauge);
 
@@ -214,7 +247,12 @@ mod tests {
             text.contains(r#"build_info{version="1.2.3",commit="abc123"} 1"#),
             "{text}"
         );
-        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert!(
+            text.contains("# TYPE server_requests_total counter"),
+            "{text}"
+        );
+        assert!(!text.contains("# EOF"), "{text}");
+        assert!(metrics.encode_openmetrics().ends_with("# EOF\n"));
     }
 
     #[test]
