@@ -163,8 +163,9 @@ impl Service {
         panic!("service did not listen within 30 s:\n{}", self.output());
     }
 
-    /// Sends SIGTERM and waits for the process to exit.
-    pub fn terminate(mut self) -> ExitStatus {
+    /// Sends SIGTERM, waits for the process to exit, and returns how it exited and
+    /// everything it printed.
+    pub fn terminate(mut self) -> (ExitStatus, String) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -173,7 +174,7 @@ impl Service {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("poll child") {
-                return status;
+                return (status, self.output());
             }
             std::thread::sleep(Duration::from_millis(50));
         }

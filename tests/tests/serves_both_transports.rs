@@ -81,11 +81,23 @@ async fn serves_both_transports(variant: Variant) {
         );
     }
 
-    let output = service.output();
-    let exit = service.terminate();
+    let (exit, output) = service.terminate();
     assert!(
         exit.success(),
         "exit status {exit} after SIGTERM:\n{output}"
+    );
+    assert!(output.contains("shutdown requested"), "{output}");
+
+    // The rolling log file (configs/config.yaml: log.file) got the access lines.
+    let logs: String = std::fs::read_dir(repo.root.join("logs"))
+        .expect("logs/ written")
+        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("log file"))
+        .collect();
+    assert!(
+        logs.lines()
+            .any(|line| line.contains(r#""message":"access""#)
+                && line.contains(r#""operation":"/helloworld.v1.Greeter/SayHello""#)),
+        "no access line in the log file:\n{logs}"
     );
 }
 

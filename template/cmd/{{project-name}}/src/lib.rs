@@ -76,7 +76,7 @@ pub fn telemetry_options(conf: &conf::Bootstrap) -> telemetry::Options<'_> {
             .middleware
             .tracing
             .then_some(telemetry::Tracing {
-                service_name: env!("CARGO_PKG_NAME"),
+                service_name: &conf.trace.service_name,
                 service_version: env!("CARGO_PKG_VERSION"),
                 endpoint: Some(conf.trace.endpoint.as_str())
                     .filter(|endpoint| !endpoint.is_empty()),

@@ -134,6 +134,6 @@ async fn a_requests_logs_and_span_carry_its_ids() {
         .and_then(|attribute| attribute.value.as_ref()?.value.clone());
     assert_eq!(
         service_name,
-        Some(AnyValue::StringValue(env!("CARGO_PKG_NAME").to_owned()))
+        Some(AnyValue::StringValue(conf.trace.service_name.clone()))
     );
 }

@@ -161,6 +161,8 @@ pub enum Rotation {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trace {
+    /// `service.name` of every span (the version comes from the build).
+    pub service_name: String,
     /// OTLP/gRPC collector, e.g. `http://localhost:4317` (Jaeger accepts OTLP).
     /// Empty: spans are not exported, trace ids still appear in logs.
     pub endpoint: String,

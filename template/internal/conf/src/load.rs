@@ -88,6 +88,9 @@ fn validate(conf: &Bootstrap) -> Result<(), (&'static str, String)> {
             format!("must be between 0.0 and 1.0, got {ratio}"),
         ));
     }
+    if conf.trace.service_name.trim().is_empty() {
+        return Err(("trace.service_name", "must not be empty".into()));
+    }
     let endpoint = &conf.trace.endpoint;
     if !endpoint.is_empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")
     {
@@ -151,6 +154,7 @@ log:
     rotation: daily
     max_files: 7
 trace:
+  service_name: app
   endpoint: ''
   sampling_ratio: 1.0
 ";

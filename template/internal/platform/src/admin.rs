@@ -74,3 +74,43 @@ async fn readyz(State(health): State<Health>) -> (StatusCode, Json<Value>) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn get(router: Router, path: &str) -> (StatusCode, Value) {
+        let response = router
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn readyz_is_503_naming_the_unreachable_database() {
+        let health = Health::builder()
+            .check("database", || async { Err("connection refused") })
+            .build();
+        let router = routes(health, Metrics::new("0", "0"));
+
+        let (status, body) = get(router.clone(), "/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body,
+            json!({ "status": "NOT_SERVING", "check": "database", "error": "connection refused" })
+        );
+
+        // Alive all the same: restarting the process would not bring the database back.
+        let (status, _) = get(router, "/healthz").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}

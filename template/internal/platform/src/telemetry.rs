@@ -121,17 +121,41 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
         .with(otel)
         .try_init()
         .map_err(|err| format!("cannot install the log subscriber: {err}"))?;
-    if let Some(Tracing {
-        endpoint: Some(endpoint),
-        ..
-    }) = options.tracing
-    {
+    if let Some(endpoint) = options.tracing.and_then(|tracing| tracing.endpoint) {
         tracing::info!(endpoint, "exporting spans over OTLP");
+        warn_once_if_unreachable(endpoint);
     }
     Ok(Telemetry {
         file_writer,
         tracer_provider,
     })
+}
+
+/// One warning, off the startup path, when nothing listens at the collector's
+/// address; the exporter's own errors are filtered out (see [`filter`]), so this is
+/// the only trace of an absent collector in the logs.
+fn warn_once_if_unreachable(endpoint: &str) {
+    let Some(authority) = endpoint
+        .split("://")
+        .nth(1)
+        .map(|rest| rest.split('/').next().unwrap_or(rest).to_owned())
+    else {
+        return;
+    };
+    let endpoint = endpoint.to_owned();
+    tokio::spawn(async move {
+        let attempt = tokio::net::TcpStream::connect(&authority);
+        let reachable = matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(3), attempt).await,
+            Ok(Ok(_))
+        );
+        if !reachable {
+            tracing::warn!(
+                endpoint,
+                "no OTLP collector answers; spans are dropped until one does"
+            );
+        }
+    });
 }
 
 fn filter(level: &str) -> Result<EnvFilter, String> {

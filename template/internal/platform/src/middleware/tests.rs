@@ -187,3 +187,88 @@ async fn switched_off_pieces_do_nothing() {
     assert!(response.headers().get(REQUEST_ID).is_none());
     assert!(!metrics.encode().contains("server_requests_total{"));
 }
+
+#[tokio::test]
+async fn the_concurrency_limit_refuses_with_429_while_full() {
+    let metrics = Metrics::new("0", "0");
+    let one_at_a_time = Options {
+        concurrency_limit: 1,
+        timeout: Duration::from_secs(10),
+        ..options()
+    };
+    let router = apply(routes(), Transport::Http, &one_at_a_time, &metrics);
+    let busy = tokio::spawn({
+        let router = router.clone();
+        async move { call(&router, get_request("/slow")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let response = call(&router, get_request("/ok")).await;
+
+    assert_eq!(response.status(), 429);
+    assert_eq!(json_body(response).await["reason"], "RATELIMIT");
+    busy.abort();
+}
+
+#[tokio::test]
+async fn gzips_responses_for_clients_that_accept_it() {
+    let metrics = Metrics::new("0", "0");
+    let http_options = HttpOptions {
+        max_body_bytes: 1024,
+        compression: true,
+        cors_allowed_origins: None,
+    };
+    let router = Router::new().route("/big", get(|| async { "hello ".repeat(200) }));
+    let router = apply_http(router, &options(), &http_options, &metrics);
+
+    let request = Request::get("/big")
+        .header("accept-encoding", "gzip")
+        .body(Body::empty())
+        .expect("request");
+    let response = call(&router, request).await;
+
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+}
+
+#[tokio::test]
+async fn answers_cors_preflights_for_allowed_origins_only_when_enabled() {
+    let metrics = Metrics::new("0", "0");
+    let http_options = HttpOptions {
+        max_body_bytes: 1024,
+        compression: false,
+        cors_allowed_origins: Some(vec!["https://app.example".to_owned()]),
+    };
+    let router = apply_http(routes(), &options(), &http_options, &metrics);
+    let preflight = |origin: &'static str| {
+        Request::options("/ok")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .body(Body::empty())
+            .expect("request")
+    };
+
+    let allowed = call(&router, preflight("https://app.example")).await;
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let other = call(&router, preflight("https://evil.example")).await;
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let off = apply_http(
+        routes(),
+        &options(),
+        &HttpOptions {
+            max_body_bytes: 1024,
+            ..HttpOptions::default()
+        },
+        &metrics,
+    );
+    let response = call(&off, preflight("https://app.example")).await;
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
