@@ -45,13 +45,17 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<platform::App> {
     let http = platform::Server::http(server.http.addr, http_routes)
         .await
         .context("server.http.addr")?;
-    Ok(
-        platform::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-            .shutdown_grace(server.shutdown_grace)
-            .health(health)
-            .server(grpc)
-            .server(http),
-    )
+    let mut app = platform::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .shutdown_grace(server.shutdown_grace)
+        .server(grpc)
+        .server(http);
+    if let Some(addr) = server.admin_addr() {
+        let admin = platform::Server::admin(addr, server::admin(&health, &metrics))
+            .await
+            .context("server.admin_addr")?;
+        app = app.server(admin);
+    }
+    Ok(app.health(health))
 }
 
 /// Logs and traces as configured: `log.*`, `trace.*`, `server.middleware.tracing`.

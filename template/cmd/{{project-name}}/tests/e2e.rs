@@ -4,7 +4,7 @@ mod support;
 
 use api::helloworld::v1::HelloRequest;
 use serde_json::json;
-use support::{channel, grpc_client, http_get, start};
+use support::{channel, grpc_client, http_get, start, start_with, test_conf};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use tonic_reflection::pb::v1::ServerReflectionRequest;
@@ -171,4 +171,23 @@ async fn echoes_the_request_id_on_both_transports() {
         reply.metadata().get("x-request-id").expect("echoed"),
         "req-43"
     );
+}
+
+#[tokio::test]
+async fn serves_probes_and_metrics_on_the_admin_port_when_configured() {
+    let (mut conf, scratch) = test_conf();
+    let admin_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port");
+    conf.server.admin_addr = admin_port.to_string();
+    let service = start_with(&conf, scratch).await;
+
+    let (status, _) = http_get(admin_port, "/readyz").await;
+    assert_eq!(status, 200);
+    let metrics = reqwest::get(format!("http://{admin_port}/metrics"))
+        .await
+        .expect("metrics");
+    assert_eq!(metrics.status(), 200);
+    let (status, body) = http_get(service.http, "/metrics").await;
+    assert_eq!((status, &body["reason"]), (404, &json!("NOT_FOUND")));
 }

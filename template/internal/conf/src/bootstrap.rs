@@ -23,7 +23,17 @@ pub struct Server {
     pub shutdown_grace: Duration,
     pub http: Http,
     pub grpc: Grpc,
+    /// `host:port` for `/healthz`, `/readyz` and `/metrics` on a listener of their
+    /// own; empty serves them on the HTTP port.
+    pub admin_addr: String,
     pub middleware: Middleware,
+}
+
+impl Server {
+    /// The admin listener's address, when one is configured (validated at load).
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr.parse().ok()
+    }
 }
 
 /// The HTTP/JSON listener.

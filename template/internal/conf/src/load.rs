@@ -88,6 +88,13 @@ fn validate(conf: &Bootstrap) -> Result<(), (&'static str, String)> {
             format!("must be between 0.0 and 1.0, got {ratio}"),
         ));
     }
+    let admin = &conf.server.admin_addr;
+    if !admin.is_empty() && admin.parse::<std::net::SocketAddr>().is_err() {
+        return Err((
+            "server.admin_addr",
+            format!("must be empty or host:port, got {admin:?}"),
+        ));
+    }
     if conf.trace.service_name.trim().is_empty() {
         return Err(("trace.service_name", "must not be empty".into()));
     }
@@ -132,6 +139,7 @@ server:
     addr: 0.0.0.0:9000
     timeout: 5s
     max_message_bytes: 4194304
+  admin_addr: ''
   middleware:
     recovery: true
     request_id: true
@@ -275,6 +283,18 @@ trace:
 
         assert!(
             err.contains("`trace.endpoint` must be empty or an http(s):// URL"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn refuses_an_admin_address_that_is_not_host_port() {
+        let yaml = VALID.replace("admin_addr: ''", "admin_addr: nine-thousand");
+
+        let err = load_err(&yaml, "CONF_TEST_ADMIN");
+
+        assert!(
+            err.ends_with(r#"`server.admin_addr` must be empty or host:port, got "nine-thousand""#),
             "{err}"
         );
     }

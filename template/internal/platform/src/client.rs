@@ -1,5 +1,6 @@
 //! Outbound calls that carry the current request along: its `x-request-id`, its
-//! `x-md-*` metadata and the W3C trace context of the current span.
+//! `x-md-*` metadata and the W3C trace context of the current span. Every helper
+//! takes a timeout: a call to another service never waits forever.
 
 use std::time::Duration;
 
@@ -25,6 +26,24 @@ pub fn grpc_channel(
         .connect_timeout(timeout)
         .connect_lazy();
     Ok(InterceptedService::new(channel, Propagate))
+}
+
+/// An HTTP client for calls to other services; each request fails after `timeout`.
+/// Build requests with [`http_request`] so they carry the current context.
+pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+}
+
+/// `client.request(method, url)` with [`outbound_headers`] already added.
+pub fn http_request(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+) -> reqwest::RequestBuilder {
+    client.request(method, url).headers(outbound_headers())
 }
 
 /// Adds [`outbound_headers`] to every outgoing gRPC call's metadata.
@@ -84,5 +103,39 @@ mod tests {
         );
         let traceparent = metadata.get("traceparent").expect("traceparent");
         assert!(traceparent.to_str().expect("ascii").starts_with("00-"));
+    }
+
+    #[tokio::test]
+    async fn http_requests_carry_the_request_context() {
+        let client = http_client(Duration::from_secs(1)).expect("client");
+        let mut incoming = HeaderMap::new();
+        incoming.insert("x-md-tenant", HeaderValue::from_static("acme"));
+        let context = RequestContext::from_headers(Some("req-8".into()), &incoming);
+
+        let request = context
+            .scope(async { http_request(&client, reqwest::Method::GET, "http://127.0.0.1:1/") })
+            .await
+            .build()
+            .expect("request");
+
+        assert_eq!(request.headers()["x-request-id"], "req-8");
+        assert_eq!(request.headers()["x-md-tenant"], "acme");
+    }
+
+    #[tokio::test]
+    async fn an_http_call_to_a_silent_server_times_out() {
+        // Accepts connections (the kernel does) but never answers.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/", silent.local_addr().expect("addr"));
+        let client = http_client(Duration::from_millis(200)).expect("client");
+
+        let err = http_request(&client, reqwest::Method::GET, &url)
+            .send()
+            .await
+            .expect_err("no answer");
+
+        assert!(err.is_timeout(), "{err}");
     }
 }

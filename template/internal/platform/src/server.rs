@@ -22,9 +22,22 @@ pub struct Server {
 impl Server {
     /// An HTTP/1.1 + HTTP/2 server for `router`, bound to `addr`.
     pub async fn http(addr: SocketAddr, router: axum::Router) -> io::Result<Self> {
-        let listener = bind("http", addr).await?;
+        Self::http_named("http", addr, router).await
+    }
+
+    /// The admin HTTP server (`/healthz`, `/readyz`, `/metrics`), bound to `addr`.
+    pub async fn admin(addr: SocketAddr, router: axum::Router) -> io::Result<Self> {
+        Self::http_named("admin", addr, router).await
+    }
+
+    async fn http_named(
+        transport: &'static str,
+        addr: SocketAddr,
+        router: axum::Router,
+    ) -> io::Result<Self> {
+        let listener = bind(transport, addr).await?;
         Ok(Self {
-            transport: "http",
+            transport,
             local_addr: listener.local_addr()?,
             serve: Box::new(move |shutdown| {
                 Box::pin(async move {
@@ -59,7 +72,7 @@ impl Server {
         })
     }
 
-    /// `http` or `grpc`.
+    /// `http`, `grpc` or `admin`.
     pub fn transport(&self) -> &'static str {
         self.transport
     }

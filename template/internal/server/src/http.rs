@@ -9,22 +9,25 @@ use service::{GreeterService, Services};
 
 use crate::middleware::{http_options, options};
 
-/// The HTTP routes, from the `google.api.http` options of the protos, plus the
-/// admin routes, behind the same middleware as gRPC. Each handler calls the same
-/// service implementation gRPC calls.
+/// The HTTP routes, from the `google.api.http` options of the protos, behind the
+/// same middleware as gRPC; plus the admin routes unless `server.admin_addr` gives
+/// them a listener of their own. Each handler calls the same service
+/// implementation gRPC calls.
 pub fn http(
     conf: &conf::Server,
     services: &Services,
     health: &Health,
     metrics: &Metrics,
 ) -> Router {
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route(
             "/helloworld/{name}",
             operation("/helloworld.v1.Greeter/SayHello", get(say_hello)),
         )
-        .with_state(services.greeter.clone())
-        .merge(platform::admin::routes(health.clone(), metrics.clone()));
+        .with_state(services.greeter.clone());
+    if conf.admin_addr().is_none() {
+        routes = routes.merge(platform::admin::routes(health.clone(), metrics.clone()));
+    }
 
     platform::middleware::apply_http(
         routes,
@@ -43,4 +46,10 @@ async fn say_hello(
         .say_hello(tonic::Request::new(HelloRequest { name }))
         .await?;
     Ok(Json(reply.into_inner()))
+}
+
+/// `/healthz`, `/readyz` and `/metrics` for their own listener (`server.admin_addr`),
+/// without the request middleware: probes and scrapes are not traffic.
+pub fn admin(health: &Health, metrics: &Metrics) -> Router {
+    platform::admin::routes(health.clone(), metrics.clone())
 }

@@ -6,4 +6,4 @@ mod http;
 mod middleware;
 
 pub use grpc::grpc;
-pub use http::http;
+pub use http::{admin, http};

@@ -119,7 +119,6 @@ where
             otel.name = span_name,
             otel.kind = "server",
             transport = transport.name(),
-            operation = Empty,
             request_id = request_id.as_deref().unwrap_or_default(),
             trace_id = Empty,
             span_id = Empty,
@@ -143,7 +142,11 @@ where
                 .or_else(|| slot.0.get().map(|name| (*name).to_owned()))
                 .unwrap_or_else(|| "unmatched".to_owned());
             let (code, reason) = outcome(transport, &response);
-            span.record("operation", operation.as_str());
+            if options.tracing {
+                // An OpenTelemetry attribute only: recording a tracing field would
+                // make every log layer re-format the span's fields.
+                span.set_attribute("operation", operation.clone());
+            }
             if options.metrics {
                 metrics.request_finished(transport.name(), &operation, code, &reason, elapsed);
             }
