@@ -6,6 +6,6 @@ pub mod process;
 mod render;
 
 pub use process::{
-    Service, cargo, free_port, postgres_available, promtool_available, promtool_check,
+    Service, cargo, database_available, database_url, free_port, promtool_available, promtool_check,
 };
 pub use render::{Rendered, Variant, generate, generate_err, template_root};

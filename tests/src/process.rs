@@ -45,22 +45,43 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Whether PostgreSQL answers at 127.0.0.1:5432. Outside CI a missing server skips
-/// the test with a printed reason; in CI (`CI=true`) it is a failure.
-pub fn postgres_available() -> bool {
-    let addr: SocketAddr = "127.0.0.1:5432".parse().expect("addr");
+/// Whether the database `variant` needs answers: PostgreSQL at 127.0.0.1:5432,
+/// MySQL/MariaDB at 127.0.0.1:3306, nothing for SQLite. Outside CI a missing
+/// server skips the test with a printed reason; in CI (`CI=true`) it is a failure.
+pub fn database_available(variant: Variant) -> bool {
+    let addr: SocketAddr = match variant.database() {
+        "postgres" => "127.0.0.1:5432",
+        "mysql" => "127.0.0.1:3306",
+        _ => return true,
+    }
+    .parse()
+    .expect("addr");
     if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
         return true;
     }
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
-        "PostgreSQL is not reachable at {addr}, and CI=true requires it"
+        "{} is not reachable at {addr}, and CI=true requires it",
+        variant.database()
     );
-    eprintln!("SKIPPED: PostgreSQL is not reachable at {addr} (set CI=true to make this fatal)");
+    eprintln!(
+        "SKIPPED: {} is not reachable at {addr} (set CI=true to make this fatal)",
+        variant.database()
+    );
     false
 }
 
-/// Whether promtool is on the PATH; like [`postgres_available`], a skip outside CI
+/// The test database of `variant`: `DATABASE_URL`, or the local default.
+pub fn database_url(variant: Variant, scratch: &Path) -> String {
+    let default = match variant.database() {
+        "postgres" => "postgres://postgres@127.0.0.1:5432/test".to_owned(),
+        "mysql" => "mysql://root@127.0.0.1:3306/test".to_owned(),
+        _ => return format!("sqlite://{}/data/e2e.db", scratch.display()),
+    };
+    std::env::var("DATABASE_URL").unwrap_or(default)
+}
+
+/// Whether promtool is on the PATH; like [`database_available`], a skip outside CI
 /// and a failure in CI.
 pub fn promtool_available() -> bool {
     if Command::new("promtool").arg("--version").output().is_ok() {

@@ -22,14 +22,23 @@ impl Variant {
         name: "hello-postgres",
         defines: &[("database", "postgres")],
     };
+    /// `database=mysql`.
+    pub const MYSQL: Self = Self {
+        name: "hello-mysql",
+        defines: &[("database", "mysql")],
+    };
 
     /// The environment variable prefix the generated service reads.
     pub fn env_prefix(&self) -> String {
         self.name.replace('-', "_").to_uppercase()
     }
 
-    pub fn is_postgres(&self) -> bool {
-        self.defines.contains(&("database", "postgres"))
+    /// The `database` placeholder's value.
+    pub fn database(&self) -> &'static str {
+        self.defines
+            .iter()
+            .find(|(key, _)| *key == "database")
+            .map_or("sqlite", |(_, value)| value)
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use strata_tests::{Variant, generate};
 
-const VARIANTS: [Variant; 2] = [Variant::SQLITE, Variant::POSTGRES];
+const VARIANTS: [Variant; 3] = [Variant::SQLITE, Variant::POSTGRES, Variant::MYSQL];
 
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();

@@ -7,21 +7,15 @@ use std::process::Command;
 use serde_json::{Value, json};
 use strata_tests::process::shared_target_dir;
 use strata_tests::{
-    Rendered, Service, Variant, cargo, generate, grpc, postgres_available, promtool_available,
-    promtool_check,
+    Rendered, Service, Variant, cargo, database_available, database_url, generate, grpc,
+    promtool_available, promtool_check,
 };
 
 /// Env overrides that point the variant at a database the test owns.
 fn database_env(variant: Variant, repo: &Rendered) -> Vec<(String, String)> {
-    let url = if variant.is_postgres() {
-        std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-    } else {
-        format!("sqlite://{}/data/e2e.db", repo.root.display())
-    };
     vec![(
         format!("{}__DATA__DATABASE__URL", variant.env_prefix()),
-        url,
+        database_url(variant, &repo.root),
     )]
 }
 
@@ -128,8 +122,16 @@ async fn sqlite_variant_serves_both_transports() {
 #[tokio::test]
 #[ignore = "slow tier: builds and runs a generated service (make test)"]
 async fn postgres_variant_serves_both_transports() {
-    if postgres_available() {
+    if database_available(Variant::POSTGRES) {
         serves_both_transports(Variant::POSTGRES).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "slow tier: builds and runs a generated service (make test)"]
+async fn mysql_variant_serves_both_transports() {
+    if database_available(Variant::MYSQL) {
+        serves_both_transports(Variant::MYSQL).await;
     }
 }
 

@@ -1,7 +1,7 @@
 //! Slow tier: each variant builds with zero warnings, is clippy- and fmt-clean and
 //! passes its own tests (unit, data, end-to-end).
 
-use strata_tests::{Variant, cargo, generate, postgres_available};
+use strata_tests::{Variant, cargo, database_available, generate};
 
 fn builds_lints_and_tests(variant: Variant) {
     let repo = generate(variant);
@@ -33,7 +33,15 @@ fn sqlite_variant_builds_lints_and_tests() {
 #[test]
 #[ignore = "slow tier: builds a generated repository (make test)"]
 fn postgres_variant_builds_lints_and_tests() {
-    if postgres_available() {
+    if database_available(Variant::POSTGRES) {
         builds_lints_and_tests(Variant::POSTGRES);
+    }
+}
+
+#[test]
+#[ignore = "slow tier: builds a generated repository (make test)"]
+fn mysql_variant_builds_lints_and_tests() {
+    if database_available(Variant::MYSQL) {
+        builds_lints_and_tests(Variant::MYSQL);
     }
 }

@@ -58,6 +58,16 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<platform::App> {
     Ok(app.health(health))
 }
 
+/// Applies the database migrations, whatever `data.database.migrate` says.
+pub async fn migrate(conf: &conf::Bootstrap) -> anyhow::Result<()> {
+    let database = conf::Database {
+        migrate: true,
+        ..conf.data.database.clone()
+    };
+    data::Data::connect(&database).await?;
+    Ok(())
+}
+
 /// Logs and traces as configured: `log.*`, `trace.*`, `server.middleware.tracing`.
 pub fn telemetry_options(conf: &conf::Bootstrap) -> telemetry::Options<'_> {
     let log = &conf.log;

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// {{description}}
 #[derive(Debug, Parser)]
@@ -10,6 +10,14 @@ struct Flags {
     /// (`{{crate_name | upcase}}__SERVER__HTTP__ADDR=0.0.0.0:8080`).
     #[arg(long, default_value = "configs/config.yaml")]
     conf: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply the database migrations the binary carries, then exit.
+    Migrate,
 }
 
 #[tokio::main]
@@ -18,8 +26,13 @@ async fn main() -> anyhow::Result<()> {
     let conf = conf::load(&flags.conf, &conf::env_prefix(env!("CARGO_PKG_NAME")))?;
     let telemetry = platform::telemetry::init({{crate_name}}::telemetry_options(&conf))
         .map_err(anyhow::Error::msg)?;
-    let app = {{crate_name}}::wire(&conf).await?;
-    let served = app.run().await;
+    let outcome = match flags.command {
+        Some(Command::Migrate) => {{crate_name}}::migrate(&conf).await,
+        None => match {{crate_name}}::wire(&conf).await {
+            Ok(app) => app.run().await.map_err(anyhow::Error::from),
+            Err(err) => Err(err),
+        },
+    };
     telemetry.shutdown().await;
-    Ok(served?)
+    outcome
 }

@@ -1,20 +1,32 @@
 use std::error::Error as StdError;
 
+/// A cause kept for the logs, never sent to clients.
+pub type Cause = Box<dyn StdError + Send + Sync>;
+
 /// What can go wrong in a use case. The service layer maps each variant to an API
-/// error reason; nothing here knows about gRPC or HTTP.
+/// error reason; nothing here knows about gRPC, HTTP or SQL.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The caller sent a name the use case refuses; the message says why.
     #[error("invalid name: {0}")]
     InvalidName(String),
-    /// The repository failed. The source is for logs, never for clients.
+    /// What the caller asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// What the caller wanted to create exists already.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// A dependency (the database) cannot be reached now; retrying later may work.
+    #[error("unavailable")]
+    Unavailable(#[source] Cause),
+    /// Storage failed in a way the caller cannot fix.
     #[error("storage failed")]
-    Storage(#[source] Box<dyn StdError + Send + Sync>),
+    Storage(#[source] Cause),
 }
 
 impl Error {
     /// Wraps a repository failure.
-    pub fn storage(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+    pub fn storage(source: impl Into<Cause>) -> Self {
         Self::Storage(source.into())
     }
 }

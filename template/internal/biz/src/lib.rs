@@ -6,5 +6,5 @@
 mod error;
 mod greeter;
 
-pub use error::{Error, Result};
+pub use error::{Cause, Error, Result};
 pub use greeter::{Greeter, GreeterRepo, GreeterUsecase, MAX_NAME_LEN};

@@ -109,17 +109,57 @@ pub struct Database {
     pub url: String,
     /// Upper bound of the connection pool.
     pub max_connections: u32,
+    /// Connections kept open even when idle.
+    pub min_connections: u32,
+    /// How long a query waits for a free connection before failing (503).
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    /// Idle connections beyond `min_connections` are closed after this.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Longest a statement may run (PostgreSQL `statement_timeout`, MySQL
+    /// `max_execution_time`, SQLite busy timeout).
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+    /// Connection attempts at startup, with backoff, before giving up: the
+    /// database may start after the service.
+    pub connect_attempts: u32,
     /// Apply the embedded migrations at startup.
     pub migrate: bool,
+}
+
+impl Database {
+    /// The URL with any password replaced by `<redacted>`.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+/// `scheme://user:<redacted>@host/db` for `scheme://user:secret@host/db`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 // The URL may hold a password: keep it out of Debug output (and so out of logs).
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = self.url.split(':').next().unwrap_or_default();
         f.debug_struct("Database")
-            .field("url", &format_args!("{scheme}:<redacted>"))
+            .field("url", &self.redacted_url())
             .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("connect_attempts", &self.connect_attempts)
             .field("migrate", &self.migrate)
             .finish()
     }

@@ -109,8 +109,24 @@ fn validate(conf: &Bootstrap) -> Result<(), (&'static str, String)> {
     if conf.data.database.url.trim().is_empty() {
         return Err(("data.database.url", "must not be empty".into()));
     }
-    if conf.data.database.max_connections == 0 {
+    let database = &conf.data.database;
+    if database.max_connections == 0 {
         return Err(("data.database.max_connections", "must be at least 1".into()));
+    }
+    if database.min_connections > database.max_connections {
+        return Err((
+            "data.database.min_connections",
+            format!(
+                "must not exceed max_connections ({}), got {}",
+                database.max_connections, database.min_connections
+            ),
+        ));
+    }
+    if database.connect_attempts == 0 {
+        return Err((
+            "data.database.connect_attempts",
+            "must be at least 1".into(),
+        ));
     }
     if conf.log.level.trim().is_empty() {
         return Err(("log.level", "must not be empty (try `info`)".into()));
@@ -152,6 +168,11 @@ data:
   database:
     url: sqlite://data/app.db
     max_connections: 4
+    min_connections: 0
+    acquire_timeout: 2s
+    idle_timeout: 10m
+    statement_timeout: 5s
+    connect_attempts: 5
     migrate: true
 log:
   level: info
@@ -312,6 +333,9 @@ trace:
         let printed = format!("{:?}", conf.data.database);
 
         assert!(!printed.contains("secret"), "{printed}");
-        assert!(printed.contains("postgres:<redacted>"), "{printed}");
+        assert!(
+            printed.contains("postgres://u:<redacted>@db/x"),
+            "{printed}"
+        );
     }
 }

@@ -1,7 +1,10 @@
 use biz::Greeter;
+use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
 use crate::Data;
+use crate::driver::Db;
+use crate::error::to_biz;
 
 /// Greetings in the `greetings` table.
 #[derive(Debug, Clone)]
@@ -18,13 +21,18 @@ impl GreeterRepo {
 #[async_trait::async_trait]
 impl biz::GreeterRepo for GreeterRepo {
     async fn save(&self, greeter: Greeter) -> biz::Result<Greeter> {
-        sqlx::query("INSERT INTO greetings (name, message, created_at) VALUES ($1, $2, $3)")
-            .bind(&greeter.name)
-            .bind(&greeter.message)
-            .bind(OffsetDateTime::from(greeter.created_at))
+        // QueryBuilder writes each database's own placeholders (`?` or `$1`).
+        QueryBuilder::<Db>::new("INSERT INTO greetings (name, message, created_at) VALUES (")
+            .push_bind(&greeter.name)
+            .push(", ")
+            .push_bind(&greeter.message)
+            .push(", ")
+            .push_bind(OffsetDateTime::from(greeter.created_at))
+            .push(")")
+            .build()
             .execute(&self.data.pool)
             .await
-            .map_err(biz::Error::storage)?;
+            .map_err(|err| to_biz(err, "greeting"))?;
         Ok(greeter)
     }
 }
@@ -37,6 +45,14 @@ mod tests {
 
     use super::*;
     use crate::driver::testing;
+
+    /// A value no other test run uses.
+    fn unique() -> u128 {
+        SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos())
+            .unwrap_or_default()
+    }
 
     #[tokio::test]
     async fn saves_a_greeting() {
@@ -56,8 +72,9 @@ mod tests {
 
         assert_eq!(saved.message, format!("Hello {name}"));
         let stored: (String, OffsetDateTime) =
-            sqlx::query_as("SELECT message, created_at FROM greetings WHERE name = $1")
-                .bind(&name)
+            QueryBuilder::<Db>::new("SELECT message, created_at FROM greetings WHERE name = ")
+                .push_bind(&name)
+                .build_query_as()
                 .fetch_one(&data.pool)
                 .await
                 .expect("stored row");
@@ -66,18 +83,28 @@ mod tests {
         assert!(age.whole_seconds().abs() < 60, "created_at is {}", stored.1);
     }
 
-    /// A value no other test run uses.
-    fn unique() -> u128 {
-        SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_nanos())
-            .unwrap_or_default()
-    }
-
     #[tokio::test]
     async fn migrating_twice_is_harmless() {
         let (data, _scratch) = testing::data().await;
 
         data.migrate().await.expect("second migration run");
+    }
+
+    #[tokio::test]
+    async fn a_closed_pool_is_unavailable_not_a_storage_failure() {
+        let (data, _scratch) = testing::data().await;
+        let repo = GreeterRepo::new(data.clone());
+        data.pool.close().await;
+
+        let err = repo
+            .save(Greeter {
+                name: "closed".into(),
+                message: "Hello closed".into(),
+                created_at: SystemTime::now(),
+            })
+            .await
+            .expect_err("pool is closed");
+
+        assert!(matches!(err, biz::Error::Unavailable(_)), "{err:?}");
     }
 }

@@ -8,8 +8,28 @@ mod {{database}};
 
 use {{database}} as driver;
 
+use std::time::Duration;
+
+use sqlx::pool::PoolOptions;
+
 pub use error::Error;
 pub use greeter::GreeterRepo;
+
+/// A failed connection attempt: worth retrying (the server is not up yet) or not
+/// (the URL is wrong).
+enum DriverError {
+    Retry(sqlx::Error),
+    Fatal(Error),
+}
+
+/// The pool settings every driver shares.
+fn pool_options<DB: sqlx::Database>(conf: &conf::Database) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(conf.max_connections)
+        .min_connections(conf.min_connections)
+        .acquire_timeout(conf.acquire_timeout)
+        .idle_timeout(conf.idle_timeout)
+}
 
 /// The connection pool every repository shares. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -18,10 +38,30 @@ pub struct Data {
 }
 
 impl Data {
-    /// Connects to the configured database and, when `migrate` is set, applies the
-    /// embedded migrations.
+    /// Connects to the configured database, retrying with backoff up to
+    /// `connect_attempts` times (the database may start after the service), and,
+    /// when `migrate` is set, applies the embedded migrations.
     pub async fn connect(conf: &conf::Database) -> Result<Self, Error> {
-        let pool = driver::connect(conf).await?;
+        let mut backoff = Duration::from_millis(200);
+        let mut attempt = 1;
+        let pool = loop {
+            match driver::connect(conf, pool_options(conf)).await {
+                Ok(pool) => break pool,
+                Err(DriverError::Fatal(err)) => return Err(err),
+                Err(DriverError::Retry(last)) if attempt >= conf.connect_attempts => {
+                    return Err(Error::Connect {
+                        attempts: attempt,
+                        last,
+                    });
+                }
+                Err(DriverError::Retry(err)) => {
+                    tracing::warn!(attempt, %err, retry_in = ?backoff, "database not reachable yet");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    attempt += 1;
+                }
+            }
+        };
         let data = Self { pool };
         if conf.migrate {
             data.migrate().await?;
@@ -54,11 +94,27 @@ impl Data {
 
     /// Applies the migrations the binary was built with that the database lacks.
     pub async fn migrate(&self) -> Result<(), Error> {
-        driver::MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(Error::Migrate)?;
+        driver::migrate(&self.pool).await.map_err(Error::Migrate)?;
         tracing::info!("database migrations applied");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod testing {
+    use std::time::Duration;
+
+    /// Test settings for the database at `url`.
+    pub(crate) fn database(url: String) -> conf::Database {
+        conf::Database {
+            url,
+            max_connections: 2,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(60),
+            statement_timeout: Duration::from_secs(5),
+            connect_attempts: 1,
+            migrate: true,
+        }
     }
 }

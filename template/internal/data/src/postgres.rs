@@ -2,22 +2,31 @@
 
 use std::str::FromStr;
 
-use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::PgConnectOptions;
 
-use crate::Error;
+use crate::{DriverError, Error};
 
+pub(crate) type Db = sqlx::Postgres;
 pub(crate) type Pool = sqlx::PgPool;
 
-pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
-pub(crate) async fn connect(conf: &conf::Database) -> Result<Pool, Error> {
-    let options = PgConnectOptions::from_str(&conf.url).map_err(Error::BadUrl)?;
-    PgPoolOptions::new()
-        .max_connections(conf.max_connections)
-        .connect_with(options)
-        .await
-        .map_err(Error::Connect)
+/// Applies the migrations the binary carries that the database lacks.
+pub(crate) async fn migrate(pool: &Pool) -> Result<(), MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+pub(crate) async fn connect(
+    conf: &conf::Database,
+    pool: PoolOptions<Db>,
+) -> Result<Pool, DriverError> {
+    let statement_timeout = format!("{}ms", conf.statement_timeout.as_millis());
+    let options = PgConnectOptions::from_str(&conf.url)
+        .map_err(|err| DriverError::Fatal(Error::BadUrl(err)))?
+        .options([("statement_timeout", statement_timeout.as_str())]);
+    pool.connect_with(options).await.map_err(DriverError::Retry)
 }
 
 #[cfg(test)]
@@ -28,13 +37,11 @@ pub(crate) mod testing {
     pub(crate) async fn data() -> (Data, ()) {
         let url = std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let data = Data::connect(&conf::Database {
-            url: url.clone(),
-            max_connections: 2,
-            migrate: true,
-        })
-        .await
-        .unwrap_or_else(|err| panic!("{err}: is PostgreSQL running at {url}? Set DATABASE_URL."));
+        let data = Data::connect(&crate::testing::database(url.clone()))
+            .await
+            .unwrap_or_else(|err| {
+                panic!("{err}: is PostgreSQL running at {url}? Set DATABASE_URL.")
+            });
         (data, ())
     }
 }

@@ -2,36 +2,45 @@
 
 use std::str::FromStr;
 
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::pool::PoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 
-use crate::Error;
+use crate::{DriverError, Error};
 
+pub(crate) type Db = sqlx::Sqlite;
 pub(crate) type Pool = sqlx::SqlitePool;
 
-pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-pub(crate) async fn connect(conf: &conf::Database) -> Result<Pool, Error> {
+/// Applies the migrations the binary carries that the database lacks.
+pub(crate) async fn migrate(pool: &Pool) -> Result<(), MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+pub(crate) async fn connect(
+    conf: &conf::Database,
+    pool: PoolOptions<Db>,
+) -> Result<Pool, DriverError> {
     let options = SqliteConnectOptions::from_str(&conf.url)
-        .map_err(Error::BadUrl)?
+        .map_err(|err| DriverError::Fatal(Error::BadUrl(err)))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(conf.statement_timeout)
         .foreign_keys(true);
     if let Some(dir) = options
         .get_filename()
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir).map_err(|reason| Error::CreateDir {
-            path: dir.to_owned(),
-            reason,
+        std::fs::create_dir_all(dir).map_err(|reason| {
+            DriverError::Fatal(Error::CreateDir {
+                path: dir.to_owned(),
+                reason,
+            })
         })?;
     }
-    SqlitePoolOptions::new()
-        .max_connections(conf.max_connections)
-        .connect_with(options)
-        .await
-        .map_err(Error::Connect)
+    pool.connect_with(options).await.map_err(DriverError::Retry)
 }
 
 #[cfg(test)]
@@ -42,13 +51,9 @@ pub(crate) mod testing {
     pub(crate) async fn data() -> (Data, tempfile::TempDir) {
         let scratch = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/nested/test.db", scratch.path().display());
-        let data = Data::connect(&conf::Database {
-            url,
-            max_connections: 2,
-            migrate: true,
-        })
-        .await
-        .expect("sqlite in a temp dir");
+        let data = Data::connect(&crate::testing::database(url))
+            .await
+            .expect("sqlite in a temp dir");
         (data, scratch)
     }
 }

@@ -34,15 +34,29 @@ impl Greeter for GreeterService {
 /// biz errors as API errors. Causes that are not the caller's business are logged
 /// here and never sent.
 fn to_status(err: biz::Error) -> Status {
+    let reason = |code, reason: ErrorReason, message: String| {
+        platform::error::status(code, reason.as_str_name(), DOMAIN, message)
+    };
     match err {
-        biz::Error::InvalidName(why) => platform::error::status(
-            Code::InvalidArgument,
-            ErrorReason::InvalidName.as_str_name(),
-            DOMAIN,
-            why,
+        biz::Error::InvalidName(why) => {
+            reason(Code::InvalidArgument, ErrorReason::InvalidName, why)
+        }
+        biz::Error::NotFound(what) => reason(
+            Code::NotFound,
+            ErrorReason::GreetingNotFound,
+            format!("{what} not found"),
         ),
-        biz::Error::Storage(source) => {
-            tracing::error!(error = %source, "greeter storage failed");
+        biz::Error::AlreadyExists(what) => reason(
+            Code::AlreadyExists,
+            ErrorReason::GreetingAlreadyExists,
+            format!("{what} already exists"),
+        ),
+        biz::Error::Unavailable(cause) => {
+            tracing::warn!(error = %cause, "greeter storage unavailable");
+            Status::unavailable("the database is unavailable; retry later")
+        }
+        biz::Error::Storage(cause) => {
+            tracing::error!(error = %cause, "greeter storage failed");
             Status::internal("internal error")
         }
     }
@@ -55,21 +69,26 @@ mod tests {
 
     use super::*;
 
+    /// A repository that fails with what `fail` makes, or stores.
     struct Repo {
-        fail: bool,
+        fail: Option<fn() -> biz::Error>,
     }
 
     #[async_trait::async_trait]
     impl GreeterRepo for Repo {
         async fn save(&self, greeter: biz::Greeter) -> biz::Result<biz::Greeter> {
-            if self.fail {
-                return Err(biz::Error::storage("connection refused to 10.0.0.7"));
+            match self.fail {
+                Some(fail) => Err(fail()),
+                None => Ok(greeter),
             }
-            Ok(greeter)
         }
     }
 
     fn service(fail: bool) -> GreeterService {
+        failing_with(fail.then_some(|| biz::Error::storage("connection refused to 10.0.0.7")))
+    }
+
+    fn failing_with(fail: Option<fn() -> biz::Error>) -> GreeterService {
         GreeterService::new(GreeterUsecase::new(Repo { fail }))
     }
 
@@ -100,6 +119,39 @@ mod tests {
         let info = details.error_info().expect("ErrorInfo detail");
         assert_eq!(info.reason, "INVALID_NAME");
         assert_eq!(info.domain, "helloworld.v1");
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_is_already_exists_with_its_reason() {
+        let service = failing_with(Some(|| biz::Error::AlreadyExists("greeting".into())));
+
+        let status = service
+            .say_hello(hello("twice"))
+            .await
+            .expect_err("duplicate");
+
+        assert_eq!(status.code(), Code::AlreadyExists);
+        let details = status.get_error_details();
+        assert_eq!(
+            details.error_info().expect("ErrorInfo").reason,
+            "GREETING_ALREADY_EXISTS"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_unavailable_and_hides_the_cause() {
+        let service = failing_with(Some(|| {
+            biz::Error::Unavailable("pool timed out after 2s at 10.0.0.7".into())
+        }));
+
+        let status = service.say_hello(hello("world")).await.expect_err("down");
+
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(
+            !status.message().contains("10.0.0.7"),
+            "{}",
+            status.message()
+        );
     }
 
     #[tokio::test]

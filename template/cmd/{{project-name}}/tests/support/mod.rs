@@ -64,11 +64,16 @@ pub async fn start_with(conf: &conf::Bootstrap, scratch: tempfile::TempDir) -> R
 fn database_url(scratch: &Path) -> String {
     format!("sqlite://{}/e2e.db", scratch.display())
 }
-{% else %}
+{% elsif database == "postgres" %}
 /// The test database: `DATABASE_URL`, or the local default.
 fn database_url(_scratch: &Path) -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+{% else %}
+/// The test database: `DATABASE_URL`, or the local default.
+fn database_url(_scratch: &Path) -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
 }
 {% endif %}
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
