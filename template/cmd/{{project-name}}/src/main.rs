@@ -6,10 +6,23 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Flags {
-    /// The config file; environment variables override it
+    /// The config file, or a directory whose YAML files are merged in name order.
+    /// Environment variables override it
     /// (`{{crate_name | upcase}}__SERVER__HTTP__ADDR=0.0.0.0:8080`).
     #[arg(long, default_value = "configs/config.yaml")]
     conf: PathBuf,
+    /// Also merge `config.<ENV>.yaml` from beside the config file.
+    #[arg(long, env = "APP_ENV")]
+    env: Option<String>,
+    /// Override one setting, e.g. `--set log.level=debug`; wins over everything.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Print the effective configuration (secrets redacted) and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// Validate the configuration and exit: 0 when valid, 1 when not.
+    #[arg(long)]
+    check_config: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -23,7 +36,20 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
-    let conf = conf::load(&flags.conf, &conf::env_prefix(env!("CARGO_PKG_NAME")))?;
+    let conf = conf::load_from(&conf::Options {
+        conf: flags.conf,
+        env: flags.env,
+        env_prefix: conf::env_prefix(env!("CARGO_PKG_NAME")),
+        overrides: flags.overrides,
+    })?;
+    if flags.print_config {
+        println!("{}", conf::redacted(&conf));
+        return Ok(());
+    }
+    if flags.check_config {
+        println!("configuration is valid");
+        return Ok(());
+    }
     let telemetry = platform::telemetry::init({{crate_name}}::telemetry_options(&conf))
         .map_err(anyhow::Error::msg)?;
     let outcome = match flags.command {

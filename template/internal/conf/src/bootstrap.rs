@@ -2,10 +2,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The whole configuration, as in `configs/config.yaml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bootstrap {
     pub server: Server,
@@ -15,7 +15,7 @@ pub struct Bootstrap {
 }
 
 /// The listeners and what every request passes through.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Server {
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
@@ -37,7 +37,7 @@ impl Server {
 }
 
 /// The HTTP/JSON listener.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Http {
     /// `host:port`; port 0 picks a free port.
@@ -53,7 +53,7 @@ pub struct Http {
 }
 
 /// Cross-origin requests from browsers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cors {
     pub enabled: bool,
@@ -62,7 +62,7 @@ pub struct Cors {
 }
 
 /// The gRPC listener.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grpc {
     /// `host:port`; port 0 picks a free port.
@@ -75,7 +75,7 @@ pub struct Grpc {
 }
 
 /// The middleware both transports share; each piece can be switched off.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Middleware {
     /// A panicking handler answers INTERNAL instead of dropping the connection.
@@ -95,14 +95,14 @@ pub struct Middleware {
 }
 
 /// Everything the data layer connects to.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Data {
     pub database: Database,
 }
 
 /// The SQL database.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
     /// sqlx connection URL.
@@ -166,7 +166,7 @@ impl std::fmt::Debug for Database {
 }
 
 /// Logging.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Log {
     /// A tracing filter such as `info` or `info,sqlx=warn`; `RUST_LOG` wins over it.
@@ -177,7 +177,7 @@ pub struct Log {
 }
 
 /// How log lines are written to stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable, for a terminal.
@@ -187,7 +187,7 @@ pub enum LogFormat {
 }
 
 /// A rolling log file (JSON lines), written off the request path.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogFile {
     pub enabled: bool,
@@ -200,7 +200,7 @@ pub struct LogFile {
 }
 
 /// When the log file rolls over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Rotation {
     Daily,
@@ -208,7 +208,7 @@ pub enum Rotation {
 }
 
 /// Distributed tracing (OpenTelemetry).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trace {
     /// `service.name` of every span (the version comes from the build).

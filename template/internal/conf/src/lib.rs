@@ -1,13 +1,15 @@
-//! Configuration: `configs/config.yaml`, overridden by environment variables.
+//! Configuration: `configs/config.yaml` (or a directory of YAML files), an optional
+//! `config.<env>.yaml`, environment variables and `--set` flags, later wins.
 //!
 //! Every setting is a field of [`Bootstrap`]; an unknown key or a bad value stops
-//! startup with a message that names the file and the key.
+//! startup with a message that names the key and the source it came from.
 
 mod bootstrap;
 mod load;
+mod sources;
 
 pub use bootstrap::{
     Bootstrap, Cors, Data, Database, Grpc, Http, Log, LogFile, LogFormat, Middleware, Rotation,
     Server, Trace,
 };
-pub use load::{Error, env_prefix, load};
+pub use load::{Error, Options, env_prefix, load, load_from, redacted};

@@ -1,26 +1,55 @@
 use std::path::{Path, PathBuf};
 
-use config::{Config, Environment, File, FileFormat};
+use config::Environment;
 
 use crate::Bootstrap;
+use crate::sources::{
+    Source, builder, config_files, env_file, environment, keys_of, read_yaml, yaml,
+};
 
-/// Why the configuration could not be loaded. Each message names what to fix.
+/// Why the configuration could not be loaded. Each message names what to fix and
+/// where it came from.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("config file {path} not found (pass another with --conf)")]
     NotFound { path: PathBuf },
-    // The config error is in the message, not a `#[source]`: one line says it all.
     #[error("config file {path}: {reason}")]
-    Invalid {
+    Read {
         path: PathBuf,
+        reason: std::io::Error,
+    },
+    #[error("config file {path}: {problem}")]
+    Placeholder { path: PathBuf, problem: String },
+    #[error("--set {0:?}: expected key=value, e.g. --set log.level=debug")]
+    BadOverride(String),
+    // The config error is in the message, not a `#[source]`: one line says it all.
+    #[error("config {origin}: {reason}")]
+    Invalid {
+        origin: String,
         reason: config::ConfigError,
     },
-    #[error("config file {path}: `{key}` {problem}")]
+    #[error("config {origin}: unknown key `{key}`")]
+    UnknownKey { origin: String, key: String },
+    #[error("config {origin}: `{key}` {problem}")]
     BadValue {
-        path: PathBuf,
+        origin: String,
         key: &'static str,
         problem: String,
     },
+}
+
+/// Where the configuration comes from; later sources win.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A YAML file, or a directory whose YAML files are merged in name order.
+    pub conf: PathBuf,
+    /// Merges `config.<env>.yaml` from beside `conf` when it exists (from `--env`
+    /// or `APP_ENV`).
+    pub env: Option<String>,
+    /// `<PREFIX>__SECTION__KEY` environment variables override the files.
+    pub env_prefix: String,
+    /// `key=value` pairs (`--set`) override everything.
+    pub overrides: Vec<String>,
 }
 
 /// The prefix of the environment variables that override the file for the service
@@ -29,39 +58,129 @@ pub fn env_prefix(name: &str) -> String {
     name.replace('-', "_").to_uppercase()
 }
 
-/// Loads `path`, then applies the `<env_prefix>__SECTION__KEY` environment variables.
+/// Loads `path` (file or directory), then the `<env_prefix>__SECTION__KEY`
+/// environment variables.
 pub fn load(path: &Path, env_prefix: &str) -> Result<Bootstrap, Error> {
-    load_with(path, environment(env_prefix))
+    load_from(&Options {
+        conf: path.to_owned(),
+        env_prefix: env_prefix.to_owned(),
+        ..Options::default()
+    })
 }
 
-/// The environment source: `PREFIX__A__B` sets `a.b`.
-fn environment(prefix: &str) -> Environment {
-    Environment::with_prefix(prefix)
-        .prefix_separator("__")
-        .separator("__")
-        .try_parsing(true)
+/// Loads every source of `options`, refuses unknown keys naming their source, and
+/// validates the result.
+pub fn load_from(options: &Options) -> Result<Bootstrap, Error> {
+    load_with(options, environment(&options.env_prefix))
 }
 
-fn load_with(path: &Path, environment: Environment) -> Result<Bootstrap, Error> {
-    if !path.is_file() {
-        return Err(Error::NotFound { path: path.into() });
+fn load_with(options: &Options, env: Environment) -> Result<Bootstrap, Error> {
+    let mut files = config_files(&options.conf)?;
+    // The environment file is optional: `APP_ENV=prod` needs no config.prod.yaml.
+    if let Some(path) = options
+        .env
+        .as_deref()
+        .map(|name| env_file(&options.conf, name))
+        .filter(|path| path.is_file())
+    {
+        files.push(path);
     }
-    let invalid = |reason| Error::Invalid {
-        path: path.into(),
-        reason,
-    };
-    let bootstrap: Bootstrap = Config::builder()
-        .add_source(File::from(path).format(FileFormat::Yaml))
-        .add_source(environment)
+
+    let mut sources = Vec::new();
+    let mut merged = builder();
+    for file in &files {
+        let text = read_yaml(file)?;
+        sources.push(keys_of(
+            format!("file {}", file.display()),
+            builder().add_source(yaml(&text)),
+        )?);
+        merged = merged.add_source(yaml(&text));
+    }
+    sources.push(keys_of(
+        "environment".into(),
+        builder().add_source(env.clone()),
+    )?);
+    merged = merged.add_source(env);
+    let mut overrides = builder();
+    for pair in &options.overrides {
+        let (key, value) = pair
+            .split_once('=')
+            .filter(|(key, _)| !key.is_empty())
+            .ok_or_else(|| Error::BadOverride(pair.clone()))?;
+        let set = |builder: config::ConfigBuilder<_>| {
+            builder
+                .set_override(key, value)
+                .map_err(|reason| Error::Invalid {
+                    origin: "--set".into(),
+                    reason,
+                })
+        };
+        overrides = set(overrides)?;
+        merged = set(merged)?;
+    }
+    sources.push(keys_of("--set".into(), overrides)?);
+
+    let bootstrap: Bootstrap = merged
         .build()
-        .and_then(Config::try_deserialize)
-        .map_err(invalid)?;
+        .and_then(config::Config::try_deserialize)
+        .map_err(|reason| explain(&sources, reason))?;
     validate(&bootstrap).map_err(|(key, problem)| Error::BadValue {
-        path: path.into(),
+        origin: last_setter(&sources, key),
         key,
         problem,
     })?;
     Ok(bootstrap)
+}
+
+/// A deserialization error, blamed on the source that set the key it is about:
+/// `unknown field `adr` ... for key `server.http`` becomes
+/// "config file x.yaml: unknown key `server.http.adr`".
+fn explain(sources: &[Source], reason: config::ConfigError) -> Error {
+    let message = reason.to_string();
+    let quoted_after = |marker: &str| {
+        message
+            .split_once(marker)
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(quoted, _)| quoted.to_owned())
+    };
+    let parent = quoted_after("for key `");
+    if let Some(field) = quoted_after("unknown field `") {
+        let key = match parent {
+            Some(parent) => format!("{parent}.{field}"),
+            None => field,
+        };
+        return Error::UnknownKey {
+            origin: last_setter(sources, &key),
+            key,
+        };
+    }
+    Error::Invalid {
+        origin: parent
+            .map(|key| last_setter(sources, &key))
+            .unwrap_or_else(|| last_setter(sources, "")),
+        reason,
+    }
+}
+
+/// The last source that sets `key` (or, for a missing key, the first file).
+fn last_setter(sources: &[Source], key: &str) -> String {
+    sources
+        .iter()
+        .rev()
+        .find(|source| source.keys.contains(key))
+        .or_else(|| sources.first())
+        .map(|source| source.origin.clone())
+        .unwrap_or_default()
+}
+
+/// The effective configuration as JSON (which is YAML too), secrets redacted: what
+/// `--print-config` shows.
+pub fn redacted(conf: &Bootstrap) -> String {
+    let mut value = serde_json::to_value(conf).unwrap_or_default();
+    if let Some(url) = value.pointer_mut("/data/database/url") {
+        *url = serde_json::Value::String(conf.data.database.redacted_url());
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
 /// The rules serde cannot express.
@@ -223,8 +342,13 @@ trace:
             "127.0.0.1:18000".to_owned(),
         )];
 
+        let options = Options {
+            conf: file.path().to_owned(),
+            ..Options::default()
+        };
+
         let conf = load_with(
-            file.path(),
+            &options,
             environment("CONF_TEST_ENV").source(Some(env.into())),
         )
         .expect("valid config");
@@ -248,7 +372,11 @@ trace:
 
         let err = load_err(&yaml, "CONF_TEST_UNKNOWN");
 
-        assert!(err.contains("unknown field `shutdown_grase`"), "{err}");
+        assert!(
+            err.ends_with("unknown key `server.shutdown_grase`"),
+            "{err}"
+        );
+        assert!(err.starts_with("config file "), "{err}");
     }
 
     #[test]
@@ -337,5 +465,180 @@ trace:
             printed.contains("postgres://u:<redacted>@db/x"),
             "{printed}"
         );
+    }
+
+    fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn resolves_placeholders_with_and_without_defaults() {
+        let lookup = |name: &str| (name == "DB_HOST").then(|| "db.internal".to_owned());
+
+        let resolved = crate::sources::resolve_placeholders(
+            "url: postgres://${DB_HOST}:${DB_PORT:5432}/app",
+            lookup,
+        );
+
+        assert_eq!(
+            resolved.as_deref(),
+            Ok("url: postgres://db.internal:5432/app")
+        );
+    }
+
+    #[test]
+    fn names_an_unset_placeholder_and_its_file() {
+        let yaml = VALID.replace("level: info", "level: ${CONF_TEST_SURELY_UNSET_LEVEL}");
+        let file = file_with(&yaml);
+
+        let err = load(file.path(), "CONF_TEST_PLACEHOLDER")
+            .expect_err("unset")
+            .to_string();
+
+        assert!(
+            err.starts_with(&format!("config file {}: ", file.path().display())),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(
+                "${CONF_TEST_SURELY_UNSET_LEVEL} is not set (give a default: ${CONF_TEST_SURELY_UNSET_LEVEL:value})"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn merges_the_environment_file_over_the_base() {
+        let dir = dir_with(&[
+            ("config.yaml", VALID),
+            ("config.prod.yaml", "log:\n  level: warn\n"),
+        ]);
+
+        let conf = load_from(&Options {
+            conf: dir.path().join("config.yaml"),
+            env: Some("prod".into()),
+            env_prefix: "CONF_TEST_ENVFILE".into(),
+            ..Options::default()
+        })
+        .expect("merged");
+
+        assert_eq!(conf.log.level, "warn");
+        assert_eq!(conf.log.format, crate::LogFormat::Json, "the rest stays");
+    }
+
+    #[test]
+    fn an_absent_environment_file_is_skipped() {
+        let dir = dir_with(&[("config.yaml", VALID)]);
+
+        let conf = load_from(&Options {
+            conf: dir.path().join("config.yaml"),
+            env: Some("staging".into()),
+            env_prefix: "CONF_TEST_NOENV".into(),
+            ..Options::default()
+        })
+        .expect("no config.staging.yaml is fine");
+
+        assert_eq!(conf.log.level, "info");
+    }
+
+    #[test]
+    fn blames_an_unknown_key_on_the_file_that_has_it() {
+        let dir = dir_with(&[
+            ("config.yaml", VALID),
+            ("config.prod.yaml", "log:\n  levle: warn\n"),
+        ]);
+
+        let err = load_from(&Options {
+            conf: dir.path().join("config.yaml"),
+            env: Some("prod".into()),
+            env_prefix: "CONF_TEST_BLAME".into(),
+            ..Options::default()
+        })
+        .expect_err("typo")
+        .to_string();
+
+        assert_eq!(
+            err,
+            format!(
+                "config file {}: unknown key `log.levle`",
+                dir.path().join("config.prod.yaml").display()
+            )
+        );
+    }
+
+    #[test]
+    fn merges_every_yaml_file_of_a_directory_in_name_order() {
+        let dir = dir_with(&[
+            ("10-base.yaml", VALID),
+            (
+                "20-local.yml",
+                "server:\n  http:\n    addr: 127.0.0.1:18080\n",
+            ),
+            ("notes.txt", "not config"),
+        ]);
+
+        let conf = load(dir.path(), "CONF_TEST_DIR").expect("merged directory");
+
+        assert_eq!(conf.server.http.addr.to_string(), "127.0.0.1:18080");
+    }
+
+    #[test]
+    fn set_flags_win_over_everything() {
+        let file = file_with(VALID);
+
+        let conf = load_from(&Options {
+            conf: file.path().to_owned(),
+            env_prefix: "CONF_TEST_SET".into(),
+            overrides: vec!["log.level=debug".into(), "server.http.timeout=9s".into()],
+            ..Options::default()
+        })
+        .expect("overridden");
+
+        assert_eq!(conf.log.level, "debug");
+        assert_eq!(conf.server.http.timeout, std::time::Duration::from_secs(9));
+    }
+
+    #[test]
+    fn refuses_a_set_flag_without_a_value_and_an_unknown_one() {
+        let file = file_with(VALID);
+        let with = |pair: &str| {
+            load_from(&Options {
+                conf: file.path().to_owned(),
+                env_prefix: "CONF_TEST_BADSET".into(),
+                overrides: vec![pair.into()],
+                ..Options::default()
+            })
+            .expect_err("refused")
+            .to_string()
+        };
+
+        assert_eq!(
+            with("log.level"),
+            r#"--set "log.level": expected key=value, e.g. --set log.level=debug"#
+        );
+        assert_eq!(
+            with("log.colour=red"),
+            "config --set: unknown key `log.colour`"
+        );
+    }
+
+    #[test]
+    fn the_printed_config_hides_the_database_password() {
+        let file =
+            file_with(&VALID.replace("sqlite://data/app.db", "postgres://app:hunter2@db/app"));
+        let conf = load(file.path(), "CONF_TEST_PRINT").expect("valid");
+
+        let printed = redacted(&conf);
+
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(
+            printed.contains("postgres://app:<redacted>@db/app"),
+            "{printed}"
+        );
+        assert!(printed.contains("\"shutdown_grace\": \"5s\""), "{printed}");
     }
 }
