@@ -4,6 +4,8 @@
 pub mod grpc;
 pub mod process;
 mod render;
+pub mod shipping;
+pub mod validators;
 
 pub use process::{
     Service, cargo, database_available, database_url, free_port, promtool_available, promtool_check,
