@@ -109,8 +109,13 @@ fn refuses_a_bad_config_value(variant: Variant) {
 
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // The message names the variable that set the bad value, and the key.
+    let variable = format!("{}__SERVER__HTTP__ADDR", variant.env_prefix());
+    assert!(
+        stderr.contains(&format!("config environment variable {variable}")),
+        "{stderr}"
+    );
     assert!(stderr.contains("server.http.addr"), "{stderr}");
-    assert!(stderr.contains("configs/config.yaml"), "{stderr}");
 }
 
 #[tokio::test]

@@ -68,6 +68,33 @@ pub async fn migrate(conf: &conf::Bootstrap) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Applies the reloadable settings whenever the config files change: today
+/// `log.level`. A reload that fails validation keeps the running configuration.
+pub fn watch_config(
+    options: conf::Options,
+    running: &conf::Bootstrap,
+    levels: telemetry::LevelHandle,
+) -> anyhow::Result<conf::Watcher> {
+    let level = std::sync::Mutex::new(running.log.level.clone());
+    let watcher = conf::watch(options, move |reloaded| match reloaded {
+        Ok(conf) => {
+            let Ok(mut level) = level.lock() else { return };
+            if *level == conf.log.level {
+                return;
+            }
+            match levels.set(&conf.log.level) {
+                Ok(()) => tracing::info!(from = %level, to = %conf.log.level, "log.level reloaded"),
+                Err(err) => tracing::warn!(%err, "log.level not reloaded"),
+            }
+            *level = conf.log.level;
+        }
+        Err(err) => {
+            tracing::error!(%err, "config reload failed; keeping the running configuration")
+        }
+    })?;
+    Ok(watcher)
+}
+
 /// Logs and traces as configured: `log.*`, `trace.*`, `server.middleware.tracing`.
 pub fn telemetry_options(conf: &conf::Bootstrap) -> telemetry::Options<'_> {
     let log = &conf.log;

@@ -36,12 +36,13 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
-    let conf = conf::load_from(&conf::Options {
+    let options = conf::Options {
         conf: flags.conf,
         env: flags.env,
         env_prefix: conf::env_prefix(env!("CARGO_PKG_NAME")),
         overrides: flags.overrides,
-    })?;
+    };
+    let conf = conf::load_from(&options)?;
     if flags.print_config {
         println!("{}", conf::redacted(&conf));
         return Ok(());
@@ -54,11 +55,19 @@ async fn main() -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let outcome = match flags.command {
         Some(Command::Migrate) => {{crate_name}}::migrate(&conf).await,
-        None => match {{crate_name}}::wire(&conf).await {
-            Ok(app) => app.run().await.map_err(anyhow::Error::from),
-            Err(err) => Err(err),
-        },
+        None => serve(options, &conf, &telemetry).await,
     };
     telemetry.shutdown().await;
     outcome
+}
+
+/// Runs the service, reloading what can be reloaded when the config changes.
+async fn serve(
+    options: conf::Options,
+    conf: &conf::Bootstrap,
+    telemetry: &platform::telemetry::Telemetry,
+) -> anyhow::Result<()> {
+    let _watcher = {{crate_name}}::watch_config(options, conf, telemetry.levels())?;
+    let app = {{crate_name}}::wire(conf).await?;
+    Ok(app.run().await?)
 }

@@ -7,9 +7,11 @@
 mod bootstrap;
 mod load;
 mod sources;
+mod watch;
 
 pub use bootstrap::{
     Bootstrap, Cors, Data, Database, Grpc, Http, Log, LogFile, LogFormat, Middleware, Rotation,
     Server, Trace,
 };
 pub use load::{Error, Options, env_prefix, load, load_from, redacted};
+pub use watch::{Watcher, watch};

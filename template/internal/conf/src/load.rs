@@ -96,10 +96,9 @@ fn load_with(options: &Options, env: Environment) -> Result<Bootstrap, Error> {
         )?);
         merged = merged.add_source(yaml(&text));
     }
-    sources.push(keys_of(
-        "environment".into(),
-        builder().add_source(env.clone()),
-    )?);
+    let mut environment_keys = keys_of("environment".into(), builder().add_source(env.clone()))?;
+    environment_keys.env_prefix = Some(options.env_prefix.clone());
+    sources.push(environment_keys);
     merged = merged.add_source(env);
     let mut overrides = builder();
     for pair in &options.overrides {
@@ -169,7 +168,7 @@ fn last_setter(sources: &[Source], key: &str) -> String {
         .rev()
         .find(|source| source.keys.contains(key))
         .or_else(|| sources.first())
-        .map(|source| source.origin.clone())
+        .map(|source| source.describe(key))
         .unwrap_or_default()
 }
 
@@ -354,6 +353,35 @@ trace:
         .expect("valid config");
 
         assert_eq!(conf.server.http.addr.to_string(), "127.0.0.1:18000");
+    }
+
+    #[test]
+    fn names_the_environment_variable_of_a_bad_value() {
+        let file = file_with(VALID);
+        let env = [(
+            "CONF_TEST_ENVBAD__SERVER__GRPC__TIMEOUT".to_owned(),
+            "soon".to_owned(),
+        )];
+        let options = Options {
+            conf: file.path().to_owned(),
+            env_prefix: "CONF_TEST_ENVBAD".into(),
+            ..Options::default()
+        };
+
+        let err = load_with(
+            &options,
+            environment("CONF_TEST_ENVBAD").source(Some(env.into())),
+        )
+        .expect_err("bad duration")
+        .to_string();
+
+        assert!(
+            err.starts_with(
+                "config environment variable CONF_TEST_ENVBAD__SERVER__GRPC__TIMEOUT: "
+            ),
+            "{err}"
+        );
+        assert!(err.contains("server.grpc.timeout"), "{err}");
     }
 
     #[test]

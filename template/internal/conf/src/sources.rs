@@ -12,9 +12,25 @@ use crate::Error;
 
 /// One source of settings and the key paths it sets.
 pub(crate) struct Source {
-    /// How an error names it: a file path, `environment` or `--set`.
+    /// How an error names it: `file <path>`, `environment` or `--set`.
     pub(crate) origin: String,
     pub(crate) keys: BTreeSet<String>,
+    /// For the environment: the prefix, so an error can name the variable.
+    pub(crate) env_prefix: Option<String>,
+}
+
+impl Source {
+    /// How an error about `key` names this source: the file, the exact
+    /// environment variable, or `--set`.
+    pub(crate) fn describe(&self, key: &str) -> String {
+        match &self.env_prefix {
+            Some(prefix) if !key.is_empty() => format!(
+                "environment variable {prefix}__{}",
+                key.to_uppercase().replace('.', "__")
+            ),
+            _ => self.origin.clone(),
+        }
+    }
 }
 
 /// The YAML files `path` stands for: the file itself, or every `.yaml`/`.yml` in
@@ -125,7 +141,11 @@ pub(crate) fn keys_of(
         })?;
     let mut keys = BTreeSet::new();
     flatten("", &table, &mut keys);
-    Ok(Source { origin, keys })
+    Ok(Source {
+        origin,
+        keys,
+        env_prefix: None,
+    })
 }
 
 /// A YAML text as a source.

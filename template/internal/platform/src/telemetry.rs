@@ -13,7 +13,7 @@ use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation as Rolling};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
 /// How stdout log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +71,28 @@ pub struct Options<'a> {
 pub struct Telemetry {
     file_writer: Option<WorkerGuard>,
     tracer_provider: Option<SdkTracerProvider>,
+    levels: LevelHandle,
+}
+
+/// Changes the log level of the running process.
+#[derive(Debug, Clone)]
+pub struct LevelHandle(reload::Handle<EnvFilter, Registry>);
+
+impl LevelHandle {
+    /// Filters by `level` from now on (`RUST_LOG`, when set, still wins).
+    pub fn set(&self, level: &str) -> Result<(), String> {
+        self.0
+            .reload(filter(level)?)
+            .map_err(|err| format!("cannot change the log level: {err}"))
+    }
 }
 
 impl Telemetry {
+    /// What changes the log level at runtime (config hot reload).
+    pub fn levels(&self) -> LevelHandle {
+        self.levels.clone()
+    }
+
     /// Flushes pending spans (bounded by the exporter's timeout) and log lines.
     pub async fn shutdown(self) {
         if let Some(provider) = self.tracer_provider {
@@ -90,7 +109,7 @@ impl Telemetry {
 /// Installs the global tracing subscriber and, when asked, the OpenTelemetry
 /// pipeline. Must run inside the Tokio runtime (the OTLP exporter uses it).
 pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
-    let filter = filter(options.level)?;
+    let (filter, levels) = reload::Layer::new(filter(options.level)?);
     let stdout = match options.format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -128,6 +147,7 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
     Ok(Telemetry {
         file_writer,
         tracer_provider,
+        levels: LevelHandle(levels),
     })
 }
 

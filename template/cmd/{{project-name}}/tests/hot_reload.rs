@@ -1,0 +1,82 @@
+//! Changing `log.level` in the config file applies without a restart, even when an
+//! editor saves through a temp file and a rename; an invalid edit is refused and the
+//! running configuration stays.
+//!
+//! One test in its own binary: the log subscriber is process-global.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tracing::Level;
+
+/// Saves `text` as an editor that writes a temp file and renames it over would.
+fn save_by_rename(path: &Path, text: &str) {
+    let temp = path.with_extension("yaml.swp");
+    std::fs::write(&temp, text).expect("write temp file");
+    std::fs::rename(&temp, path).expect("rename over the config");
+}
+
+/// Waits (up to 10 s, so a broken watcher fails instead of hanging) for `done`.
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn read_logs(dir: &Path) -> String {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_new_log_level_applies_and_a_bad_edit_is_refused() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let _inside = runtime.enter();
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let log_dir = scratch.path().join("logs");
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/config.yaml"),
+    )
+    .expect("configs/config.yaml");
+    let base = original
+        .replace("level: info", "level: warn")
+        .replace("dir: logs", &format!("dir: {}", log_dir.display()));
+    let config = scratch.path().join("config.yaml");
+    std::fs::write(&config, &base).expect("write config");
+    let options = conf::Options {
+        conf: config.clone(),
+        env_prefix: "HOT_RELOAD_TEST_ONLY".into(),
+        ..conf::Options::default()
+    };
+    let conf = conf::load_from(&options).expect("valid config");
+    let telemetry =
+        platform::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
+    let watcher = {{crate_name}}::watch_config(options, &conf, telemetry.levels()).expect("watch");
+    assert!(!tracing::enabled!(Level::INFO), "starts at warn");
+
+    save_by_rename(&config, &base.replace("level: warn", "level: info"));
+    eventually("log.level info applied", || tracing::enabled!(Level::INFO));
+
+    save_by_rename(&config, &base.replace("level: warn", "levle: debug"));
+    eventually("the bad edit reported", || {
+        read_logs(&log_dir).contains("config reload failed")
+    });
+    assert!(tracing::enabled!(Level::INFO), "the running level stays");
+    assert!(
+        !tracing::enabled!(Level::DEBUG),
+        "the bad edit is not applied"
+    );
+
+    drop(watcher);
+    runtime.block_on(telemetry.shutdown());
+    let logs = read_logs(&log_dir);
+    assert_eq!(logs.matches("log.level reloaded").count(), 1, "{logs}");
+    assert!(logs.contains("unknown key `log.levle`"), "{logs}");
+}
