@@ -11,6 +11,8 @@ copy() {
   local from="$1" to="$2"
   mkdir -p "$(dirname "$to")"
   { printf '{%% raw %%}'; cat "$from"; printf '{%% endraw %%}'; } >"$to"
+  # cargo-generate keeps the mode: executable scripts stay executable.
+  chmod --reference="$from" "$to"
 }
 
 copy ci/github/rust-service.yml template/.github/workflows/rust-service.yml

@@ -2,6 +2,7 @@
 //! byte (ci/sync-template.sh writes the template's copies), and the generated
 //! workflow calls the reusable one with the service's database.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use strata_tests::shipping::{SHIPPED, files_under, read};
@@ -14,6 +15,20 @@ fn assert_same(source: &Path, generated: &Path) {
     assert!(
         expected == actual,
         "{} differs from {}: run ci/sync-template.sh",
+        generated.display(),
+        source.display()
+    );
+    let executable = |path: &Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o111
+    };
+    assert_eq!(
+        executable(source),
+        executable(generated),
+        "{}: executable bits differ from {}: run ci/sync-template.sh",
         generated.display(),
         source.display()
     );
