@@ -51,8 +51,15 @@ pub struct Rendered {
 }
 
 /// This repository: where `cargo-generate.toml` is.
+///
+/// Read when the tests run (cargo sets `CARGO_MANIFEST_DIR` for them), not baked in
+/// at compile time: the shared target directory may hold a test binary built from
+/// another checkout, which cargo does not tell apart.
 pub fn template_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("tests/ has a parent")
         .to_path_buf()

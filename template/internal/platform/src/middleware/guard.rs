@@ -116,12 +116,17 @@ where
     }
 }
 
-/// An HTTP error response that did not come from `HttpError` (axum's own 404, 405,
-/// 413 or extractor rejections) rewritten with the standard JSON error body; its
-/// text becomes the message.
+/// An HTTP error response with a non-JSON body (axum's own 404, 405, 413 or
+/// extractor rejections) rewritten with the standard JSON error body; its text
+/// becomes the message.
 async fn standard_error_body(response: Response<Body>) -> Response<Body> {
     let code = response.status();
-    if code.as_u16() < 400 || response.extensions().get::<ErrorReason>().is_some() {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
+    // JSON error bodies (HttpError, /readyz) are already what clients expect.
+    if code.as_u16() < 400 || is_json || response.extensions().get::<ErrorReason>().is_some() {
         return response;
     }
     let (mut parts, body) = response.into_parts();
