@@ -4,6 +4,8 @@
 //!
 //! One test in its own binary: the log subscriber is process-global.
 
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -23,16 +25,6 @@ fn eventually(what: &str, done: impl Fn() -> bool) {
         assert!(Instant::now() < deadline, "never happened: {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn read_logs(dir: &Path) -> String {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]
@@ -66,7 +58,7 @@ fn a_new_log_level_applies_and_a_bad_edit_is_refused() {
 
     save_by_rename(&config, &base.replace("level: warn", "levle: debug"));
     eventually("the bad edit reported", || {
-        read_logs(&log_dir).contains("config reload failed")
+        support::read_logs(&log_dir).contains("config reload failed")
     });
     assert!(tracing::enabled!(Level::INFO), "the running level stays");
     assert!(
@@ -76,7 +68,7 @@ fn a_new_log_level_applies_and_a_bad_edit_is_refused() {
 
     drop(watcher);
     runtime.block_on(telemetry.shutdown());
-    let logs = read_logs(&log_dir);
+    let logs = support::read_logs(&log_dir);
     assert_eq!(logs.matches("log.level reloaded").count(), 1, "{logs}");
     assert!(logs.contains("unknown key `log.levle`"), "{logs}");
 }

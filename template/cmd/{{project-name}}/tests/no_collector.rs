@@ -30,10 +30,7 @@ async fn an_absent_collector_costs_one_warning_and_nothing_else() {
     service.stopped.await.expect("joined").expect("clean stop");
     telemetry.shutdown().await;
 
-    let logs: String = std::fs::read_dir(&log_dir)
-        .expect("log dir exists")
-        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("log file"))
-        .collect();
+    let logs = support::read_logs(&log_dir);
     let warnings: Vec<&str> = logs
         .lines()
         .filter(|line| line.contains(r#""level":"WARN""#) || line.contains(r#""level":"ERROR""#))

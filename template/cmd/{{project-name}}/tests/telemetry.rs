@@ -84,10 +84,7 @@ async fn a_requests_logs_and_span_carry_its_ids() {
     service.stopped.await.expect("joined").expect("clean stop");
     telemetry.shutdown().await;
 
-    let logs: String = std::fs::read_dir(&log_dir)
-        .expect("log dir exists")
-        .map(|entry| std::fs::read_to_string(entry.expect("entry").path()).expect("log file"))
-        .collect();
+    let logs = support::read_logs(&log_dir);
     let access = logs
         .lines()
         .find(|line| line.contains(r#""message":"access""#) && line.contains("trace-req-1"))

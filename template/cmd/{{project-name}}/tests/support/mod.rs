@@ -95,3 +95,14 @@ pub async fn channel(addr: SocketAddr) -> Channel {
 pub async fn grpc_client(addr: SocketAddr) -> GreeterClient<Channel> {
     GreeterClient::new(channel(addr).await)
 }
+
+/// Every line the rolling log files in `dir` hold, or nothing if there are none.
+pub fn read_logs(dir: &Path) -> String {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
