@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::{Error, Result};
+use crate::{Error, Result, Transactor};
 
 /// The longest name a greeting accepts, in characters.
 pub const MAX_NAME_LEN: usize = 64;
@@ -15,38 +15,38 @@ pub struct Greeter {
     pub message: String,
     /// When.
     pub created_at: SystemTime,
-}
-
-/// Where greetings are kept. Implemented by the data layer.
-#[async_trait::async_trait]
-pub trait GreeterRepo: Send + Sync {
-    /// Stores a greeting and returns it as stored.
-    async fn save(&self, greeter: Greeter) -> Result<Greeter>;
+    /// How many times `name` has been greeted, this one included.
+    pub times_greeted: u64,
 }
 
 /// The greeting use cases.
 #[derive(Clone)]
 pub struct GreeterUsecase {
-    repo: Arc<dyn GreeterRepo>,
+    transactor: Arc<dyn Transactor>,
 }
 
 impl GreeterUsecase {
-    /// A use case over the given repository.
-    pub fn new(repo: impl GreeterRepo + 'static) -> Self {
+    /// A use case writing through `transactor`.
+    pub fn new(transactor: impl Transactor + 'static) -> Self {
         Self {
-            repo: Arc::new(repo),
+            transactor: Arc::new(transactor),
         }
     }
 
-    /// Greets `name` and records the greeting.
+    /// Greets `name`: stores the greeting and counts it, both or neither.
     pub async fn say_hello(&self, name: &str) -> Result<Greeter> {
         validate_name(name)?;
-        let greeter = Greeter {
+        let mut greeter = Greeter {
             name: name.to_owned(),
             message: format!("Hello {name}"),
             created_at: SystemTime::now(),
+            times_greeted: 0,
         };
-        self.repo.save(greeter).await
+        let mut work = self.transactor.begin().await?;
+        work.save_greeting(&greeter).await?;
+        greeter.times_greeted = work.count_greeting(name).await?;
+        work.commit().await?;
+        Ok(greeter)
     }
 }
 
@@ -71,55 +71,47 @@ fn validate_name(name: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
+    use crate::testing::FakeStore;
 
-    /// An in-memory repository that remembers what it saved.
-    #[derive(Default, Clone)]
-    struct FakeRepo {
-        saved: Arc<Mutex<Vec<Greeter>>>,
-        fail: bool,
-    }
+    #[tokio::test]
+    async fn greets_stores_and_counts_the_greeting() {
+        let store = FakeStore::default();
+        let usecase = GreeterUsecase::new(store.clone());
 
-    #[async_trait::async_trait]
-    impl GreeterRepo for FakeRepo {
-        async fn save(&self, greeter: Greeter) -> Result<Greeter> {
-            if self.fail {
-                return Err(Error::storage("disk on fire"));
-            }
-            self.saved.lock().expect("lock").push(greeter.clone());
-            Ok(greeter)
-        }
+        let first = usecase.say_hello("world").await.expect("greeting");
+        let second = usecase.say_hello("world").await.expect("greeting");
+
+        assert_eq!(first.message, "Hello world");
+        assert_eq!((first.times_greeted, second.times_greeted), (1, 2));
+        assert_eq!(store.greetings().len(), 2);
     }
 
     #[tokio::test]
-    async fn greets_and_stores_the_greeting() {
-        let repo = FakeRepo::default();
-        let usecase = GreeterUsecase::new(repo.clone());
+    async fn a_failed_count_stores_nothing() {
+        let store = FakeStore::failing_with(|| Error::storage("counter table is locked"));
+        let usecase = GreeterUsecase::new(store.clone());
 
-        let greeter = usecase.say_hello("world").await.expect("greeting");
+        let err = usecase.say_hello("world").await.expect_err("count fails");
 
-        assert_eq!(greeter.message, "Hello world");
-        let saved = repo.saved.lock().expect("lock");
-        assert_eq!(saved.len(), 1);
-        assert_eq!(saved[0].name, "world");
+        assert!(matches!(err, Error::Storage(_)), "got {err:?}");
+        assert!(store.greetings().is_empty(), "the greeting was rolled back");
     }
 
     #[tokio::test]
     async fn refuses_an_empty_name_without_storing() {
-        let repo = FakeRepo::default();
-        let usecase = GreeterUsecase::new(repo.clone());
+        let store = FakeStore::default();
+        let usecase = GreeterUsecase::new(store.clone());
 
         let err = usecase.say_hello("  ").await.expect_err("empty name");
 
         assert_eq!(err.to_string(), "invalid name: name must not be empty");
-        assert!(repo.saved.lock().expect("lock").is_empty());
+        assert!(store.greetings().is_empty());
     }
 
     #[tokio::test]
     async fn accepts_64_characters_and_refuses_65() {
-        let usecase = GreeterUsecase::new(FakeRepo::default());
+        let usecase = GreeterUsecase::new(FakeStore::default());
 
         assert!(usecase.say_hello(&"é".repeat(MAX_NAME_LEN)).await.is_ok());
         let err = usecase
@@ -130,17 +122,5 @@ mod tests {
             err.to_string(),
             "invalid name: name must be at most 64 characters, got 65"
         );
-    }
-
-    #[tokio::test]
-    async fn passes_storage_failures_on() {
-        let usecase = GreeterUsecase::new(FakeRepo {
-            fail: true,
-            ..FakeRepo::default()
-        });
-
-        let err = usecase.say_hello("world").await.expect_err("storage fails");
-
-        assert!(matches!(err, Error::Storage(_)), "got {err:?}");
     }
 }

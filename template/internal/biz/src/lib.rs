@@ -1,10 +1,15 @@
 //! The business layer: what the service does, in its own words.
 //!
-//! biz depends on no framework crate. It declares the repository traits it needs
-//! (`GreeterRepo`) and the data layer implements them; service calls the use cases.
+//! biz depends on no framework crate. It declares what it needs from storage as
+//! traits (`Transactor`, `UnitOfWork`) and the data layer implements them; service
+//! calls the use cases.
 
 mod error;
 mod greeter;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+mod transaction;
 
 pub use error::{Cause, Error, Result};
-pub use greeter::{Greeter, GreeterRepo, GreeterUsecase, MAX_NAME_LEN};
+pub use greeter::{Greeter, GreeterUsecase, MAX_NAME_LEN};
+pub use transaction::{Transactor, UnitOfWork};

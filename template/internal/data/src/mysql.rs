@@ -12,6 +12,9 @@ use crate::{DriverError, Error};
 pub(crate) type Db = sqlx::MySql;
 pub(crate) type Pool = sqlx::MySqlPool;
 
+/// How an insert that hits an existing row's key adds one instead.
+pub(crate) const INCREMENT_ON_CONFLICT: &str = "ON DUPLICATE KEY UPDATE greeted = greeted + 1";
+
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/mysql");
 
 /// Applies the migrations under a named lock of our own: replicas starting together

@@ -11,6 +11,10 @@ use crate::{DriverError, Error};
 pub(crate) type Db = sqlx::Postgres;
 pub(crate) type Pool = sqlx::PgPool;
 
+/// How an insert that hits an existing row's key adds one instead.
+pub(crate) const INCREMENT_ON_CONFLICT: &str =
+    "ON CONFLICT (name) DO UPDATE SET greeted = greeting_counts.greeted + 1";
+
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Applies the migrations the binary carries that the database lacks.

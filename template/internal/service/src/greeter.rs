@@ -64,32 +64,22 @@ fn to_status(err: biz::Error) -> Status {
 
 #[cfg(test)]
 mod tests {
-    use biz::GreeterRepo;
+    use biz::testing::FakeStore;
     use tonic_types::StatusExt;
 
     use super::*;
 
-    /// A repository that fails with what `fail` makes, or stores.
-    struct Repo {
-        fail: Option<fn() -> biz::Error>,
-    }
-
-    #[async_trait::async_trait]
-    impl GreeterRepo for Repo {
-        async fn save(&self, greeter: biz::Greeter) -> biz::Result<biz::Greeter> {
-            match self.fail {
-                Some(fail) => Err(fail()),
-                None => Ok(greeter),
-            }
-        }
-    }
-
     fn service(fail: bool) -> GreeterService {
-        failing_with(fail.then_some(|| biz::Error::storage("connection refused to 10.0.0.7")))
+        let store = if fail {
+            FakeStore::failing_with(|| biz::Error::storage("connection refused to 10.0.0.7"))
+        } else {
+            FakeStore::default()
+        };
+        GreeterService::new(GreeterUsecase::new(store))
     }
 
-    fn failing_with(fail: Option<fn() -> biz::Error>) -> GreeterService {
-        GreeterService::new(GreeterUsecase::new(Repo { fail }))
+    fn failing_with(error: fn() -> biz::Error) -> GreeterService {
+        GreeterService::new(GreeterUsecase::new(FakeStore::failing_with(error)))
     }
 
     fn hello(name: &str) -> Request<HelloRequest> {
@@ -123,7 +113,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_duplicate_is_already_exists_with_its_reason() {
-        let service = failing_with(Some(|| biz::Error::AlreadyExists("greeting".into())));
+        let service = failing_with(|| biz::Error::AlreadyExists("greeting".into()));
 
         let status = service
             .say_hello(hello("twice"))
@@ -140,9 +130,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_database_is_unavailable_and_hides_the_cause() {
-        let service = failing_with(Some(|| {
-            biz::Error::Unavailable("pool timed out after 2s at 10.0.0.7".into())
-        }));
+        let service =
+            failing_with(|| biz::Error::Unavailable("pool timed out after 2s at 10.0.0.7".into()));
 
         let status = service.say_hello(hello("world")).await.expect_err("down");
 
