@@ -26,7 +26,8 @@ pub enum Error {
     #[error("config {origin}: {reason}")]
     Invalid {
         origin: String,
-        reason: config::ConfigError,
+        /// The config crate's message, plus ` (got "...")` when there is a value.
+        reason: String,
     },
     #[error("config {origin}: unknown key `{key}`")]
     UnknownKey { origin: String, key: String },
@@ -111,7 +112,7 @@ fn load_with(options: &Options, env: Environment) -> Result<Bootstrap, Error> {
                 .set_override(key, value)
                 .map_err(|reason| Error::Invalid {
                     origin: "--set".into(),
-                    reason,
+                    reason: reason.to_string(),
                 })
         };
         overrides = set(overrides)?;
@@ -119,10 +120,14 @@ fn load_with(options: &Options, env: Environment) -> Result<Bootstrap, Error> {
     }
     sources.push(keys_of("--set".into(), overrides)?);
 
+    let merged = merged.build().map_err(|reason| Error::Invalid {
+        origin: last_setter(&sources, ""),
+        reason: reason.to_string(),
+    })?;
     let bootstrap: Bootstrap = merged
-        .build()
-        .and_then(config::Config::try_deserialize)
-        .map_err(|reason| explain(&sources, reason))?;
+        .clone()
+        .try_deserialize()
+        .map_err(|reason| explain(&sources, &merged, reason))?;
     validate(&bootstrap).map_err(|(key, problem)| Error::BadValue {
         origin: last_setter(&sources, key),
         key,
@@ -134,7 +139,7 @@ fn load_with(options: &Options, env: Environment) -> Result<Bootstrap, Error> {
 /// A deserialization error, blamed on the source that set the key it is about:
 /// `unknown field `adr` ... for key `server.http`` becomes
 /// "config file x.yaml: unknown key `server.http.adr`".
-fn explain(sources: &[Source], reason: config::ConfigError) -> Error {
+fn explain(sources: &[Source], merged: &config::Config, reason: config::ConfigError) -> Error {
     let message = reason.to_string();
     let quoted_after = |marker: &str| {
         message
@@ -153,12 +158,25 @@ fn explain(sources: &[Source], reason: config::ConfigError) -> Error {
             key,
         };
     }
+    let key = parent.unwrap_or_default();
     Error::Invalid {
-        origin: parent
-            .map(|key| last_setter(sources, &key))
-            .unwrap_or_else(|| last_setter(sources, "")),
-        reason,
+        origin: last_setter(sources, &key),
+        reason: format!("{reason}{}", shown_value(merged, &key)),
     }
+}
+
+/// ` (got "x")` for the value at `key`, so the message shows what was wrong;
+/// the database URL shows with its password redacted. Empty when there is none.
+fn shown_value(merged: &config::Config, key: &str) -> String {
+    let Ok(value) = merged.get_string(key) else {
+        return String::new();
+    };
+    let value = if key == "data.database.url" {
+        crate::bootstrap::redact_url(&value)
+    } else {
+        value
+    };
+    format!(" (got {value:?})")
 }
 
 /// The last source that sets `key` (or, for a missing key, the first file).
@@ -228,6 +246,25 @@ fn validate(conf: &Bootstrap) -> Result<(), (&'static str, String)> {
         return Err(("data.database.url", "must not be empty".into()));
     }
     let database = &conf.data.database;
+    let schemes = [
+        "sqlite:",
+        "postgres://",
+        "postgresql://",
+        "mysql://",
+        "mariadb://",
+    ];
+    if !schemes
+        .iter()
+        .any(|scheme| database.url.starts_with(scheme))
+    {
+        return Err((
+            "data.database.url",
+            format!(
+                "must start with sqlite:, postgres:// or mysql://, got {:?}",
+                database.redacted_url()
+            ),
+        ));
+    }
     if database.max_connections == 0 {
         return Err(("data.database.max_connections", "must be at least 1".into()));
     }
@@ -414,6 +451,7 @@ trace:
         let err = load_err(&yaml, "CONF_TEST_BAD");
 
         assert!(err.contains("server.grpc.addr"), "{err}");
+        assert!(err.ends_with(r#"(got "not-an-address")"#), "{err}");
     }
 
     #[test]
@@ -668,5 +706,19 @@ trace:
             "{printed}"
         );
         assert!(printed.contains("\"shutdown_grace\": \"5s\""), "{printed}");
+    }
+
+    #[test]
+    fn names_a_database_url_it_cannot_use_without_its_password() {
+        let yaml = VALID.replace("sqlite://data/app.db", "postgress://app:hunter2@db/app");
+
+        let err = load_err(&yaml, "CONF_TEST_URL");
+
+        assert!(
+            err.ends_with(
+                r#"`data.database.url` must start with sqlite:, postgres:// or mysql://, got "postgress://app:<redacted>@db/app""#
+            ),
+            "{err}"
+        );
     }
 }

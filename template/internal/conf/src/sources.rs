@@ -137,7 +137,7 @@ pub(crate) fn keys_of(
         .and_then(|config| config.try_deserialize::<Map<String, Value>>())
         .map_err(|reason| Error::Invalid {
             origin: origin.clone(),
-            reason,
+            reason: reason.to_string(),
         })?;
     let mut keys = BTreeSet::new();
     flatten("", &table, &mut keys);
