@@ -37,6 +37,17 @@ pub fn cargo(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Reports a missing prerequisite and returns false: under `CI=true` the test fails
+/// instead, so CI never passes by skipping.
+pub(crate) fn unavailable(what: &str) -> bool {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{what}, and CI=true requires it"
+    );
+    eprintln!("SKIPPED: {what} (set CI=true to make this fatal)");
+    false
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -56,19 +67,11 @@ pub fn database_available(variant: Variant) -> bool {
     }
     .parse()
     .expect("addr");
-    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} is not reachable at {addr}, and CI=true requires it",
-        variant.database()
-    );
-    eprintln!(
-        "SKIPPED: {} is not reachable at {addr} (set CI=true to make this fatal)",
-        variant.database()
-    );
-    false
+    TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()
+        || unavailable(&format!(
+            "{} is not reachable at {addr}",
+            variant.database()
+        ))
 }
 
 /// The test database of `variant`: `DATABASE_URL`, or the local default.
@@ -84,15 +87,8 @@ pub fn database_url(variant: Variant, scratch: &Path) -> String {
 /// Whether promtool is on the PATH; like [`database_available`], a skip outside CI
 /// and a failure in CI.
 pub fn promtool_available() -> bool {
-    if Command::new("promtool").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "promtool is not installed (apt-get install prometheus), and CI=true requires it"
-    );
-    eprintln!("SKIPPED: promtool is not installed (apt-get install prometheus)");
-    false
+    Command::new("promtool").arg("--version").output().is_ok()
+        || unavailable("promtool is not installed (apt-get install prometheus)")
 }
 
 /// Runs `promtool check metrics` on `text`; its complaint, if any.

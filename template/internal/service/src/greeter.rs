@@ -69,13 +69,8 @@ mod tests {
 
     use super::*;
 
-    fn service(fail: bool) -> GreeterService {
-        let store = if fail {
-            FakeStore::failing_with(|| biz::Error::storage("connection refused to 10.0.0.7"))
-        } else {
-            FakeStore::default()
-        };
-        GreeterService::new(GreeterUsecase::new(store))
+    fn service() -> GreeterService {
+        GreeterService::new(GreeterUsecase::new(FakeStore::default()))
     }
 
     fn failing_with(error: fn() -> biz::Error) -> GreeterService {
@@ -88,17 +83,14 @@ mod tests {
 
     #[tokio::test]
     async fn replies_with_the_greeting() {
-        let reply = service(false)
-            .say_hello(hello("world"))
-            .await
-            .expect("reply");
+        let reply = service().say_hello(hello("world")).await.expect("reply");
 
         assert_eq!(reply.into_inner().message, "Hello world");
     }
 
     #[tokio::test]
     async fn an_invalid_name_is_invalid_argument_with_its_reason() {
-        let status = service(false)
+        let status = service()
             .say_hello(hello(""))
             .await
             .expect_err("empty name");
@@ -145,7 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_storage_failure_is_internal_and_hides_the_cause() {
-        let status = service(true)
+        let status = failing_with(|| biz::Error::storage("connection refused to 10.0.0.7"))
             .say_hello(hello("world"))
             .await
             .expect_err("fails");
