@@ -17,7 +17,7 @@ CARGO_DENY_VERSION := 0.20.2
 DEMO_DIR := demo
 DEMO_NAME := hello-svc
 
-.PHONY: help tools demo test test-fast clean
+.PHONY: help tools demo test test-fast bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -72,13 +72,28 @@ demo: tools ## Generate the sample service (SQLite) into ./demo, build it and ru
 	@echo "  gRPC  localhost:9000  helloworld.v1.Greeter/SayHello"
 	@echo "  Ctrl-C stops it. The repository is in $(DEMO_DIR)/$(DEMO_NAME)."
 	@echo
-	cd $(DEMO_DIR)/$(DEMO_NAME) && cargo run -q
+	cd $(DEMO_DIR)/$(DEMO_NAME) && cargo run -q -p $(DEMO_NAME)
 
 test: tools ## Every test: render, refuse bad names, build/lint/test and run each variant
 	cd tests && cargo test -- --include-ignored
 
 test-fast: tools ## Only the fast tier: render every variant, refuse bad names (seconds)
 	cd tests && cargo test
+
+bench: ## Benchmark the sample against bare axum/tonic: writes bench/results.md and results.svg (minutes; docs/bench.md)
+	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then :; else \
+	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
+	fi
+	@# The load generators: wrk (HTTP) and h2load (gRPC), Debian packages.
+	@if command -v wrk >/dev/null && command -v h2load >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk nghttp2-client >/dev/null; \
+	else \
+	  echo "wrk and h2load are needed: apt-get install wrk nghttp2-client" >&2; exit 1; \
+	fi
+	@# The baselines and the driver, built in this run; the driver builds the sample.
+	cd bench && cargo build --release --bins
+	cd bench && cargo run --release --bin bench
 
 clean: ## Remove ./demo and the shared target directory
 	rm -rf $(DEMO_DIR) $(CARGO_TARGET_DIR)

@@ -1,12 +1,16 @@
 //! Helpers the template's tests share: render a variant, run cargo in it, start its
 //! binary and talk to it. Each test file under `tests/` states one promise.
 
+mod built;
 pub mod grpc;
+pub mod malformed;
 pub mod process;
+pub mod raw_http;
 mod render;
 pub mod shipping;
 pub mod validators;
 
+pub use built::{built, start_built};
 pub use process::{
     Service, cargo, database_available, database_url, free_port, promtool_available, promtool_check,
 };

@@ -132,13 +132,27 @@ impl Service {
     /// Starts the variant's debug binary in `repo` on free ports with `env` added,
     /// and waits until both ports accept connections.
     pub fn start(repo: &Path, variant: Variant, env: &[(String, String)]) -> Self {
+        Self::start_in(repo, repo, variant, env)
+    }
+
+    /// Like [`Service::start`], with `workdir` as the working directory: its log
+    /// files, relative paths and `service.log` go there, so several services can
+    /// run from one built repository.
+    pub fn start_in(
+        repo: &Path,
+        workdir: &Path,
+        variant: Variant,
+        env: &[(String, String)],
+    ) -> Self {
         let prefix = variant.env_prefix();
         let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let log = repo.join("service.log");
+        let log = workdir.join("service.log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(shared_target_dir().join("debug").join(variant.name))
-            .current_dir(repo)
+            .arg("--conf")
+            .arg(repo.join("configs/config.yaml"))
+            .current_dir(workdir)
             .env(format!("{prefix}__SERVER__HTTP__ADDR"), http.to_string())
             .env(format!("{prefix}__SERVER__GRPC__ADDR"), grpc.to_string())
             .envs(env.iter().map(|(key, value)| (key, value)))
@@ -180,26 +194,58 @@ impl Service {
         panic!("service did not listen within 30 s:\n{}", self.output());
     }
 
-    /// Sends SIGTERM, waits for the process to exit, and returns how it exited and
-    /// everything it printed.
-    pub fn terminate(mut self) -> (ExitStatus, String) {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The resident set size in KiB (`VmRSS` in `/proc/<pid>/status`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .unwrap_or_else(|err| panic!("read /proc/{}/status: {err}", self.pid()));
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no VmRSS line in:\n{status}"))
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("poll child").is_none()
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn send_sigterm(&self) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(sent.success(), "SIGTERM could not be sent");
-        let deadline = Instant::now() + Duration::from_secs(30);
+    }
+
+    /// Waits up to `within` for the process to exit and returns how it exited and
+    /// everything it printed; kills it and panics when it does not.
+    pub fn wait_for_exit(mut self, within: Duration) -> (ExitStatus, String) {
+        let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("poll child") {
                 return (status, self.output());
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
         let _ = self.child.kill();
         panic!(
-            "service still running 30 s after SIGTERM:\n{}",
+            "service still running {within:?} after SIGTERM:\n{}",
             self.output()
         );
+    }
+
+    /// Sends SIGTERM, waits for the process to exit, and returns how it exited and
+    /// everything it printed.
+    pub fn terminate(self) -> (ExitStatus, String) {
+        self.send_sigterm();
+        self.wait_for_exit(Duration::from_secs(30))
     }
 }
 
@@ -208,4 +254,16 @@ impl Drop for Service {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Every line of the log files in `dir` (the service's rolling JSON log), or
+/// nothing if there are none.
+pub fn read_logs(dir: &Path) -> String {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -31,28 +31,48 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<platform::App> {
         move || i64::try_from(pool.pool_idle()).unwrap_or(i64::MAX),
     );
 
-    let greeter = biz::GreeterUsecase::new(data::GreeterRepo::new(data));
-    let services = service::Services {
-        greeter: service::GreeterService::new(greeter),
-    };
+    bind(conf, &services(data), health, &metrics).await
+}
 
+/// Every api service over `data`: data -> biz -> service, the one place each is
+/// constructed.
+pub fn services(data: data::Data) -> service::Services {
+    let greeter = biz::GreeterUsecase::new(data::GreeterRepo::new(data.clone()));
+    let notes = biz::NoteUsecase::new(data::NotesRepo::new(data));
+    service::Services {
+        greeter: service::GreeterService::new(greeter),
+        notes: service::NotesService::new(notes),
+    }
+}
+
+/// The transport half of [`wire`]: `services` mounted on the gRPC and HTTP
+/// servers (and the admin one when configured) behind the configured middleware,
+/// bound and ready to run. Tests that need a different data layer start here.
+pub async fn bind(
+    conf: &conf::Bootstrap,
+    services: &service::Services,
+    health: platform::Health,
+    metrics: &platform::Metrics,
+) -> anyhow::Result<platform::App> {
     let server = &conf.server;
-    let grpc_routes = server::grpc(server, &services, &health, &metrics)?;
-    let http_routes = server::http(server, &services, &health, &metrics);
+    let grpc_routes = server::grpc(server, services, &health, metrics)?;
+    let http_routes = server::http(server, services, &health, metrics);
     let grpc = platform::Server::grpc(server.grpc.addr, grpc_routes)
         .await
         .context("server.grpc.addr")?;
     let http = platform::Server::http(server.http.addr, http_routes)
         .await
-        .context("server.http.addr")?;
+        .context("server.http.addr")?
+        .header_read_timeout(server.http.header_read_timeout);
     let mut app = platform::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .shutdown_grace(server.shutdown_grace)
         .server(grpc)
         .server(http);
     if let Some(addr) = server.admin_addr() {
-        let admin = platform::Server::admin(addr, server::admin(&health, &metrics))
+        let admin = platform::Server::admin(addr, server::admin(&health, metrics))
             .await
-            .context("server.admin_addr")?;
+            .context("server.admin_addr")?
+            .header_read_timeout(server.http.header_read_timeout);
         app = app.server(admin);
     }
     Ok(app.health(health))

@@ -59,7 +59,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-#[tokio::test]
+// Two workers: the in-process collector keeps answering while the exporter
+// flushes, even on a loaded machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_requests_logs_and_span_carry_its_ids() {
     let (endpoint, collector) = start_collector().await;
     let (mut conf, scratch) = support::test_conf();

@@ -10,6 +10,10 @@ pub enum Error {
     /// The caller sent a name the use case refuses; the message says why.
     #[error("invalid name: {0}")]
     InvalidName(String),
+    /// The caller sent a value the use case refuses: `field` names the request field,
+    /// `message` says why.
+    #[error("{message}")]
+    InvalidArgument { field: String, message: String },
     /// What the caller asked for does not exist.
     #[error("not found: {0}")]
     NotFound(String),
@@ -25,6 +29,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// Refuses the value of the request field `field`.
+    pub fn invalid_argument(field: &str, message: impl Into<String>) -> Self {
+        Self::InvalidArgument {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
     /// Wraps a repository failure.
     pub fn storage(source: impl Into<Cause>) -> Self {
         Self::Storage(source.into())

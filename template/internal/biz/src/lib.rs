@@ -6,10 +6,15 @@
 
 mod error;
 mod greeter;
+mod notes;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod transaction;
 
 pub use error::{Cause, Error, Result};
 pub use greeter::{Greeter, GreeterUsecase, MAX_NAME_LEN};
+pub use notes::{
+    DEFAULT_PAGE_SIZE, MAX_BODY_LEN, MAX_PAGE_SIZE, MAX_TITLE_LEN, Note, NoteChanges, NotePage,
+    NoteRepo, NoteUsecase,
+};
 pub use transaction::{Transactor, UnitOfWork};

@@ -1,10 +1,11 @@
-//! An in-memory [`Transactor`] for tests of biz and of the layers above it:
-//! writes land in a buffer and reach the store only on commit.
+//! In-memory storage for tests of biz and of the layers above it: a [`Transactor`]
+//! whose writes land in a buffer and reach the store only on commit, and a
+//! [`NoteRepo`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::{Error, Greeter, Result, Transactor, UnitOfWork};
+use crate::{Error, Greeter, Note, NoteRepo, Result, Transactor, UnitOfWork};
 
 /// In-memory greetings and counts.
 #[derive(Debug, Clone, Default)]
@@ -87,5 +88,91 @@ impl UnitOfWork for FakeWork {
             *committed.counts.entry(name).or_default() += 1;
         }
         Ok(())
+    }
+}
+
+/// In-memory notes, kept in id order like the database keeps them.
+#[derive(Debug, Clone, Default)]
+pub struct FakeNotes {
+    notes: Arc<Mutex<BTreeMap<String, Note>>>,
+    /// When set, every call fails with this error.
+    fail: Option<fn() -> Error>,
+}
+
+impl FakeNotes {
+    /// Notes whose every call fails with `error()`, to show an error mapping.
+    pub fn failing_with(error: fn() -> Error) -> Self {
+        Self {
+            fail: Some(error),
+            ..Self::default()
+        }
+    }
+
+    /// The notes stored now, in id order.
+    pub fn notes(&self) -> Vec<Note> {
+        self.lock().values().cloned().collect()
+    }
+
+    fn check(&self) -> Result<()> {
+        self.fail.map_or(Ok(()), |error| Err(error()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Note>> {
+        self.notes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn note_not_found(id: &str) -> Error {
+    Error::NotFound(format!("note {id}"))
+}
+
+#[async_trait::async_trait]
+impl NoteRepo for FakeNotes {
+    async fn create(&self, note: &Note) -> Result<()> {
+        self.check()?;
+        let mut notes = self.lock();
+        if notes.contains_key(&note.id) {
+            return Err(Error::AlreadyExists(format!("note {}", note.id)));
+        }
+        notes.insert(note.id.clone(), note.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Note> {
+        self.check()?;
+        self.lock()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| note_not_found(id))
+    }
+
+    async fn list(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<Note>> {
+        self.check()?;
+        let notes = self.lock();
+        let after = notes
+            .values()
+            .filter(|note| after_id.is_none_or(|after_id| note.id.as_str() > after_id));
+        Ok(after.take(limit).cloned().collect())
+    }
+
+    async fn update(&self, note: &Note) -> Result<()> {
+        self.check()?;
+        match self.lock().get_mut(&note.id) {
+            Some(stored) => {
+                *stored = note.clone();
+                Ok(())
+            }
+            None => Err(note_not_found(&note.id)),
+        }
+    }
+
+    async fn delete(&self, id: &str) -> Result<()> {
+        self.check()?;
+        self.lock()
+            .remove(id)
+            .map(drop)
+            .ok_or_else(|| note_not_found(id))
     }
 }

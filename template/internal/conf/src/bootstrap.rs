@@ -45,10 +45,17 @@ pub struct Http {
     /// A request still running after this is answered 504 and dropped.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
+    /// A client that has not sent a request's headers within this, on a new or an
+    /// idle keep-alive connection, is disconnected.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
     /// Larger request bodies are refused with 413.
     pub max_body_bytes: usize,
     /// gzip responses for clients that accept it.
     pub compression: bool,
+    /// Serve rpcs without a `google.api.http` option at
+    /// `POST /<package>.<Service>/<Method>` with a JSON body.
+    pub default_routes: bool,
     pub cors: Cors,
 }
 

@@ -206,6 +206,10 @@ fn validate(conf: &Bootstrap) -> Result<(), (&'static str, String)> {
         ("server.http.timeout", conf.server.http.timeout.is_zero()),
         ("server.grpc.timeout", conf.server.grpc.timeout.is_zero()),
         (
+            "server.http.header_read_timeout",
+            conf.server.http.header_read_timeout.is_zero(),
+        ),
+        (
             "server.http.max_body_bytes",
             conf.server.http.max_body_bytes == 0,
         ),
@@ -301,8 +305,10 @@ server:
   http:
     addr: 0.0.0.0:8000
     timeout: 5s
+    header_read_timeout: 10s
     max_body_bytes: 4194304
     compression: true
+    default_routes: true
     cors:
       enabled: false
       allowed_origins: []

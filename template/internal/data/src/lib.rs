@@ -3,6 +3,7 @@
 
 mod error;
 mod greeter;
+mod notes;
 // The driver this service was generated with: connection options and migrations.
 mod {{database}};
 
@@ -14,6 +15,7 @@ use sqlx::pool::PoolOptions;
 
 pub use error::Error;
 pub use greeter::GreeterRepo;
+pub use notes::NotesRepo;
 
 /// A failed connection attempt: worth retrying (the server is not up yet) or not
 /// (the URL is wrong).

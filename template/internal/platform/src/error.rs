@@ -1,8 +1,11 @@
-//! One error value, two renderings: a gRPC status carries the reason in a
-//! `google.rpc.ErrorInfo` detail; HTTP renders the same status as
-//! `{"code","reason","message","metadata"}` with the matching HTTP status.
+//! One error type, two renderings, as Kratos' `errors.Error`: a gRPC status with
+//! the mapped code and a `google.rpc.ErrorInfo` detail (reason, domain, metadata);
+//! on HTTP the mapped status and `{"code","reason","message","metadata"}`. The
+//! constructors `api` generates from `enum ErrorReason` return it, and a client
+//! turns a received `Status` back into it to test the reason.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,46 +14,123 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::middleware::Transport;
 
-/// A gRPC status with an `ErrorInfo` detail naming `reason` in `domain`.
-pub fn status(code: Code, reason: &str, domain: &str, message: impl Into<String>) -> Status {
-    Status::with_error_details(
-        code,
-        message,
-        ErrorDetails::with_error_info(reason, domain, HashMap::<String, String>::new()),
-    )
+/// An API error: HTTP status `code`, a machine-readable `reason` within `domain`,
+/// a message for humans and string metadata (e.g. the offending `field`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    code: u16,
+    reason: String,
+    domain: String,
+    message: String,
+    metadata: BTreeMap<String, String>,
+}
+
+impl Error {
+    /// An error with HTTP status `code`; the gRPC code follows from it
+    /// ([`grpc_code`]).
+    pub fn new(code: u16, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+            domain: String::new(),
+            message: message.into(),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// The domain of the reason: the proto package for generated errors.
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = domain.into();
+        self
+    }
+
+    /// Adds one metadata entry, e.g. `("field", "note.title")`.
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+
+    /// The error as a gRPC status: the mapped code, the message and an
+    /// `ErrorInfo` detail.
+    pub fn to_status(&self) -> Status {
+        let metadata: HashMap<String, String> = self.metadata.clone().into_iter().collect();
+        Status::with_error_details(
+            grpc_code(self.code),
+            self.message.clone(),
+            ErrorDetails::with_error_info(self.reason.clone(), self.domain.clone(), metadata),
+        )
+    }
+
+    /// The error a status carries: reason, domain and metadata from its
+    /// `ErrorInfo`; without one, the code's name is the reason.
+    pub fn from_status(status: &Status) -> Self {
+        let code = http_status(status.code()).as_u16();
+        let details = status.get_error_details();
+        match details.error_info() {
+            Some(info) => Self {
+                code,
+                reason: info.reason.clone(),
+                domain: info.domain.clone(),
+                message: status.message().to_owned(),
+                metadata: info.metadata.clone().into_iter().collect(),
+            },
+            None => Self::new(code, code_name(status.code()), status.message()),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.code, self.reason, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        error.to_status()
+    }
+}
+
+impl From<Status> for Error {
+    fn from(status: Status) -> Self {
+        Self::from_status(&status)
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let metadata = self.metadata.into_iter().collect();
+        http_error(code, self.reason, self.message, metadata)
+    }
 }
 
 /// The error reason of an HTTP error response, in its extensions, for the access
 /// log and metrics.
 #[derive(Debug, Clone)]
 pub struct ErrorReason(pub String);
-
-/// A [`Status`] rendered as an HTTP response. Handlers return `Result<_, HttpError>`
-/// and `?` the status the gRPC implementation returned.
-#[derive(Debug)]
-pub struct HttpError(pub Status);
-
-impl From<Status> for HttpError {
-    fn from(status: Status) -> Self {
-        Self(status)
-    }
-}
-
-impl IntoResponse for HttpError {
-    fn into_response(self) -> Response {
-        let details = self.0.get_error_details();
-        let (reason, metadata) = details
-            .error_info()
-            .map(|info| (info.reason.clone(), info.metadata.clone()))
-            .unwrap_or_else(|| (code_name(self.0.code()).to_owned(), HashMap::new()));
-        http_error(
-            http_status(self.0.code()),
-            reason,
-            self.0.message().to_owned(),
-            metadata,
-        )
-    }
-}
 
 /// The standard HTTP error response: `status` and
 /// `{"code","reason","message","metadata"}`, with the reason also in the response
@@ -76,8 +156,30 @@ pub(crate) fn http_error(
 /// trailers-only response on gRPC.
 pub(crate) fn render(transport: Transport, status: Status) -> Response {
     match transport {
-        Transport::Http => HttpError(status).into_response(),
+        Transport::Http => Error::from(status).into_response(),
         Transport::Grpc => status.into_http(),
+    }
+}
+
+/// The gRPC code for an HTTP status, as Kratos maps them: 400 InvalidArgument,
+/// 401 Unauthenticated, 403 PermissionDenied, 404 NotFound, 409 Aborted, 429
+/// ResourceExhausted, 499 Cancelled, 500 Internal, 501 Unimplemented, 503
+/// Unavailable, 504 DeadlineExceeded; any other is Unknown.
+pub fn grpc_code(http: u16) -> Code {
+    match http {
+        200 => Code::Ok,
+        400 => Code::InvalidArgument,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::NotFound,
+        409 => Code::Aborted,
+        429 => Code::ResourceExhausted,
+        499 => Code::Cancelled,
+        500 => Code::Internal,
+        501 => Code::Unimplemented,
+        503 => Code::Unavailable,
+        504 => Code::DeadlineExceeded,
+        _ => Code::Unknown,
     }
 }
 
@@ -130,7 +232,7 @@ mod tests {
     use super::*;
 
     async fn render(status: Status) -> (StatusCode, serde_json::Value) {
-        let response = HttpError(status).into_response();
+        let response = Error::from(status).into_response();
         let code = response.status();
         let body = to_bytes(response.into_body(), 64 * 1024)
             .await
@@ -140,12 +242,11 @@ mod tests {
 
     #[tokio::test]
     async fn renders_the_reason_of_an_error_info() {
-        let (code, body) = render(status(
-            Code::NotFound,
-            "USER_NOT_FOUND",
-            "helloworld.v1",
-            "no such user",
-        ))
+        let (code, body) = render(
+            Error::new(404, "USER_NOT_FOUND", "no such user")
+                .with_domain("helloworld.v1")
+                .to_status(),
+        )
         .await;
 
         assert_eq!(code, StatusCode::NOT_FOUND);
@@ -155,6 +256,39 @@ mod tests {
                 "code": 404, "reason": "USER_NOT_FOUND", "message": "no such user", "metadata": {}
             })
         );
+    }
+
+    #[test]
+    fn an_error_survives_the_trip_through_a_grpc_status() {
+        let sent = Error::new(404, "USER_NOT_FOUND", "no user 7")
+            .with_domain("users.v1")
+            .with_metadata("id", "7");
+
+        let status = sent.to_status();
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(Error::from(status), sent);
+    }
+
+    #[test]
+    fn every_mapped_http_status_maps_back_to_itself() {
+        for http in [400, 401, 403, 404, 409, 429, 499, 500, 501, 503, 504] {
+            assert_eq!(http_status(grpc_code(http)).as_u16(), http, "{http}");
+        }
+        assert_eq!(grpc_code(418), Code::Unknown);
+    }
+
+    #[tokio::test]
+    async fn renders_metadata_in_the_http_body() {
+        let response = Error::new(400, "INVALID_ARGUMENT", "title must not be empty")
+            .with_metadata("field", "title")
+            .into_response();
+
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body = to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(body["metadata"], serde_json::json!({"field": "title"}));
     }
 
     #[tokio::test]

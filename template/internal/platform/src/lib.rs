@@ -12,8 +12,10 @@ pub mod middleware;
 mod server;
 mod shutdown;
 pub mod telemetry;
+pub mod transcoding;
 
 pub use app::{App, HookError};
+pub use error::Error;
 pub use health::{Health, HealthBuilder, NotReady};
 pub use metrics::Metrics;
 pub use server::Server;

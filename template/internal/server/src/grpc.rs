@@ -1,4 +1,5 @@
 use api::helloworld::v1::greeter_server::GreeterServer;
+use api::notes::v1::notes_server::NotesServer;
 use platform::middleware::Transport;
 use platform::{Health, Metrics};
 use service::Services;
@@ -21,9 +22,11 @@ pub fn grpc(
             .register_encoded_file_descriptor_set(api::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
+    // One line per api service.
     let routes = Routes::new(
         GreeterServer::new(services.greeter.clone()).max_decoding_message_size(max_message),
     )
+    .add_service(NotesServer::new(services.notes.clone()).max_decoding_message_size(max_message))
     .add_service(health.grpc_service())
     .add_service(reflection().build_v1()?)
     .add_service(reflection().build_v1alpha()?);

@@ -1,30 +1,28 @@
-use api::helloworld::v1::{HelloReply, HelloRequest, greeter_server::Greeter};
-use axum::extract::{Path, State};
+use api::helloworld::v1::greeter_http_routes;
+use api::notes::v1::notes_http_routes;
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
-use axum::{Json, Router};
-use platform::error::HttpError;
-use platform::middleware::operation;
+use platform::transcoding::RouteOptions;
 use platform::{Health, Metrics};
-use service::{GreeterService, Services};
+use service::Services;
 
 use crate::middleware::{http_options, options};
 
-/// The HTTP routes, from the `google.api.http` options of the protos, behind the
-/// same middleware as gRPC; plus the admin routes unless `server.admin_addr` gives
-/// them a listener of their own. Each handler calls the same service
-/// implementation gRPC calls.
+/// The HTTP routes generated from the `google.api.http` options of the protos
+/// and `GET /openapi.json`, behind the same middleware as gRPC; plus the admin
+/// routes unless `server.admin_addr` gives them a listener of their own. Each
+/// handler calls the same service implementation gRPC calls.
 pub fn http(
     conf: &conf::Server,
     services: &Services,
     health: &Health,
     metrics: &Metrics,
 ) -> Router {
-    let mut routes = Router::new()
-        .route(
-            "/helloworld/{name}",
-            operation("/helloworld.v1.Greeter/SayHello", get(say_hello)),
-        )
-        .with_state(services.greeter.clone());
+    let route_options = RouteOptions {
+        default_routes: conf.http.default_routes,
+    };
+    let mut routes = api_routes(services, &route_options).route("/openapi.json", get(openapi));
     if conf.admin_addr().is_none() {
         routes = routes.merge(platform::admin::routes(health.clone(), metrics.clone()));
     }
@@ -37,15 +35,16 @@ pub fn http(
     )
 }
 
-/// `GET /helloworld/{name}` -> `Greeter.SayHello`.
-async fn say_hello(
-    State(greeter): State<GreeterService>,
-    Path(name): Path<String>,
-) -> Result<Json<HelloReply>, HttpError> {
-    let reply = greeter
-        .say_hello(tonic::Request::new(HelloRequest { name }))
-        .await?;
-    Ok(Json(reply.into_inner()))
+/// One line per api service: its generated routes.
+fn api_routes(services: &Services, options: &RouteOptions) -> Router {
+    Router::new()
+        .merge(greeter_http_routes(services.greeter.clone(), options))
+        .merge(notes_http_routes(services.notes.clone(), options))
+}
+
+/// The OpenAPI document generated from the protos.
+async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    ([(CONTENT_TYPE, "application/json")], api::OPENAPI_JSON)
 }
 
 /// `/healthz`, `/readyz` and `/metrics` for their own listener (`server.admin_addr`),

@@ -1,9 +1,9 @@
-use api::helloworld::v1::{ErrorReason, HelloReply, HelloRequest, greeter_server::Greeter};
+use api::helloworld::v1::{
+    HelloReply, HelloRequest, error_greeting_already_exists, error_greeting_not_found,
+    error_invalid_name, greeter_server::Greeter,
+};
 use biz::GreeterUsecase;
-use tonic::{Code, Request, Response, Status};
-
-/// The error domain clients see in `ErrorInfo.domain`: the proto package.
-const DOMAIN: &str = "helloworld.v1";
+use tonic::{Request, Response, Status};
 
 /// `helloworld.v1.Greeter`, served on gRPC and HTTP alike.
 #[derive(Debug, Clone)]
@@ -34,23 +34,17 @@ impl Greeter for GreeterService {
 /// biz errors as API errors. Causes that are not the caller's business are logged
 /// here and never sent.
 fn to_status(err: biz::Error) -> Status {
-    let reason = |code, reason: ErrorReason, message: String| {
-        platform::error::status(code, reason.as_str_name(), DOMAIN, message)
-    };
     match err {
-        biz::Error::InvalidName(why) => {
-            reason(Code::InvalidArgument, ErrorReason::InvalidName, why)
+        biz::Error::InvalidName(why) => error_invalid_name(why)
+            .with_metadata("field", "name")
+            .into(),
+        biz::Error::InvalidArgument { field, message } => error_invalid_name(message)
+            .with_metadata("field", field)
+            .into(),
+        biz::Error::NotFound(what) => error_greeting_not_found(format!("{what} not found")).into(),
+        biz::Error::AlreadyExists(what) => {
+            error_greeting_already_exists(format!("{what} already exists")).into()
         }
-        biz::Error::NotFound(what) => reason(
-            Code::NotFound,
-            ErrorReason::GreetingNotFound,
-            format!("{what} not found"),
-        ),
-        biz::Error::AlreadyExists(what) => reason(
-            Code::AlreadyExists,
-            ErrorReason::GreetingAlreadyExists,
-            format!("{what} already exists"),
-        ),
         biz::Error::Unavailable(cause) => {
             tracing::warn!(error = %cause, "greeter storage unavailable");
             Status::unavailable("the database is unavailable; retry later")
@@ -64,8 +58,9 @@ fn to_status(err: biz::Error) -> Status {
 
 #[cfg(test)]
 mod tests {
+    use api::helloworld::v1::{is_greeting_already_exists, is_invalid_name};
     use biz::testing::FakeStore;
-    use tonic_types::StatusExt;
+    use tonic::Code;
 
     use super::*;
 
@@ -96,11 +91,11 @@ mod tests {
             .expect_err("empty name");
 
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(status.message(), "name must not be empty");
-        let details = status.get_error_details();
-        let info = details.error_info().expect("ErrorInfo detail");
-        assert_eq!(info.reason, "INVALID_NAME");
-        assert_eq!(info.domain, "helloworld.v1");
+        let error = platform::Error::from(status);
+        assert!(is_invalid_name(&error), "{error}");
+        assert_eq!(error.message(), "name must not be empty");
+        assert_eq!(error.domain(), "helloworld.v1");
+        assert_eq!(error.metadata()["field"], "name");
     }
 
     #[tokio::test]
@@ -112,12 +107,8 @@ mod tests {
             .await
             .expect_err("duplicate");
 
-        assert_eq!(status.code(), Code::AlreadyExists);
-        let details = status.get_error_details();
-        assert_eq!(
-            details.error_info().expect("ErrorInfo").reason,
-            "GREETING_ALREADY_EXISTS"
-        );
+        assert_eq!(status.code(), Code::Aborted);
+        assert!(is_greeting_already_exists(&status.into()));
     }
 
     #[tokio::test]

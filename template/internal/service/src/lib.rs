@@ -2,12 +2,15 @@
 //! a biz use case and converting the reply. No SQL and no HTTP here.
 
 mod greeter;
+mod notes;
 
 pub use greeter::GreeterService;
+pub use notes::NotesService;
 
 /// Every service of this binary, built once in `cmd` and mounted by `server` on
 /// both transports.
 #[derive(Debug, Clone)]
 pub struct Services {
     pub greeter: GreeterService,
+    pub notes: NotesService,
 }

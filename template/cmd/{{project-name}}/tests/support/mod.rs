@@ -45,6 +45,11 @@ pub async fn start() -> Running {
 /// The service with `conf`; `scratch` lives as long as it runs.
 pub async fn start_with(conf: &conf::Bootstrap, scratch: tempfile::TempDir) -> Running {
     let app = {{crate_name}}::wire(conf).await.expect("service starts");
+    run(app, scratch)
+}
+
+/// Runs `app` (built by `wire` or `bind`) until `Running::stop`.
+pub fn run(app: platform::App, scratch: tempfile::TempDir) -> Running {
     let http = app.local_addr("http").expect("http server");
     let grpc = app.local_addr("grpc").expect("grpc server");
     let (stop, stop_requested) = oneshot::channel::<()>();

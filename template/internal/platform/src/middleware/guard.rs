@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use http::{Request, Response, StatusCode, header};
 use tokio::sync::Semaphore;
-use tonic::{Code, Status};
+use tonic::Status;
 use tower::{Layer, Service};
 
-use super::{Options, Transport};
-use crate::error::{ErrorReason, http_error, render, status};
+use super::{Options, Transport, decode_failure};
+use crate::error::{Error, ErrorReason, http_error, render};
 
 /// Reason of a request refused by the concurrency or rate limit.
 const RATELIMIT: &str = "RATELIMIT";
@@ -82,7 +82,9 @@ where
         let refuse = |why: &str| -> Self::Future {
             let refused = render(
                 transport,
-                status(Code::ResourceExhausted, RATELIMIT, "platform", why),
+                Error::new(429, RATELIMIT, why)
+                    .with_domain("platform")
+                    .to_status(),
             );
             Box::pin(std::future::ready(Ok(refused)))
         };
@@ -110,7 +112,7 @@ where
             drop(permit);
             Ok(match transport {
                 Transport::Http => standard_error_body(response).await,
-                Transport::Grpc => response,
+                Transport::Grpc => decode_failure::as_invalid_argument(response),
             })
         })
     }

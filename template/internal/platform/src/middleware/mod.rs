@@ -1,13 +1,15 @@
 //! The middleware every request passes, on both transports alike, outermost first:
 //! observe (request id, `x-md-*` metadata, server span with W3C trace context,
 //! access log, RED metrics), recovery from panics, then the guard (rate and
-//! concurrency limits, timeout, one error body for every refusal). HTTP also gets
+//! concurrency limits, timeout, one error body for every refusal; a gRPC request
+//! that cannot be decoded is INVALID_ARGUMENT, not INTERNAL). HTTP also gets
 //! CORS, gzip and a body limit.
 //!
 //! gRPC routes get it through `tonic::service::Routes::into_axum_router`, so both
 //! transports run the very same layers.
 
 mod context;
+mod decode_failure;
 mod guard;
 mod observe;
 mod recovery;
@@ -21,6 +23,7 @@ use http::Request;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 
 pub use context::{RequestContext, outbound_headers};
 pub use observe::REQUEST_ID;
@@ -86,6 +89,10 @@ pub fn apply_http(
     http: &HttpOptions,
     metrics: &Metrics,
 ) -> Router {
+    // The limit layer answers 413 from Content-Length before a byte is read, and
+    // cuts off a chunked body at the limit; inside the guard, so its 413 gets the
+    // standard error body. DefaultBodyLimit tells axum's extractors the same limit.
+    let router = router.layer(RequestBodyLimitLayer::new(http.max_body_bytes));
     let mut router = apply(router, Transport::Http, options, metrics)
         .layer(DefaultBodyLimit::max(http.max_body_bytes));
     if let Some(origins) = &http.cors_allowed_origins {
@@ -116,18 +123,24 @@ where
 {
     route.layer(axum::middleware::map_request_with_state(
         name,
-        tag_operation,
+        tag_operation_layer,
     ))
 }
 
-async fn tag_operation(
+async fn tag_operation_layer(
     State(name): State<&'static str>,
     request: Request<axum::body::Body>,
 ) -> Request<axum::body::Body> {
-    if let Some(slot) = request.extensions().get::<observe::OperationSlot>() {
+    tag_operation(request.extensions(), name);
+    request
+}
+
+/// Names the proto operation of the request whose `extensions` these are, for
+/// the access log and metrics around it.
+pub(crate) fn tag_operation(extensions: &http::Extensions, name: &'static str) {
+    if let Some(slot) = extensions.get::<observe::OperationSlot>() {
         slot.set(name);
     }
-    request
 }
 
 #[cfg(test)]

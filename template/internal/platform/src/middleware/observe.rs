@@ -195,9 +195,30 @@ fn continue_trace<B>(span: &tracing::Span, request: &Request<B>) {
     let context = span.context();
     let span_context = context.span().span_context().clone();
     if span_context.is_valid() {
-        span.record("trace_id", span_context.trace_id().to_string());
-        span.record("span_id", span_context.span_id().to_string());
+        record_ids(
+            span,
+            &span_context.trace_id().to_string(),
+            &span_context.span_id().to_string(),
+        );
     }
+}
+
+/// Records both ids in one go: each record makes every log layer re-format the
+/// span's fields (the JSON layers parse and re-serialise them), so two records
+/// cost twice.
+fn record_ids(span: &tracing::Span, trace_id: &str, span_id: &str) {
+    let Some(fields) = span.metadata().map(|metadata| metadata.fields()) else {
+        return;
+    };
+    let (Some(trace_field), Some(span_field)) = (fields.field("trace_id"), fields.field("span_id"))
+    else {
+        return;
+    };
+    let values: [(&tracing::field::Field, Option<&dyn tracing::Value>); 2] = [
+        (&trace_field, Some(&trace_id)),
+        (&span_field, Some(&span_id)),
+    ];
+    span.record_all(&fields.value_set(&values));
 }
 
 /// The caller's `x-request-id` when it is a sane token, else a new UUID.

@@ -1,22 +1,31 @@
+mod http;
+
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
-type Serve = Box<
-    dyn FnOnce(CancellationToken) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send>> + Send,
->;
+/// How long an HTTP client may take to send a request's headers unless
+/// [`Server::header_read_timeout`] says otherwise.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A bound listener and what serves it. Binding happens when the server is built,
 /// so a taken port fails startup before anything runs.
 pub struct Server {
     transport: &'static str,
+    listener: TcpListener,
     local_addr: SocketAddr,
-    serve: Serve,
+    routes: Routes,
+    header_read_timeout: Duration,
+}
+
+enum Routes {
+    Http(axum::Router),
+    Grpc(tonic::service::Routes),
 }
 
 impl Server {
@@ -35,41 +44,32 @@ impl Server {
         addr: SocketAddr,
         router: axum::Router,
     ) -> io::Result<Self> {
-        let listener = bind(transport, addr).await?;
-        Ok(Self {
-            transport,
-            local_addr: listener.local_addr()?,
-            serve: Box::new(move |shutdown| {
-                Box::pin(async move {
-                    // Connect info gives the access log its peer address.
-                    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-                    axum::serve(listener, service)
-                        .with_graceful_shutdown(shutdown.cancelled_owned())
-                        .await
-                })
-            }),
-        })
+        Self::bound(transport, addr, Routes::Http(router)).await
     }
 
     /// A gRPC server for `routes`, bound to `addr`.
     pub async fn grpc(addr: SocketAddr, routes: tonic::service::Routes) -> io::Result<Self> {
-        let listener = bind("grpc", addr).await?;
+        Self::bound("grpc", addr, Routes::Grpc(routes)).await
+    }
+
+    async fn bound(transport: &'static str, addr: SocketAddr, routes: Routes) -> io::Result<Self> {
+        let listener = bind(transport, addr).await?;
         Ok(Self {
-            transport: "grpc",
+            transport,
             local_addr: listener.local_addr()?,
-            serve: Box::new(move |shutdown| {
-                Box::pin(async move {
-                    tonic::transport::Server::builder()
-                        .add_routes(routes)
-                        .serve_with_incoming_shutdown(
-                            TcpListenerStream::new(listener),
-                            shutdown.cancelled_owned(),
-                        )
-                        .await
-                        .map_err(io::Error::other)
-                })
-            }),
+            listener,
+            routes,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         })
+    }
+
+    /// How long an HTTP client may take to send a request's headers, or to start a
+    /// request at all on a new or idle connection, before the connection is closed:
+    /// a slow or silent client cannot hold a connection forever. HTTP/1 only; the
+    /// gRPC server ignores it.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
     }
 
     /// `http`, `grpc` or `admin`.
@@ -87,7 +87,28 @@ impl Server {
         self,
         shutdown: CancellationToken,
     ) -> impl Future<Output = io::Result<()>> + Send {
-        (self.serve)(shutdown)
+        let Self {
+            listener,
+            routes,
+            header_read_timeout,
+            ..
+        } = self;
+        async move {
+            match routes {
+                Routes::Http(router) => {
+                    http::serve(listener, router, header_read_timeout, shutdown).await;
+                    Ok(())
+                }
+                Routes::Grpc(routes) => tonic::transport::Server::builder()
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(
+                        TcpListenerStream::new(listener),
+                        shutdown.cancelled_owned(),
+                    )
+                    .await
+                    .map_err(io::Error::other),
+            }
+        }
     }
 }
 
@@ -96,6 +117,7 @@ impl std::fmt::Debug for Server {
         f.debug_struct("Server")
             .field("transport", &self.transport)
             .field("local_addr", &self.local_addr)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish_non_exhaustive()
     }
 }

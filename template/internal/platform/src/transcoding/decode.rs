@@ -1,0 +1,267 @@
+//! The request message from the path, the query string and the body. Every way a
+//! request can be wrong is a 400 (413, 415) whose message and `field` metadata say
+//! what to fix; nothing here panics.
+
+use axum::body::Body as HttpBody;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use prost::Message;
+use prost_reflect::{DeserializeOptions, DynamicMessage, Kind};
+use serde::de::DeserializeSeed;
+use serde_json::{Map, Value};
+
+use super::{Body, Part, Transcoder, query};
+use crate::error::Error;
+
+/// Proto3 JSON or protobuf binary.
+enum BodyFormat {
+    Json,
+    Protobuf,
+}
+
+impl Transcoder {
+    pub(super) async fn decode<Req: Message + Default>(
+        &self,
+        parts: &mut Parts,
+        body: HttpBody,
+    ) -> Result<Req, Error> {
+        // The request as proto3 JSON: the body, then what the path and query set.
+        let mut tree = Map::new();
+        let mut binary = None;
+        if self.binding.body != Body::None {
+            let format = body_format(parts)?;
+            let bytes = read(body).await?;
+            match format {
+                BodyFormat::Json => self.json_body(&bytes, &mut tree)?,
+                BodyFormat::Protobuf => binary = Some(self.protobuf_body(&bytes)?),
+            }
+        }
+        self.path_params(parts, &mut tree).await?;
+        if self.binding.body != Body::All {
+            let body_field = match self.binding.body {
+                Body::Field(field) => Some(field),
+                _ => None,
+            };
+            let bound: Vec<&str> = self.binding.params.iter().map(|p| p.field).collect();
+            query::insert_all(
+                parts.uri.query(),
+                &self.input,
+                &bound,
+                body_field,
+                &mut tree,
+            )?;
+        }
+
+        let mut message = from_json(&self.input, tree)?;
+        if let Some(mut body) = binary {
+            // Protobuf merge: what the path and query set wins over the body.
+            body.merge(message.encode_to_vec().as_slice())
+                .map_err(|err| bad_request(format!("malformed protobuf body: {err}"), None))?;
+            message = body;
+        }
+        message.transcode_to::<Req>().map_err(|err| {
+            bad_request(
+                format!("the request does not fit {}: {err}", self.input.full_name()),
+                None,
+            )
+        })
+    }
+
+    fn json_body(&self, bytes: &[u8], tree: &mut Map<String, Value>) -> Result<(), Error> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|err| bad_request(format!("malformed JSON body: {err}"), None))?;
+        match self.binding.body {
+            Body::All => match value {
+                Value::Object(object) => *tree = object,
+                other => {
+                    return Err(bad_request(
+                        format!("the body must be a JSON object (got {})", kind_of(&other)),
+                        None,
+                    ));
+                }
+            },
+            Body::Field(field) => {
+                tree.insert(field.to_owned(), value);
+            }
+            Body::None => {}
+        }
+        Ok(())
+    }
+
+    fn protobuf_body(&self, bytes: &[u8]) -> Result<DynamicMessage, Error> {
+        let malformed =
+            |err: prost::DecodeError| bad_request(format!("malformed protobuf body: {err}"), None);
+        match self.binding.body {
+            Body::Field(name) => {
+                let field = self.input.get_field_by_name(name).ok_or_else(|| {
+                    Error::new(
+                        500,
+                        "INTERNAL",
+                        format!("{} has no field {name}", self.input.full_name()),
+                    )
+                })?;
+                let Kind::Message(kind) = field.kind() else {
+                    return Err(Error::new(
+                        415,
+                        "UNSUPPORTED_MEDIA_TYPE",
+                        format!(
+                            "the body is the {name} field, which is not a message; send it as JSON"
+                        ),
+                    ));
+                };
+                let value = DynamicMessage::decode(kind, bytes).map_err(malformed)?;
+                let mut message = DynamicMessage::new(self.input.clone());
+                message.set_field(&field, prost_reflect::Value::Message(value));
+                Ok(message)
+            }
+            _ => DynamicMessage::decode(self.input.clone(), bytes).map_err(malformed),
+        }
+    }
+
+    async fn path_params(
+        &self,
+        parts: &mut Parts,
+        tree: &mut Map<String, Value>,
+    ) -> Result<(), Error> {
+        if self.binding.params.is_empty() {
+            return Ok(());
+        }
+        let captures = RawPathParams::from_request_parts(parts, &())
+            .await
+            .map_err(|rejection| {
+                bad_request(format!("bad path: {}", rejection.body_text()), None)
+            })?;
+        for param in self.binding.params {
+            let mut value = String::new();
+            for part in param.parts {
+                match part {
+                    Part::Literal(text) => value.push_str(text),
+                    Part::Capture(name) => {
+                        let captured = captures.iter().find(|(key, _)| key == name).map(|(_, v)| v);
+                        value.push_str(captured.unwrap_or_default());
+                    }
+                }
+            }
+            query::insert(tree, &self.input, param.field, &value, query::Origin::Path)?;
+        }
+        Ok(())
+    }
+}
+
+/// The body's format from Content-Type: JSON when absent.
+fn body_format(parts: &Parts) -> Result<BodyFormat, Error> {
+    let Some(content_type) = parts.headers.get(CONTENT_TYPE) else {
+        return Ok(BodyFormat::Json);
+    };
+    let essence = content_type
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => Ok(BodyFormat::Json),
+        "application/x-protobuf" | "application/protobuf" => Ok(BodyFormat::Protobuf),
+        _ => Err(Error::new(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!(
+                "Content-Type {:?} is not supported; send application/json or application/x-protobuf",
+                String::from_utf8_lossy(content_type.as_bytes())
+            ),
+        )),
+    }
+}
+
+/// The whole body; over `server.http.max_body_bytes` is a 413.
+async fn read(body: HttpBody) -> Result<axum::body::Bytes, Error> {
+    axum::body::to_bytes(body, usize::MAX).await.map_err(|err| {
+        // The limit layer's error arrives boxed, maybe more than once.
+        let too_large =
+            std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |error| {
+                error.source()
+            })
+            .any(|error| {
+                error.is::<http_body_util::LengthLimitError>()
+                    || error.to_string() == "length limit exceeded"
+            });
+        if too_large {
+            Error::new(
+                413,
+                "PAYLOAD_TOO_LARGE",
+                "the request body is larger than the server accepts",
+            )
+        } else {
+            bad_request(format!("reading the body failed: {err}"), None)
+        }
+    })
+}
+
+/// `tree` as a message of `descriptor`; an error names the field it is about.
+fn from_json(
+    descriptor: &prost_reflect::MessageDescriptor,
+    tree: Map<String, Value>,
+) -> Result<DynamicMessage, Error> {
+    let options = DeserializeOptions::new().deny_unknown_fields(true);
+    let mut track = serde_path_to_error::Track::new();
+    let deserializer = serde_path_to_error::Deserializer::new(Value::Object(tree), &mut track);
+    MessageSeed {
+        descriptor,
+        options: &options,
+    }
+    .deserialize(deserializer)
+    .map_err(|err: serde_json::Error| {
+        let path = track.path().to_string();
+        if path.is_empty() || path == "." {
+            bad_request(format!("invalid request: {err}"), None)
+        } else {
+            bad_request(format!("invalid value for {path}: {err}"), Some(path))
+        }
+    })
+}
+
+struct MessageSeed<'a> {
+    descriptor: &'a prost_reflect::MessageDescriptor,
+    options: &'a DeserializeOptions,
+}
+
+impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
+    type Value = DynamicMessage;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        DynamicMessage::deserialize_with_options(
+            self.descriptor.clone(),
+            deserializer,
+            self.options,
+        )
+    }
+}
+
+/// A 400 INVALID_ARGUMENT, naming `field` in its metadata when known.
+pub(super) fn bad_request(message: String, field: Option<String>) -> Error {
+    let error = Error::new(400, "INVALID_ARGUMENT", message);
+    match field {
+        Some(field) => error.with_metadata("field", field),
+        None => error,
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

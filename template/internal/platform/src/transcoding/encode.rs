@@ -1,0 +1,133 @@
+//! The reply as proto3 JSON (lowerCamelCase names, every field present, int64 as
+//! strings, enums by name) or protobuf binary when the client asks for it; gRPC
+//! response metadata becomes headers.
+
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use prost::Message;
+use prost_reflect::{DynamicMessage, SerializeOptions};
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+
+use super::Transcoder;
+use crate::error::Error;
+
+const JSON: &str = "application/json";
+const PROTOBUF: &str = "application/x-protobuf";
+
+/// The reply's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Format {
+    Json,
+    Protobuf,
+}
+
+impl Format {
+    /// Protobuf when Accept names it, or when the request body was protobuf and
+    /// Accept says nothing more specific; JSON otherwise.
+    pub(super) fn negotiate(headers: &HeaderMap) -> Self {
+        let names_protobuf = |value: &HeaderValue| {
+            let value = value.to_str().unwrap_or_default();
+            value.contains(PROTOBUF) || value.contains("application/protobuf")
+        };
+        match headers.get(ACCEPT) {
+            Some(accept) if names_protobuf(accept) => Self::Protobuf,
+            Some(accept) if accept.to_str().is_ok_and(|a| a.contains(JSON)) => Self::Json,
+            _ if headers.get(CONTENT_TYPE).is_some_and(names_protobuf) => Self::Protobuf,
+            _ => Self::Json,
+        }
+    }
+}
+
+impl Transcoder {
+    pub(super) fn encode<Res: Message>(
+        &self,
+        response: tonic::Response<Res>,
+        format: Format,
+    ) -> Response {
+        let (metadata, message, _) = response.into_parts();
+        let body = match format {
+            Format::Json => self.json(&message).map(|json| (JSON, json)),
+            Format::Protobuf => self.protobuf(&message).map(|bytes| (PROTOBUF, bytes)),
+        };
+        match body {
+            Ok((content_type, bytes)) => {
+                let mut response = bytes.into_response();
+                let headers = response.headers_mut();
+                headers.extend(metadata_headers(metadata));
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+                response
+            }
+            Err(error) => error.into_response(),
+        }
+    }
+
+    fn json<Res: Message>(&self, message: &Res) -> Result<Vec<u8>, Error> {
+        let dynamic =
+            DynamicMessage::decode(self.output.clone(), message.encode_to_vec().as_slice())
+                .map_err(|err| {
+                    internal(format!("re-decoding {}: {err}", self.output.full_name()))
+                })?;
+        let options = SerializeOptions::new().skip_default_fields(false);
+        let value = dynamic
+            .serialize_with_options(serde_json::value::Serializer, &options)
+            .map_err(|err| {
+                internal(format!(
+                    "encoding {} as JSON: {err}",
+                    self.output.full_name()
+                ))
+            })?;
+        let value = match &self.response_field {
+            Some(field) => value.get(field.json_name()).cloned().unwrap_or_default(),
+            None => value,
+        };
+        serde_json::to_vec(&value).map_err(|err| internal(format!("writing JSON: {err}")))
+    }
+
+    fn protobuf<Res: Message>(&self, message: &Res) -> Result<Vec<u8>, Error> {
+        let Some(field) = &self.response_field else {
+            return Ok(message.encode_to_vec());
+        };
+        let dynamic =
+            DynamicMessage::decode(self.output.clone(), message.encode_to_vec().as_slice())
+                .map_err(|err| {
+                    internal(format!("re-decoding {}: {err}", self.output.full_name()))
+                })?;
+        match dynamic.get_field(field).as_message() {
+            Some(inner) => Ok(inner.encode_to_vec()),
+            None => Err(Error::new(
+                406,
+                "NOT_ACCEPTABLE",
+                format!(
+                    "the response body is the {} field, which is not a message; accept JSON",
+                    field.name()
+                ),
+            )),
+        }
+    }
+}
+
+/// A failed call: the standard error body, with the status' metadata as headers.
+pub(super) fn error(status: Status) -> Response {
+    let headers = metadata_headers(status.metadata().clone());
+    let mut response = Error::from(status).into_response();
+    response.headers_mut().extend(headers);
+    response
+}
+
+/// Metadata the service set, as headers; gRPC's own fields stay behind.
+fn metadata_headers(metadata: MetadataMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &metadata.into_headers() {
+        if !name.as_str().starts_with("grpc-") && name != CONTENT_TYPE {
+            headers.append(name, value.clone());
+        }
+    }
+    headers
+}
+
+fn internal(why: String) -> Error {
+    tracing::error!(error = %why, "transcoding the reply failed");
+    Error::new(500, "INTERNAL", "internal error")
+}

@@ -1,0 +1,463 @@
+//! Transcoding against a fixture proto: each rule kind, the JSON mapping both
+//! ways, content negotiation, metadata and every malformed-input refusal.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use axum::Router;
+use axum::body::{Body as HttpBody, to_bytes};
+use axum::http::{Request, StatusCode};
+use prost::Message;
+use prost_reflect::DescriptorPool;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::{Binding, Body, Part, PathParam, route};
+
+const FIXTURE: &str = r#"
+syntax = "proto3";
+package test.v1;
+import "google/protobuf/duration.proto";
+import "google/protobuf/field_mask.proto";
+import "google/protobuf/timestamp.proto";
+import "google/protobuf/wrappers.proto";
+
+enum Color { COLOR_UNSPECIFIED = 0; RED = 1; BLUE = 2; }
+message Inner { int32 depth = 1; string label = 2; }
+message Shelf { string name = 1; Inner inner = 2; }
+message Request {
+  string name = 1;
+  int64 count = 2;
+  bool flag = 3;
+  Color color = 4;
+  repeated string tags = 5;
+  Inner inner = 6;
+  google.protobuf.Timestamp at = 7;
+  google.protobuf.Duration wait = 8;
+  google.protobuf.FieldMask mask = 9;
+  google.protobuf.Int32Value limit = 10;
+  map<string, string> labels = 11;
+  string display_name = 12;
+  Shelf shelf = 14;
+}
+"#;
+
+/// `test.v1.Request`, by hand, as prost would generate it.
+#[derive(Clone, PartialEq, Message)]
+struct Req {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(int64, tag = "2")]
+    count: i64,
+    #[prost(bool, tag = "3")]
+    flag: bool,
+    #[prost(int32, tag = "4")]
+    color: i32,
+    #[prost(string, repeated, tag = "5")]
+    tags: Vec<String>,
+    #[prost(message, optional, tag = "6")]
+    inner: Option<Inner>,
+    #[prost(message, optional, tag = "7")]
+    at: Option<Seconds>,
+    #[prost(message, optional, tag = "8")]
+    wait: Option<Seconds>,
+    #[prost(message, optional, tag = "9")]
+    mask: Option<Mask>,
+    #[prost(message, optional, tag = "10")]
+    limit: Option<Int32Value>,
+    #[prost(map = "string, string", tag = "11")]
+    labels: HashMap<String, String>,
+    #[prost(string, tag = "12")]
+    display_name: String,
+    #[prost(message, optional, tag = "14")]
+    shelf: Option<Shelf>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Inner {
+    #[prost(int32, tag = "1")]
+    depth: i32,
+    #[prost(string, tag = "2")]
+    label: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Shelf {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(message, optional, tag = "2")]
+    inner: Option<Inner>,
+}
+
+/// Timestamp and Duration share this shape.
+#[derive(Clone, PartialEq, Message)]
+struct Seconds {
+    #[prost(int64, tag = "1")]
+    seconds: i64,
+    #[prost(int32, tag = "2")]
+    nanos: i32,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Mask {
+    #[prost(string, repeated, tag = "1")]
+    paths: Vec<String>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Int32Value {
+    #[prost(int32, tag = "1")]
+    value: i32,
+}
+
+static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+    let mut files = protox::file::ChainFileResolver::new();
+    files.add(Fixture);
+    files.add(protox::file::GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(files);
+    compiler.open_file("test.proto").expect("fixture compiles");
+    compiler.descriptor_pool()
+});
+
+struct Fixture;
+
+impl protox::file::FileResolver for Fixture {
+    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
+        if name == "test.proto" {
+            protox::file::File::from_source(name, FIXTURE)
+        } else {
+            Err(protox::Error::file_not_found(name))
+        }
+    }
+}
+
+const fn binding(
+    method: &'static str,
+    path: &'static str,
+    params: &'static [PathParam],
+    body: Body,
+) -> Binding {
+    Binding {
+        operation: "/test.v1.Test/Echo",
+        method,
+        path,
+        input: "test.v1.Request",
+        output: "test.v1.Request",
+        params,
+        body,
+        response_body: None,
+    }
+}
+
+const NAME: &[PathParam] = &[PathParam {
+    field: "name",
+    parts: &[Part::Capture("name")],
+}];
+const GET: Binding = binding("GET", "/v1/items/{name}", NAME, Body::None);
+const POST: Binding = binding("POST", "/v1/items", &[], Body::All);
+const PATCH: Binding = binding(
+    "PATCH",
+    "/v1/shelves/{name}",
+    &[PathParam {
+        field: "shelf.name",
+        parts: &[Part::Capture("name")],
+    }],
+    Body::Field("shelf"),
+);
+const NESTED: Binding = binding(
+    "GET",
+    "/v1/shelves/{name_1}/books/{name_3}",
+    &[PathParam {
+        field: "name",
+        parts: &[
+            Part::Literal("shelves/"),
+            Part::Capture("name_1"),
+            Part::Literal("/books/"),
+            Part::Capture("name_3"),
+        ],
+    }],
+    Body::None,
+);
+const TAGS_ONLY: Binding = Binding {
+    response_body: Some("tags"),
+    ..binding("GET", "/v1/tags", &[], Body::None)
+};
+const SEARCH: Binding = binding("SEARCH", "/v1/search", &[], Body::All);
+const FAILS: Binding = binding("GET", "/v1/fails", &[], Body::None);
+
+/// Echoes the request; copies header `x-tenant` to response metadata `x-echo`.
+fn app() -> Router {
+    let echo = |_: Arc<()>, request: tonic::Request<Req>| async move {
+        let tenant = request.metadata().get("x-tenant").cloned();
+        let mut response = tonic::Response::new(request.into_inner());
+        if let Some(tenant) = tenant {
+            response.metadata_mut().insert("x-echo", tenant);
+        }
+        Ok(response)
+    };
+    let fails = |_: Arc<()>, _: tonic::Request<Req>| async move {
+        Err::<tonic::Response<Req>, _>(
+            crate::Error::new(404, "ITEM_NOT_FOUND", "no such item")
+                .with_metadata("id", "7")
+                .to_status(),
+        )
+    };
+    let service = Arc::new(());
+    let mut router = Router::new();
+    for binding in [&GET, &POST, &PATCH, &NESTED, &TAGS_ONLY, &SEARCH] {
+        router = router.route(binding.path, route(&POOL, binding, service.clone(), echo));
+    }
+    router.route(FAILS.path, route(&POOL, &FAILS, service, fails))
+}
+
+async fn call(request: Request<HttpBody>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = app().oneshot(request).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    let bytes = to_bytes(body, 1 << 20).await.expect("body");
+    (parts.status, parts.headers, bytes.to_vec())
+}
+
+async fn json_call(request: Request<HttpBody>) -> (StatusCode, Value) {
+    let (status, _, body) = call(request).await;
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&body)));
+    (status, value)
+}
+
+fn get(uri: &str) -> Request<HttpBody> {
+    Request::get(uri).body(HttpBody::empty()).expect("request")
+}
+
+fn with_json(method: &str, uri: &str, body: &str) -> Request<HttpBody> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(HttpBody::from(body.to_owned()))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn path_and_query_fill_the_request_and_the_reply_is_proto3_json() {
+    let (status, body) = json_call(get(
+        "/v1/items/box%201?count=9007199254740993&flag=true&color=BLUE&tags=a&tags=b\
+         &inner.depth=3&inner.label=x&at=2026-01-02T03:04:05Z&wait=1.5s&mask=title,displayName\
+         &limit=7&displayName=shown",
+    ))
+    .await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["name"], "box 1");
+    assert_eq!(
+        body["count"], "9007199254740993",
+        "int64 travels as a string"
+    );
+    assert_eq!(body["flag"], true);
+    assert_eq!(body["color"], "BLUE");
+    assert_eq!(body["tags"], json!(["a", "b"]));
+    assert_eq!(body["inner"], json!({"depth": 3, "label": "x"}));
+    assert_eq!(body["at"], "2026-01-02T03:04:05Z");
+    assert_eq!(body["wait"], "1.500s");
+    assert_eq!(body["mask"], "title,displayName");
+    assert_eq!(body["limit"], 7);
+    assert_eq!(body["displayName"], "shown", "lowerCamelCase out");
+    assert_eq!(body["labels"], json!({}), "unset fields are present");
+}
+
+#[tokio::test]
+async fn a_nested_query_name_in_either_spelling_reaches_the_field() {
+    let (_, body) = json_call(get("/v1/items/x?inner.label=a&shelf.inner.depth=2")).await;
+
+    assert_eq!(body["inner"]["label"], "a");
+    assert_eq!(body["shelf"]["inner"]["depth"], 2);
+}
+
+#[tokio::test]
+async fn a_body_star_takes_original_and_camel_case_names() {
+    let (status, body) = json_call(with_json(
+        "POST",
+        "/v1/items",
+        r#"{"name":"n","display_name":"proto name","color":2,"labels":{"k":"v"},"count":"5"}"#,
+    ))
+    .await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["displayName"], "proto name");
+    assert_eq!(
+        body["color"], "BLUE",
+        "enum numbers are accepted, names sent"
+    );
+    assert_eq!(body["labels"], json!({"k": "v"}));
+    assert_eq!(body["count"], "5");
+}
+
+#[tokio::test]
+async fn a_body_field_takes_the_rest_from_the_query_and_the_path_wins() {
+    let (status, body) = json_call(with_json(
+        "PATCH",
+        "/v1/shelves/from-path?display_name=q",
+        r#"{"name":"from-body","inner":{"depth":4}}"#,
+    ))
+    .await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["shelf"]["name"], "from-path");
+    assert_eq!(body["shelf"]["inner"]["depth"], 4);
+    assert_eq!(body["displayName"], "q");
+}
+
+#[tokio::test]
+async fn a_multi_segment_variable_is_the_whole_matched_path() {
+    let (_, body) = json_call(get("/v1/shelves/s1/books/b2")).await;
+
+    assert_eq!(body["name"], "shelves/s1/books/b2");
+}
+
+#[tokio::test]
+async fn response_body_sends_only_that_field() {
+    let (_, body) = json_call(get("/v1/tags?tags=x&tags=y")).await;
+
+    assert_eq!(body, json!(["x", "y"]));
+}
+
+#[tokio::test]
+async fn a_custom_method_is_served_and_other_methods_are_not() {
+    let (status, body) = json_call(with_json("SEARCH", "/v1/search", r#"{"name":"q"}"#)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["name"], "q");
+
+    let (status, body) = json_call(with_json("PUT", "/v1/search", "{}")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["reason"], "METHOD_NOT_ALLOWED");
+}
+
+#[tokio::test]
+async fn protobuf_in_and_out_by_content_type_and_accept() {
+    let sent = Req {
+        name: "bin".into(),
+        count: 3,
+        ..Req::default()
+    };
+    let request = Request::post("/v1/items")
+        .header("content-type", "application/x-protobuf")
+        .body(HttpBody::from(sent.encode_to_vec()))
+        .expect("request");
+
+    let (status, headers, body) = call(request).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/x-protobuf");
+    assert_eq!(Req::decode(body.as_slice()).expect("protobuf reply"), sent);
+
+    let request = Request::get("/v1/items/x").header("accept", "application/x-protobuf");
+    let (_, headers, body) = call(request.body(HttpBody::empty()).expect("request")).await;
+    assert_eq!(headers["content-type"], "application/x-protobuf");
+    assert_eq!(Req::decode(body.as_slice()).expect("protobuf").name, "x");
+}
+
+#[tokio::test]
+async fn headers_become_metadata_and_metadata_becomes_headers() {
+    let request = Request::get("/v1/items/x").header("x-tenant", "acme");
+
+    let (_, headers, _) = call(request.body(HttpBody::empty()).expect("request")).await;
+
+    assert_eq!(headers["x-echo"], "acme");
+}
+
+#[tokio::test]
+async fn a_status_is_the_standard_error_body() {
+    let (status, body) = json_call(get("/v1/fails")).await;
+
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body,
+        json!({"code": 404, "reason": "ITEM_NOT_FOUND", "message": "no such item", "metadata": {"id": "7"}})
+    );
+}
+
+#[tokio::test]
+async fn an_unsupported_content_type_is_415() {
+    let request = Request::post("/v1/items").header("content-type", "text/plain");
+
+    let (status, body) = json_call(request.body(HttpBody::from("name=x")).expect("request")).await;
+
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(body["reason"], "UNSUPPORTED_MEDIA_TYPE");
+}
+
+/// Every malformed input is a 400 whose message (and `field`, when there is one)
+/// says what to fix.
+#[tokio::test]
+async fn malformed_input_is_a_400_naming_the_field() {
+    let cases = [
+        (
+            with_json("POST", "/v1/items", r#"{"name": "#),
+            None,
+            "malformed JSON",
+        ),
+        (
+            with_json("POST", "/v1/items", "[1, 2]"),
+            None,
+            "must be a JSON object",
+        ),
+        (
+            with_json("POST", "/v1/items", r#"{"count": true}"#),
+            Some("count"),
+            "invalid value for count",
+        ),
+        (
+            with_json("POST", "/v1/items", r#"{"color": "PURPLE"}"#),
+            Some("color"),
+            "PURPLE",
+        ),
+        (
+            with_json("POST", "/v1/items", r#"{"inner": {"depth": "deep"}}"#),
+            Some("inner.depth"),
+            "inner.depth",
+        ),
+        (
+            with_json("POST", "/v1/items", r#"{"count": 1e999}"#),
+            None,
+            "malformed JSON",
+        ),
+        (
+            with_json("POST", "/v1/items", r#"{"nope": 1}"#),
+            None,
+            "nope",
+        ),
+        (
+            get("/v1/items/x?flag=yes"),
+            Some("flag"),
+            "expected true or false",
+        ),
+        (get("/v1/items/x?color=PURPLE"), Some("color"), "PURPLE"),
+        (
+            get("/v1/items/x?nope=1"),
+            Some("nope"),
+            "unknown query parameter nope",
+        ),
+        (
+            get("/v1/items/x?name=other"),
+            Some("name"),
+            "sets a field the path",
+        ),
+        (get("/v1/items/x?labels=a"), Some("labels"), "a map"),
+        (get("/v1/items/x?at=yesterday"), Some("at"), "at"),
+        (get("/v1/items/x?count=12abc"), Some("count"), "count"),
+    ];
+    for (request, field, says) in cases {
+        let uri = request.uri().clone();
+        let (status, body) = json_call(request).await;
+
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(body["reason"], "INVALID_ARGUMENT", "{uri}: {body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(says),
+            "{uri}: {message:?} should say {says:?}"
+        );
+        if let Some(field) = field {
+            assert_eq!(body["metadata"]["field"], field, "{uri}: {body}");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! `cargo xtask <command>`: the repository's own tooling, in Rust, so it needs
+//! nothing but cargo. The Makefile's proto targets call it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  cargo xtask proto-add <api/<package path>/<name>.proto>   write a new CRUD-shaped proto
+  cargo xtask proto-server <api/...proto>                   write a service skeleton for it";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["proto-add", proto] => proto_add(Path::new(proto)),
+        ["proto-server", proto] => proto_server(Path::new(proto)),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root: where `api/` is, one level above this crate.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `proto` as given on the command line, relative to the repository root.
+fn relative(proto: &Path) -> PathBuf {
+    let root = root();
+    let absolute = std::env::current_dir()
+        .map(|cwd| cwd.join(proto))
+        .unwrap_or_else(|_| proto.to_path_buf());
+    absolute
+        .strip_prefix(&root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| proto.to_path_buf())
+}
+
+fn proto_add(proto: &Path) -> anyhow::Result<()> {
+    let proto = relative(proto);
+    xtask::scaffold::proto_add(&root(), &proto)?;
+    println!("wrote {}", proto.display());
+    println!(
+        "next: `make api` to build it, then `make proto-server PROTO={}`",
+        proto.display()
+    );
+    Ok(())
+}
+
+fn proto_server(proto: &Path) -> anyhow::Result<()> {
+    let root = root();
+    for written in xtask::scaffold::proto_server(&root, &relative(proto))? {
+        println!(
+            "wrote {}",
+            written
+                .file
+                .strip_prefix(&root)
+                .unwrap_or(&written.file)
+                .display()
+        );
+        println!(
+            "register {} with these lines:\n{}",
+            written.service, written.registration
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The axum routes of each service, from its [`Binding`]s: one function per
+//! service, `<service>_http_routes(service, options)`, whose handlers decode the
+//! request with `platform::transcoding` and call the same trait method gRPC calls.
+
+use heck::{ToShoutySnakeCase, ToSnakeCase};
+use proc_macro2::TokenStream;
+use prost_reflect::ServiceDescriptor;
+use quote::{format_ident, quote};
+
+use crate::http_rule::{Binding, Body, Method};
+use crate::path_template::Part;
+
+/// The routes function of `service`.
+pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream {
+    let snake = service.name().to_snake_case();
+    let routes_fn = format_ident!("{snake}_http_routes");
+    let server_mod = format_ident!("{snake}_server");
+    let trait_name = format_ident!("{}", service.name());
+    let doc = format!(
+        " The HTTP/JSON routes of `{}`, from the `google.api.http` options of its \
+         rpcs. Each handler calls the same method of `service` that gRPC calls.",
+        service.full_name()
+    );
+
+    let unary: Vec<&Method> = methods.iter().filter(|m| !m.is_streaming()).collect();
+    let mut consts = Vec::new();
+    let mut annotated = Vec::new();
+    let mut defaults = Vec::new();
+    for method in &unary {
+        let rust_method = format_ident!("{}", method.descriptor.name().to_snake_case());
+        let call = quote! {
+            |service: ::std::sync::Arc<T>, request| async move { service.#rust_method(request).await }
+        };
+        let shouty =
+            format!("{}_{}", service.name(), method.descriptor.name()).to_shouty_snake_case();
+        if !method.bindings.is_empty() {
+            let name = format_ident!("{shouty}_HTTP");
+            let bindings = method.bindings.iter().map(|b| binding(method, b));
+            let doc = format!(" `{}`: its `google.api.http` bindings.", method.operation);
+            consts.push(quote! {
+                #[doc = #doc]
+                const #name: &[::platform::transcoding::Binding] = &[#(#bindings),*];
+            });
+            annotated.push(quote! {
+                for binding in #name {
+                    router = router.route(binding.path, ::platform::transcoding::route(pool, binding, service.clone(), #call));
+                }
+            });
+        }
+        if let Some(default) = &method.default_binding {
+            let name = format_ident!("{shouty}_DEFAULT_HTTP");
+            let value = binding(method, default);
+            let doc = format!(
+                " `{}` has no `google.api.http` option: `POST {}`.",
+                method.operation, method.operation
+            );
+            consts.push(quote! {
+                #[doc = #doc]
+                const #name: ::platform::transcoding::Binding = #value;
+            });
+            defaults.push(quote! {
+                router = router.route(#name.path, ::platform::transcoding::route(pool, &#name, service.clone(), #call));
+            });
+        }
+    }
+    let defaults = if defaults.is_empty() {
+        quote! { let _ = options; }
+    } else {
+        quote! { if options.default_routes { #(#defaults)* } }
+    };
+    let service_binding = if unary.is_empty() {
+        quote! { let _ = (service, pool); }
+    } else {
+        quote! { let service = ::std::sync::Arc::new(service); }
+    };
+
+    quote! {
+        #(#consts)*
+
+        #[doc = #doc]
+        pub fn #routes_fn<T: #server_mod::#trait_name>(
+            service: T,
+            options: &::platform::transcoding::RouteOptions,
+        ) -> ::axum::Router {
+            let pool = crate::descriptor_pool();
+            #service_binding
+            #[allow(unused_mut)]
+            let mut router = ::axum::Router::new();
+            #(#annotated)*
+            #defaults
+            router
+        }
+    }
+}
+
+fn binding(method: &Method, binding: &Binding) -> TokenStream {
+    let operation = &method.operation;
+    let http_method = &binding.method;
+    let path = &binding.route.path;
+    let input = method.descriptor.input().full_name().to_owned();
+    let output = method.descriptor.output().full_name().to_owned();
+    let params = binding.route.params.iter().map(|param| {
+        let field = &param.field;
+        let parts = param.parts.iter().map(|part| match part {
+            Part::Literal(text) => quote! { ::platform::transcoding::Part::Literal(#text) },
+            Part::Capture(name) => quote! { ::platform::transcoding::Part::Capture(#name) },
+        });
+        quote! { ::platform::transcoding::PathParam { field: #field, parts: &[#(#parts),*] } }
+    });
+    let body = match &binding.body {
+        Body::None => quote! { ::platform::transcoding::Body::None },
+        Body::All => quote! { ::platform::transcoding::Body::All },
+        Body::Field(field) => quote! { ::platform::transcoding::Body::Field(#field) },
+    };
+    let response_body = match &binding.response_body {
+        Some(field) => quote! { Some(#field) },
+        None => quote! { None },
+    };
+    quote! {
+        ::platform::transcoding::Binding {
+            operation: #operation,
+            method: #http_method,
+            path: #path,
+            input: #input,
+            output: #output,
+            params: &[#(#params),*],
+            body: #body,
+            response_body: #response_body,
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The generator against proto fixtures: every google.api.http rule kind becomes
+//! the route, path fields, body and response body expected; the OpenAPI document
+//! and the error reasons follow the same descriptors; bad protos are build errors
+//! that say what to fix.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use xtask::http_rule::{Body, methods};
+use xtask::path_template::Part;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn third_party() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../third_party")
+}
+
+fn library() -> xtask::Compiled {
+    xtask::compile(&fixtures().join("good"), &third_party()).expect("the fixture compiles")
+}
+
+/// `(rpc, method, axum path, path fields, body, response_body)`.
+type Row = (String, String, String, Vec<String>, Body, Option<String>);
+
+/// A row for every binding of the fixture's service.
+fn bindings() -> Vec<Row> {
+    let compiled = library();
+    let service = compiled
+        .pool
+        .get_service_by_name("library.v1.Library")
+        .expect("service");
+    let mut rows = Vec::new();
+    for method in methods(&compiled.pool, &service).expect("valid rules") {
+        let rpc = method.descriptor.name().to_owned();
+        for binding in method.bindings.iter().chain(&method.default_binding) {
+            let fields = binding
+                .route
+                .params
+                .iter()
+                .map(|p| p.field.clone())
+                .collect();
+            rows.push((
+                rpc.clone(),
+                binding.method.clone(),
+                binding.route.path.clone(),
+                fields,
+                binding.body.clone(),
+                binding.response_body.clone(),
+            ));
+        }
+    }
+    rows
+}
+
+#[test]
+fn every_rule_kind_becomes_its_route() {
+    let s = |text: &str| text.to_owned();
+    let none: Vec<String> = Vec::new();
+    let expected = vec![
+        (
+            s("GetBook"),
+            s("GET"),
+            s("/v1/shelves/{name_1}/books/{name_3}"),
+            vec![s("name")],
+            Body::None,
+            None,
+        ),
+        (
+            s("GetBook"),
+            s("GET"),
+            s("/v1/books/{book_id}"),
+            vec![s("book_id")],
+            Body::None,
+            None,
+        ),
+        (
+            s("CreateShelf"),
+            s("POST"),
+            s("/v1/shelves"),
+            none.clone(),
+            Body::All,
+            None,
+        ),
+        (
+            s("UpdateBook"),
+            s("PATCH"),
+            s("/v1/books/{book_id}"),
+            vec![s("book.book_id")],
+            Body::Field(s("book")),
+            None,
+        ),
+        (
+            s("MoveBook"),
+            s("PUT"),
+            s("/v1/users/{id}/books"),
+            vec![s("user.id")],
+            Body::All,
+            None,
+        ),
+        (
+            s("DeleteShelf"),
+            s("DELETE"),
+            s("/v1/shelves/{shelf_id}"),
+            vec![s("shelf_id")],
+            Body::None,
+            None,
+        ),
+        (
+            s("SearchBooks"),
+            s("SEARCH"),
+            s("/v1/books"),
+            none.clone(),
+            Body::None,
+            Some(s("books")),
+        ),
+        (
+            s("ReadFile"),
+            s("GET"),
+            s("/v1/files/{*path_0}"),
+            vec![s("path")],
+            Body::None,
+            None,
+        ),
+        (
+            s("ReadFile"),
+            s("POST"),
+            s("/v1/files:read"),
+            none.clone(),
+            Body::All,
+            None,
+        ),
+        (
+            s("Ping"),
+            s("POST"),
+            s("/library.v1.Library/Ping"),
+            none.clone(),
+            Body::All,
+            None,
+        ),
+    ];
+    assert_eq!(bindings(), expected);
+}
+
+#[test]
+fn a_multi_segment_variable_is_reassembled_from_its_captures() {
+    let compiled = library();
+    let service = compiled
+        .pool
+        .get_service_by_name("library.v1.Library")
+        .expect("service");
+    let methods = methods(&compiled.pool, &service).expect("valid rules");
+    let get_book = &methods[0].bindings[0];
+
+    assert_eq!(
+        get_book.route.params[0].parts,
+        [
+            Part::Literal("shelves/".into()),
+            Part::Capture("name_1".into()),
+            Part::Literal("/books/".into()),
+            Part::Capture("name_3".into()),
+        ]
+    );
+    assert!(
+        methods
+            .iter()
+            .any(|m| m.is_streaming() && m.descriptor.name() == "WatchShelves")
+    );
+}
+
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let document = xtask::openapi::document(&library()).expect("document");
+    let paths = &document["paths"];
+
+    let get = &paths["/v1/books/{book_id}"]["get"];
+    assert_eq!(get["operationId"], "Library_GetBook_1");
+    let names: Vec<&Value> = get["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| &p["name"])
+        .collect();
+    assert_eq!(
+        names,
+        [
+            &json!("book_id"),
+            &json!("name"),
+            &json!("with_reviews"),
+            &json!("filter.shelf_id"),
+            &json!("filter.theme")
+        ],
+        "the path field, then the rest from the query, nested ones dotted"
+    );
+    assert_eq!(get["parameters"][0]["in"], "path");
+    assert_eq!(get["parameters"][2]["schema"], json!({"type": "boolean"}));
+    assert_eq!(get["summary"], "No body: the path and the query string.");
+
+    let patch = &paths["/v1/books/{book_id}"]["patch"];
+    assert_eq!(
+        patch["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/library.v1.Book"
+    );
+    assert_eq!(
+        paths["/v1/shelves"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/library.v1.Shelf"
+    );
+    assert!(paths["/v1/shelves/{shelf_id}"]["delete"]["requestBody"].is_null());
+    assert_eq!(
+        paths["/v1/books"]["search"]["responses"]["200"]["content"]["application/json"]["schema"]["items"]
+            ["$ref"],
+        "#/components/schemas/library.v1.Book",
+        "response_body sends the books field"
+    );
+    assert_eq!(
+        paths["/v1/files/{path_0}"]["get"]["parameters"][0]["in"],
+        "path"
+    );
+    assert!(paths["/library.v1.Library/Ping"]["post"].is_object());
+    assert!(
+        paths
+            .as_object()
+            .expect("paths")
+            .keys()
+            .all(|p| !p.contains("Watch"))
+    );
+    assert_eq!(
+        get["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Error"
+    );
+
+    let book = &document["components"]["schemas"]["library.v1.Book"];
+    assert_eq!(book["description"], "A book on a shelf.");
+    assert_eq!(
+        book["properties"]["bookId"],
+        json!({"type": "string"}),
+        "lowerCamelCase names"
+    );
+    assert_eq!(
+        book["properties"]["pages"]["type"], "string",
+        "int64 is a string in proto3 JSON"
+    );
+    assert_eq!(
+        book["properties"]["genre"]["enum"],
+        json!(["GENRE_UNSPECIFIED", "FICTION", "POETRY"])
+    );
+    assert_eq!(book["properties"]["published"]["format"], "date-time");
+    assert_eq!(
+        book["properties"]["published"]["description"],
+        "When it was published."
+    );
+    assert_eq!(book["properties"]["tags"]["type"], "array");
+}
+
+#[test]
+fn error_reasons_get_their_codes() {
+    let enums = xtask::errors::error_enums(&library().pool, "library.v1").expect("valid codes");
+    let reasons: Vec<(&str, u32)> = enums[0]
+        .reasons
+        .iter()
+        .map(|r| (r.name.as_str(), r.code))
+        .collect();
+
+    assert_eq!(
+        reasons,
+        [
+            ("BOOK_NOT_FOUND", 404),
+            ("SHELF_FULL", 409),
+            ("CATALOG_BROKEN", 500)
+        ]
+    );
+    let code = xtask::errors::generate("library.v1", &enums).to_string();
+    assert!(code.contains("fn error_book_not_found"), "{code}");
+    assert!(code.contains("fn is_shelf_full"), "{code}");
+    assert!(
+        !code.contains("unspecified"),
+        "the zero value is no error: {code}"
+    );
+}
+
+#[test]
+fn generates_compilable_rust_and_the_module_tree() {
+    let out = tempfile::tempdir().expect("tempdir");
+
+    xtask::generate(&library(), out.path()).expect("generates");
+
+    for name in [
+        "library.v1.http.rs",
+        "library.v1.errors.rs",
+        "api.rs",
+        "openapi.json",
+    ] {
+        assert!(out.path().join(name).is_file(), "{name} written");
+    }
+    let http = std::fs::read_to_string(out.path().join("library.v1.http.rs")).expect("http");
+    assert!(
+        http.contains("pub fn library_http_routes<T: library_server::Library>"),
+        "{http}"
+    );
+    assert!(
+        http.contains("if options.default_routes"),
+        "Ping has no rule: {http}"
+    );
+    assert!(
+        !http.contains("watch_shelves"),
+        "streaming rpcs are not routed: {http}"
+    );
+}
+
+/// Each bad fixture, and what its error must say.
+#[test]
+fn bad_rules_are_build_errors_that_say_what_to_fix() {
+    let cases = [
+        ("unknown_path_field", "bad.v1.Req has no field \"idd\""),
+        (
+            "repeated_path_field",
+            "can only set a single scalar or enum",
+        ),
+        ("unknown_body", "body: \"nope\" names no field"),
+        ("get_with_body", "GET and DELETE requests carry none"),
+        ("duplicate_route", "match the same requests"),
+        ("renamed_capture", "differ only in variable names"),
+        ("bad_code", "errors code 418 has no gRPC code"),
+        ("no_package", "declares no package"),
+        ("verb_after_capture", ":cancel follows a variable"),
+    ];
+    for (fixture, says) in cases {
+        let result = xtask::compile(&fixtures().join("bad").join(fixture), &third_party())
+            .and_then(|compiled| {
+                let out = tempfile::tempdir()?;
+                xtask::generate(&compiled, out.path())
+            });
+        let err = format!("{:#}", result.expect_err(fixture));
+        assert!(err.contains(says), "{fixture}: {err:?} should say {says:?}");
+    }
+}

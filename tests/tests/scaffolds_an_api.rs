@@ -1,0 +1,92 @@
+//! Slow tier: `make proto-add` and `make proto-server` in a generated repository
+//! write a proto and a service skeleton that build, lint clean and serve once
+//! registered with the lines proto-server prints.
+
+use std::path::Path;
+use std::process::Command;
+
+use strata_tests::{Variant, cargo, generate};
+
+fn make(repo: &Path, args: &[&str]) -> String {
+    let output = Command::new("make")
+        .args(args)
+        .current_dir(repo)
+        .env("CARGO_TARGET_DIR", strata_tests::process::shared_target_dir())
+        .output()
+        .expect("make runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "make {}:\n{text}", args.join(" "));
+    text
+}
+
+/// Inserts `line` into `file` after the first line containing `anchor`.
+fn insert_after(file: &Path, anchor: &str, line: &str) {
+    let text = std::fs::read_to_string(file).expect("readable");
+    let at = text
+        .find(anchor)
+        .unwrap_or_else(|| panic!("{} has no {anchor:?}", file.display()));
+    let end = at + text[at..].find('\n').expect("a line end") + 1;
+    let updated = format!("{}{line}\n{}", &text[..end], &text[end..]);
+    std::fs::write(file, updated).expect("writable");
+}
+
+#[test]
+#[ignore = "slow tier: builds a generated repository (make test)"]
+fn proto_add_and_proto_server_build_once_registered() {
+    let repo = generate(Variant::SQLITE);
+    let root = &repo.root;
+    let proto = "api/library/v1/library.proto";
+
+    make(root, &["proto-add", &format!("NAME={proto}")]);
+    let refused = Command::new("make")
+        .args(["proto-add", &format!("NAME={proto}")])
+        .current_dir(root)
+        .output()
+        .expect("make runs");
+    assert!(!refused.status.success(), "proto-add overwrote {proto}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("never overwrites"));
+
+    // The proto alone builds: routes, errors and OpenAPI come from `make api`.
+    make(root, &["api"]);
+    let openapi = std::fs::read_to_string(root.join("api/openapi.json")).expect("openapi");
+    assert!(openapi.contains("/v1/libraries/{id}"), "api/openapi.json lists the new routes");
+
+    let printed = make(root, &["proto-server", &format!("PROTO={proto}")]);
+    assert!(root.join("internal/service/src/library_service.rs").is_file());
+    for line in [
+        "mod library_service;",
+        "pub use library_service::LibraryService;",
+        "pub library_service: LibraryService,",
+        "library_service: service::LibraryService::new(),",
+        ".add_service(api::library::v1::library_service_server::LibraryServiceServer::new(services.library_service.clone()))",
+        ".merge(api::library::v1::library_service_http_routes(services.library_service.clone(), options))",
+    ] {
+        assert!(printed.contains(line), "proto-server should print {line:?}:\n{printed}");
+    }
+
+    // Register it exactly as printed.
+    let service = root.join("internal/service/src/lib.rs");
+    insert_after(&service, "mod notes;", "mod library_service;");
+    insert_after(&service, "pub use notes::NotesService;", "pub use library_service::LibraryService;");
+    insert_after(&service, "pub notes: NotesService,", "    pub library_service: LibraryService,");
+    let cmd = root.join(format!("cmd/{}/src/lib.rs", Variant::SQLITE.name));
+    insert_after(&cmd, "notes: service::NotesService::new(notes),", "        library_service: service::LibraryService::new(),");
+    insert_after(
+        &root.join("internal/server/src/grpc.rs"),
+        ".add_service(NotesServer::new(",
+        "    .add_service(api::library::v1::library_service_server::LibraryServiceServer::new(services.library_service.clone()))",
+    );
+    insert_after(
+        &root.join("internal/server/src/http.rs"),
+        ".merge(notes_http_routes(",
+        "        .merge(api::library::v1::library_service_http_routes(services.library_service.clone(), options))",
+    );
+
+    cargo(root, &["fmt", "--all"]);
+    cargo(root, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    cargo(root, &["test", "-p", "service", "-p", "xtask"]);
+}
