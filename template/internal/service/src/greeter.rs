@@ -5,6 +5,8 @@ use api::helloworld::v1::{
 use biz::GreeterUsecase;
 use tonic::{Request, Response, Status};
 
+use crate::dependency_errors;
+
 /// `helloworld.v1.Greeter`, served on gRPC and HTTP alike.
 #[derive(Debug, Clone)]
 pub struct GreeterService {
@@ -45,14 +47,8 @@ fn to_status(err: biz::Error) -> Status {
         biz::Error::AlreadyExists(what) => {
             error_greeting_already_exists(format!("{what} already exists")).into()
         }
-        biz::Error::Unavailable(cause) => {
-            tracing::warn!(error = %cause, "greeter storage unavailable");
-            Status::unavailable("the database is unavailable; retry later")
-        }
-        biz::Error::Storage(cause) => {
-            tracing::error!(error = %cause, "greeter storage failed");
-            Status::internal("internal error")
-        }
+        biz::Error::Unavailable(cause) => dependency_errors::unavailable("greeter", &cause),
+        biz::Error::Storage(cause) => dependency_errors::storage_failed("greeter", &cause),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The service layer: each api service implemented by converting the request, calling
 //! a biz use case and converting the reply. No SQL and no HTTP here.
 
+mod dependency_errors;
 mod greeter;
 mod notes;
 

@@ -5,6 +5,8 @@ use api::notes::v1::{
 use biz::{NoteChanges, NoteUsecase};
 use tonic::{Request, Response, Status};
 
+use crate::dependency_errors;
+
 /// `notes.v1.Notes`, served on gRPC and HTTP alike.
 #[derive(Debug, Clone)]
 pub struct NotesService {
@@ -138,14 +140,8 @@ fn to_status(err: biz::Error) -> Status {
         biz::Error::InvalidName(why) => error_invalid_note(why).into(),
         biz::Error::NotFound(what) => error_note_not_found(format!("{what} not found")).into(),
         biz::Error::AlreadyExists(what) => Status::aborted(format!("{what} already exists")),
-        biz::Error::Unavailable(cause) => {
-            tracing::warn!(error = %cause, "notes storage unavailable");
-            Status::unavailable("the database is unavailable; retry later")
-        }
-        biz::Error::Storage(cause) => {
-            tracing::error!(error = %cause, "notes storage failed");
-            Status::internal("internal error")
-        }
+        biz::Error::Unavailable(cause) => dependency_errors::unavailable("notes", &cause),
+        biz::Error::Storage(cause) => dependency_errors::storage_failed("notes", &cause),
     }
 }
 

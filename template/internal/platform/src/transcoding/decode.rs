@@ -182,15 +182,11 @@ fn body_format(parts: &Parts) -> Result<BodyFormat, Error> {
 /// The whole body; over `server.http.max_body_bytes` is a 413.
 async fn read(body: HttpBody) -> Result<axum::body::Bytes, Error> {
     axum::body::to_bytes(body, usize::MAX).await.map_err(|err| {
-        // The limit layer's error arrives boxed, maybe more than once.
         let too_large =
             std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |error| {
                 error.source()
             })
-            .any(|error| {
-                error.is::<http_body_util::LengthLimitError>()
-                    || error.to_string() == "length limit exceeded"
-            });
+            .any(|error| error.is::<http_body_util::LengthLimitError>());
         if too_large {
             Error::new(
                 413,

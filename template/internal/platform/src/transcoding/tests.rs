@@ -385,6 +385,25 @@ async fn an_unsupported_content_type_is_415() {
     assert_eq!(body["reason"], "UNSUPPORTED_MEDIA_TYPE");
 }
 
+/// A chunked body (no Content-Length for the limit layer to refuse up front) is
+/// cut off at the limit while the transcoder reads it: a 413, not a 400.
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_413() {
+    let chunks = (0..8).map(|_| Ok::<_, std::io::Error>(vec![b' '; 64]));
+    let request = Request::post("/v1/items")
+        .header("content-type", "application/json")
+        .body(HttpBody::from_stream(tokio_stream::iter(chunks)))
+        .expect("request");
+    let app = app().layer(tower_http::limit::RequestBodyLimitLayer::new(100));
+
+    let response = app.oneshot(request).await.expect("infallible");
+
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    let body: Value = serde_json::from_slice(&body).expect("the error body");
+    assert_eq!(body["reason"], "PAYLOAD_TOO_LARGE");
+}
+
 /// Every malformed input is a 400 whose message (and `field`, when there is one)
 /// says what to fix.
 #[tokio::test]
