@@ -12,9 +12,14 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation as Rolling};
+use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
+
+mod json_lines;
+
+use json_lines::{JsonFields, JsonLines};
 
 /// Lines a log writer's queue holds. The queue's slots are allocated and touched
 /// up front: tracing-appender's default (128k lines) costs 4 MB of resident memory
@@ -126,32 +131,38 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
         .buffered_lines_limit(QUEUED_LINES)
         .thread_name("log-stdout")
         .finish(buffered(std::io::stdout()));
-    let stdout = match options.format {
-        // Colours for a terminal only: escape codes in a pipe or file are noise,
-        // and cost a formatting pass per field.
-        LogFormat::Pretty => tracing_subscriber::fmt::layer()
-            .with_ansi(std::io::stdout().is_terminal())
-            .with_writer(stdout_writer)
-            .boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_writer(stdout_writer)
-            .boxed(),
-    };
-    let (file, file_writer) = match options.file {
-        Some(file) => {
+    let file = options
+        .file
+        .map(|file| {
             let (writer, guard) = NonBlockingBuilder::default()
                 .buffered_lines_limit(QUEUED_LINES)
                 .thread_name("log-file")
                 .finish(buffered(rolling_file(file)?));
-            let layer = tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_writer(writer);
-            (Some(layer), Some(guard))
+            Ok::<_, String>((writer, guard))
+        })
+        .transpose()?;
+    let (file_writer, file_guard) = file.unzip();
+    // JSON lines are formatted once, for the file and (with `format: json`) for
+    // stdout too.
+    let (pretty, json) = match options.format {
+        LogFormat::Pretty => {
+            // Colours for a terminal only: escape codes in a pipe or file are
+            // noise, and cost a formatting pass per field.
+            let pretty = tracing_subscriber::fmt::layer()
+                .with_ansi(std::io::stdout().is_terminal())
+                .with_writer(stdout_writer);
+            (
+                Some(pretty),
+                file_writer.map(|file| json_layer(file).boxed()),
+            )
         }
-        None => (None, None),
+        LogFormat::Json => {
+            let json = match file_writer {
+                Some(file) => json_layer(stdout_writer.and(file)).boxed(),
+                None => json_layer(stdout_writer).boxed(),
+            };
+            (None, Some(json))
+        }
     };
     let tracer_provider = options.tracing.map(tracer_provider).transpose()?;
     let otel = tracer_provider
@@ -160,8 +171,8 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
 
     tracing_subscriber::registry()
         .with(filter)
-        .with(stdout)
-        .with(file)
+        .with(pretty)
+        .with(json)
         .with(otel)
         .try_init()
         .map_err(|err| format!("cannot install the log subscriber: {err}"))?;
@@ -171,10 +182,22 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
     }
     Ok(Telemetry {
         stdout_writer: stdout_guard,
-        file_writer,
+        file_writer: file_guard,
         tracer_provider,
         levels: LevelHandle(levels),
     })
+}
+
+/// The JSON lines layer (json_lines.rs) writing to `writer`.
+fn json_layer<S, W>(writer: W) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(JsonFields)
+        .event_format(JsonLines)
+        .with_writer(writer)
 }
 
 /// One warning, off the startup path, when nothing listens at the collector's
