@@ -165,9 +165,19 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
         }
     };
     let tracer_provider = options.tracing.map(tracer_provider).transpose()?;
-    let otel = tracer_provider
-        .as_ref()
-        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("platform")));
+    let otel = tracer_provider.as_ref().map(|provider| {
+        // Per-span extras that say nothing about a request served by tasks
+        // hopping threads (thread, source line, busy/idle time), and a
+        // thread-local OpenTelemetry context swapped on every poll that
+        // nothing here reads (outbound calls take it from the tracing span):
+        // all off, as each costs on every request.
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("platform"))
+            .with_context_activation(false)
+            .with_tracked_inactivity(false)
+            .with_threads(false)
+            .with_location(false)
+    });
 
     tracing_subscriber::registry()
         .with(filter)
