@@ -1,11 +1,20 @@
-//! A gRPC request tonic cannot decode (invalid protobuf, a truncated or missing
-//! message, a bad compression flag) is answered INVALID_ARGUMENT with reason
-//! `CODEC`, not the INTERNAL tonic gives it: the fault is the caller's, and
-//! INTERNAL is what pages people and fills the error panels. Kratos answers a
-//! codec error with 400 the same way.
+//! gRPC requests that fail for the caller's reasons get the caller's codes, not the
+//! INTERNAL or UNKNOWN tonic gives them: those are what page people and fill the
+//! error panels.
+//!
+//! - A request tonic cannot decode (invalid protobuf, a truncated or missing
+//!   message, a bad compression flag) is INVALID_ARGUMENT with reason `CODEC`, as
+//!   Kratos answers a codec error with 400.
+//! - A request whose body could not be read to the end (the client reset the
+//!   stream or dropped the connection while sending) is CANCELLED (499) with
+//!   reason `CLIENT_CLOSED`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
-use http::Response;
+use http::{Request, Response};
+use http_body_util::BodyExt;
 use tonic::{Code, Status};
 
 use super::Transport;
@@ -23,13 +32,49 @@ const DECODE_FAILURES: &[&str] = &[
     "Error decompressing",
 ];
 
-/// `response` with a decoding failure's INTERNAL turned into INVALID_ARGUMENT.
-/// tonic answers those before the handler runs, as a trailers-only response, so
-/// the status is in the headers.
-pub(super) fn as_invalid_argument(response: Response<Body>) -> Response<Body> {
+/// The reason of a request whose client went away before sending all of it.
+const CLIENT_CLOSED: &str = "CLIENT_CLOSED";
+
+/// Whether reading a request's body failed.
+#[derive(Debug, Clone, Default)]
+pub(super) struct BodyWatch(Arc<AtomicBool>);
+
+impl BodyWatch {
+    /// `request` with a body that notes here when reading it fails.
+    pub(super) fn watch(&self, request: Request<Body>) -> Request<Body> {
+        let failed = self.0.clone();
+        request.map(|body| {
+            Body::new(body.map_err(move |err| {
+                failed.store(true, Ordering::Relaxed);
+                err
+            }))
+        })
+    }
+
+    fn failed(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// `response` with the caller's failures given the caller's codes (see the top of
+/// this file). tonic answers them before the handler runs, as a trailers-only
+/// response, so the status is in the headers.
+pub(super) fn caller_codes(response: Response<Body>, body: &BodyWatch) -> Response<Body> {
     let Some(failure) = Status::from_header_map(response.headers()) else {
         return response;
     };
+    if failure.code() != Code::Ok && body.failed() {
+        return render(
+            Transport::Grpc,
+            Error::new(
+                499,
+                CLIENT_CLOSED,
+                "the client closed the stream before sending the whole request",
+            )
+            .with_domain("platform")
+            .to_status(),
+        );
+    }
     let is_decode_failure = failure.code() == Code::Internal
         && DECODE_FAILURES
             .iter()

@@ -99,6 +99,11 @@ where
 
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        let body = decode_failure::BodyWatch::default();
+        let request = match transport {
+            Transport::Grpc => body.watch(request),
+            Transport::Http => request,
+        };
         let handled = inner.call(request);
         Box::pin(async move {
             let response = match tokio::time::timeout(timeout, handled).await {
@@ -112,7 +117,7 @@ where
             drop(permit);
             Ok(match transport {
                 Transport::Http => standard_error_body(response).await,
-                Transport::Grpc => decode_failure::as_invalid_argument(response),
+                Transport::Grpc => decode_failure::caller_codes(response, &body),
             })
         })
     }

@@ -272,3 +272,58 @@ async fn answers_cors_preflights_for_allowed_origins_only_when_enabled() {
             .is_none()
     );
 }
+
+/// `grpc.health.v1.Health/Check` behind the gRPC middleware, and a request for it
+/// whose body is `chunks`.
+fn health_check(chunks: Vec<Result<Vec<u8>, std::io::Error>>) -> (Router, Request<Body>) {
+    let metrics = Metrics::new("0", "0");
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    let router = tonic::service::Routes::new(health).into_axum_router();
+    let router = apply(router, Transport::Grpc, &options(), &metrics);
+    let request = Request::post("/grpc.health.v1.Health/Check")
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Body::from_stream(tokio_stream::iter(chunks)))
+        .expect("request");
+    (router, request)
+}
+
+/// The status of a trailers-only gRPC answer and its ErrorInfo reason.
+fn grpc_failure(response: &Response<Body>) -> (tonic::Code, String) {
+    use tonic_types::StatusExt;
+    let status = Status::from_header_map(response.headers()).expect("grpc-status header");
+    let reason = status
+        .get_error_details()
+        .error_info()
+        .map(|info| info.reason.clone())
+        .unwrap_or_default();
+    (status.code(), reason)
+}
+
+/// The first five bytes announce a 10-byte message; two follow.
+const TRUNCATED_FRAME: [u8; 7] = [0, 0, 0, 0, 10, 1, 2];
+
+#[tokio::test]
+async fn a_grpc_message_cut_short_is_invalid_argument() {
+    let (router, request) = health_check(vec![Ok(TRUNCATED_FRAME.to_vec())]);
+
+    let response = call(&router, request).await;
+
+    assert_eq!(
+        grpc_failure(&response),
+        (tonic::Code::InvalidArgument, "CODEC".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_client_gone_while_sending_is_cancelled_not_unknown() {
+    let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "stream reset");
+    let (router, request) = health_check(vec![Ok(TRUNCATED_FRAME.to_vec()), Err(reset)]);
+
+    let response = call(&router, request).await;
+
+    assert_eq!(
+        grpc_failure(&response),
+        (tonic::Code::Cancelled, "CLIENT_CLOSED".to_owned())
+    );
+}
