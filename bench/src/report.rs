@@ -122,7 +122,7 @@ impl Report<'_> {
             "\nSayHello in the sample writes to SQLite (a transaction: insert + upsert + select); \
              the bare server only formats the reply. The health rows measure the transports and \
              the middleware chain alone. Errors: failed requests (sample / bare), non-2xx for HTTP, \
-             failed streams and non-OK gRPC statuses (from the sample's `/metrics`) for gRPC.\n"
+             failed streams and non-OK gRPC statuses (from the sample's `/metrics`, less the calls h2load cancels when its time is up) for gRPC.\n"
         );
     }
 
