@@ -1,6 +1,7 @@
 //! Logs and traces leave the process: a request's log lines carry its request id and
 //! trace id, the rolling file receives them, and its server span reaches an OTLP
-//! collector with the caller's trace id, the service name and the operation.
+//! collector with the caller's trace id, the service name and the operation. At
+//! `log.level: warn` the request logs nothing and its span is still exported.
 //!
 //! One test in its own binary: the log subscriber is process-global.
 
@@ -19,6 +20,8 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+/// The trace of a request made at `log.level: warn`.
+const QUIET_TRACE_ID: &str = "5ce03a4688c45eb7b4df03ae1f1f5847";
 
 /// An OTLP trace receiver that keeps what it is sent.
 #[derive(Clone, Default)]
@@ -74,11 +77,20 @@ async fn a_requests_logs_and_span_carry_its_ids() {
         platform::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
     let service = support::start_with(&conf, scratch).await;
 
-    let response = reqwest::Client::new()
-        .get(format!("http://{}/helloworld/traced", service.http))
-        .header("traceparent", format!("00-{TRACE_ID}-00f067aa0ba902b7-01"))
-        .header("x-request-id", "trace-req-1")
-        .send()
+    let client = reqwest::Client::new();
+    let traced = |trace_id: &str, request_id: &str| {
+        client
+            .get(format!("http://{}/helloworld/traced", service.http))
+            .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+            .header("x-request-id", request_id)
+            .send()
+    };
+    let response = traced(TRACE_ID, "trace-req-1")
+        .await
+        .expect("HTTP response");
+    assert_eq!(response.status(), 200);
+    telemetry.levels().set("warn").expect("a valid level");
+    let response = traced(QUIET_TRACE_ID, "trace-req-2")
         .await
         .expect("HTTP response");
     assert_eq!(response.status(), 200);
@@ -100,20 +112,29 @@ async fn a_requests_logs_and_span_carry_its_ids() {
         "{access}"
     );
 
+    assert!(!logs.contains("trace-req-2"), "logged at warn:\n{logs}");
+
     let received = collector.received.lock().expect("lock");
-    let (resource, span) = received
-        .iter()
-        .flat_map(|request| &request.resource_spans)
-        .flat_map(|resource| {
-            resource
-                .scope_spans
-                .iter()
-                .flat_map(|scope| &scope.spans)
-                .map(move |span| (resource, span))
-        })
+    let spans = || {
+        received
+            .iter()
+            .flat_map(|request| &request.resource_spans)
+            .flat_map(|resource| {
+                resource
+                    .scope_spans
+                    .iter()
+                    .flat_map(|scope| &scope.spans)
+                    .map(move |span| (resource, span))
+            })
+    };
+    let (resource, span) = spans()
         .find(|(_, span)| hex(&span.trace_id) == TRACE_ID)
         .unwrap_or_else(|| panic!("no span of trace {TRACE_ID} reached the collector"));
     assert_eq!(span.name, "GET /helloworld/{name}");
+    assert!(
+        spans().any(|(_, span)| hex(&span.trace_id) == QUIET_TRACE_ID),
+        "the span of the request made at warn did not reach the collector"
+    );
     let operation = span
         .attributes
         .iter()

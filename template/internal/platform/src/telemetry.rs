@@ -12,6 +12,7 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation as Rolling};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -177,12 +178,12 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
             .with_tracked_inactivity(false)
             .with_threads(false)
             .with_location(false)
+            .with_filter(filter_fn(traced))
     });
 
+    // `log.level` filters the log lines only: traces do not stop at `warn`.
     tracing_subscriber::registry()
-        .with(filter)
-        .with(pretty)
-        .with(json)
+        .with(Layer::and_then(pretty, json).with_filter(filter))
         .with(otel)
         .try_init()
         .map_err(|err| format!("cannot install the log subscriber: {err}"))?;
@@ -196,6 +197,21 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
         tracer_provider,
         levels: LevelHandle(levels),
     })
+}
+
+/// What the OpenTelemetry layer sees, whatever `log.level` says: spans at `info`
+/// and above (the request spans), and warnings and errors as span events. The
+/// exporter's own diagnostics stay out, so they cannot feed back into spans.
+fn traced(metadata: &tracing::Metadata<'_>) -> bool {
+    if metadata.target().starts_with("opentelemetry") {
+        return false;
+    }
+    let least = if metadata.is_span() {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::WARN
+    };
+    *metadata.level() <= least
 }
 
 /// The JSON lines layer (json_lines.rs) writing to `writer`.
