@@ -70,18 +70,25 @@ impl Transcoder {
                     internal(format!("re-decoding {}: {err}", self.output.full_name()))
                 })?;
         let options = SerializeOptions::new().skip_default_fields(false);
+        let failed = |err: serde_json::Error| {
+            internal(format!(
+                "encoding {} as JSON: {err}",
+                self.output.full_name()
+            ))
+        };
+        let Some(field) = &self.response_field else {
+            // The whole reply: written straight into the body.
+            let mut json = Vec::with_capacity(128);
+            dynamic
+                .serialize_with_options(&mut serde_json::Serializer::new(&mut json), &options)
+                .map_err(failed)?;
+            return Ok(json);
+        };
+        // One field of it (a message, a scalar or a list): through a JSON tree.
         let value = dynamic
             .serialize_with_options(serde_json::value::Serializer, &options)
-            .map_err(|err| {
-                internal(format!(
-                    "encoding {} as JSON: {err}",
-                    self.output.full_name()
-                ))
-            })?;
-        let value = match &self.response_field {
-            Some(field) => value.get(field.json_name()).cloned().unwrap_or_default(),
-            None => value,
-        };
+            .map_err(failed)?;
+        let value = value.get(field.json_name()).cloned().unwrap_or_default();
         serde_json::to_vec(&value).map_err(|err| internal(format!("writing JSON: {err}")))
     }
 
