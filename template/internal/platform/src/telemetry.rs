@@ -132,17 +132,16 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
         .buffered_lines_limit(QUEUED_LINES)
         .thread_name("log-stdout")
         .finish(buffered(std::io::stdout()));
-    let file = options
-        .file
-        .map(|file| {
+    let (file_writer, file_guard) = match options.file {
+        Some(file) => {
             let (writer, guard) = NonBlockingBuilder::default()
                 .buffered_lines_limit(QUEUED_LINES)
                 .thread_name("log-file")
                 .finish(buffered(rolling_file(file)?));
-            Ok::<_, String>((writer, guard))
-        })
-        .transpose()?;
-    let (file_writer, file_guard) = file.unzip();
+            (Some(writer), Some(guard))
+        }
+        None => (None, None),
+    };
     // JSON lines are formatted once, for the file and (with `format: json`) for
     // stdout too.
     let (pretty, json) = match options.format {

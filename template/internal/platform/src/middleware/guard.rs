@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::{Options, Transport, decode_failure};
+use super::{Options, Transport, caller_codes};
 use crate::error::{Error, ErrorReason, http_error, render};
 
 /// Reason of a request refused by the concurrency or rate limit.
@@ -99,7 +99,7 @@ where
 
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let body = decode_failure::BodyWatch::default();
+        let body = caller_codes::BodyWatch::default();
         let request = match transport {
             Transport::Grpc => body.watch(request),
             Transport::Http => request,
@@ -117,7 +117,7 @@ where
             drop(permit);
             Ok(match transport {
                 Transport::Http => standard_error_body(response).await,
-                Transport::Grpc => decode_failure::caller_codes(response, &body),
+                Transport::Grpc => caller_codes::apply(response, &body),
             })
         })
     }

@@ -8,8 +8,8 @@
 //! gRPC routes get it through `tonic::service::Routes::into_axum_router`, so both
 //! transports run the very same layers.
 
+mod caller_codes;
 mod context;
-mod decode_failure;
 mod guard;
 mod observe;
 mod recovery;

@@ -64,11 +64,7 @@ impl Transcoder {
     }
 
     fn json<Res: Message>(&self, message: &Res) -> Result<Vec<u8>, Error> {
-        let dynamic =
-            DynamicMessage::decode(self.output.clone(), message.encode_to_vec().as_slice())
-                .map_err(|err| {
-                    internal(format!("re-decoding {}: {err}", self.output.full_name()))
-                })?;
+        let dynamic = self.dynamic(message)?;
         let options = SerializeOptions::new().skip_default_fields(false);
         let failed = |err: serde_json::Error| {
             internal(format!(
@@ -92,16 +88,18 @@ impl Transcoder {
         serde_json::to_vec(&value).map_err(|err| internal(format!("writing JSON: {err}")))
     }
 
+    /// The typed reply as a message of the rpc's output descriptor, whose fields
+    /// the JSON mapping and `response_body` can read by name.
+    fn dynamic<Res: Message>(&self, message: &Res) -> Result<DynamicMessage, Error> {
+        DynamicMessage::decode(self.output.clone(), message.encode_to_vec().as_slice())
+            .map_err(|err| internal(format!("re-decoding {}: {err}", self.output.full_name())))
+    }
+
     fn protobuf<Res: Message>(&self, message: &Res) -> Result<Vec<u8>, Error> {
         let Some(field) = &self.response_field else {
             return Ok(message.encode_to_vec());
         };
-        let dynamic =
-            DynamicMessage::decode(self.output.clone(), message.encode_to_vec().as_slice())
-                .map_err(|err| {
-                    internal(format!("re-decoding {}: {err}", self.output.full_name()))
-                })?;
-        match dynamic.get_field(field).as_message() {
+        match self.dynamic(message)?.get_field(field).as_message() {
             Some(inner) => Ok(inner.encode_to_vec()),
             None => Err(Error::new(
                 406,

@@ -59,7 +59,7 @@ impl BodyWatch {
 /// `response` with the caller's failures given the caller's codes (see the top of
 /// this file). tonic answers them before the handler runs, as a trailers-only
 /// response, so the status is in the headers.
-pub(super) fn caller_codes(response: Response<Body>, body: &BodyWatch) -> Response<Body> {
+pub(super) fn apply(response: Response<Body>, body: &BodyWatch) -> Response<Body> {
     let Some(failure) = Status::from_header_map(response.headers()) else {
         return response;
     };
