@@ -3,18 +3,18 @@
 //! production starts.
 
 use anyhow::Context;
-use platform::telemetry;
+use strata::telemetry;
 
 /// data -> biz -> service -> server, then both servers bound and ready to run.
-pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<platform::App> {
+pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<strata::App> {
     let data = data::Data::connect(&conf.data.database).await?;
-    let health = platform::Health::builder()
+    let health = strata::Health::builder()
         .check("database", {
             let data = data.clone();
             move || data.ping()
         })
         .build();
-    let metrics = platform::Metrics::new(
+    let metrics = strata::Metrics::new(
         env!("CARGO_PKG_VERSION"),
         option_env!("GIT_COMMIT").unwrap_or("unknown"),
     );
@@ -51,25 +51,25 @@ pub fn services(data: data::Data) -> service::Services {
 pub async fn bind(
     conf: &conf::Bootstrap,
     services: &service::Services,
-    health: platform::Health,
-    metrics: &platform::Metrics,
-) -> anyhow::Result<platform::App> {
+    health: strata::Health,
+    metrics: &strata::Metrics,
+) -> anyhow::Result<strata::App> {
     let server = &conf.server;
     let grpc_routes = server::grpc(server, services, &health, metrics)?;
     let http_routes = server::http(server, services, &health, metrics);
-    let grpc = platform::Server::grpc(server.grpc.addr, grpc_routes)
+    let grpc = strata::Server::grpc(server.grpc.addr, grpc_routes)
         .await
         .context("server.grpc.addr")?;
-    let http = platform::Server::http(server.http.addr, http_routes)
+    let http = strata::Server::http(server.http.addr, http_routes)
         .await
         .context("server.http.addr")?
         .header_read_timeout(server.http.header_read_timeout);
-    let mut app = platform::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+    let mut app = strata::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .shutdown_grace(server.shutdown_grace)
         .server(grpc)
         .server(http);
     if let Some(addr) = server.admin_addr() {
-        let admin = platform::Server::admin(addr, server::admin(&health, metrics))
+        let admin = strata::Server::admin(addr, server::admin(&health, metrics))
             .await
             .context("server.admin_addr")?
             .header_read_timeout(server.http.header_read_timeout);

@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
         println!("configuration is valid");
         return Ok(());
     }
-    let telemetry = platform::telemetry::init({{crate_name}}::telemetry_options(&conf))
+    let telemetry = strata::telemetry::init({{crate_name}}::telemetry_options(&conf))
         .map_err(anyhow::Error::msg)?;
     let outcome = match flags.command {
         Some(Command::Migrate) => {{crate_name}}::migrate(&conf).await,
@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(
     options: conf::Options,
     conf: &conf::Bootstrap,
-    telemetry: &platform::telemetry::Telemetry,
+    telemetry: &strata::telemetry::Telemetry,
 ) -> anyhow::Result<()> {
     let _watcher = {{crate_name}}::watch_config(options, conf, telemetry.levels())?;
     let app = {{crate_name}}::wire(conf).await?;

@@ -49,7 +49,7 @@ fn a_new_log_level_applies_and_a_bad_edit_is_refused() {
     };
     let conf = conf::load_from(&options).expect("valid config");
     let telemetry =
-        platform::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
+        strata::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
     let watcher = {{crate_name}}::watch_config(options, &conf, telemetry.levels()).expect("watch");
     assert!(!tracing::enabled!(Level::INFO), "starts at warn");
 

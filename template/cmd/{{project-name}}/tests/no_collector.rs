@@ -17,7 +17,7 @@ async fn an_absent_collector_costs_one_warning_and_nothing_else() {
     conf.log.file.dir = log_dir.clone();
     conf.trace.endpoint = format!("http://{closed}");
     let telemetry =
-        platform::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
+        strata::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
     let service = support::start_with(&conf, scratch).await;
 
     for _ in 0..20 {

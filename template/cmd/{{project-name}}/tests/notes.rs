@@ -230,7 +230,7 @@ async fn an_invalid_note_names_the_field_on_both_transports() {
         .await
         .expect_err("no title");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    let error = platform::Error::from(status);
+    let error = strata::Error::from(status);
     assert!(is_invalid_note(&error), "{error}");
     assert_eq!(error.metadata()["field"], "title");
     assert_eq!(error.message(), body["message"].as_str().expect("message"));

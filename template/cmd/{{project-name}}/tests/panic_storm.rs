@@ -82,8 +82,8 @@ async fn survives_a_thousand_panicking_requests() {
         greeter: service::GreeterService::new(biz::GreeterUsecase::new(PanickingStore)),
         ..{{crate_name}}::services(data)
     };
-    let health = platform::Health::builder().build();
-    let metrics = platform::Metrics::new("0.0.0", "test");
+    let health = strata::Health::builder().build();
+    let metrics = strata::Metrics::new("0.0.0", "test");
     let app = {{crate_name}}::bind(&conf, &services, health, &metrics)
         .await
         .expect("servers bind");

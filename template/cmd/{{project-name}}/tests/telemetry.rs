@@ -74,7 +74,7 @@ async fn a_requests_logs_and_span_carry_its_ids() {
     conf.trace.endpoint = endpoint;
     conf.trace.sampling_ratio = 0.0; // the caller's sampled flag must win
     let telemetry =
-        platform::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
+        strata::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
     let service = support::start_with(&conf, scratch).await;
 
     let client = reqwest::Client::new();

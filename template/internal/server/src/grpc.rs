@@ -1,7 +1,7 @@
 use api::helloworld::v1::greeter_server::GreeterServer;
 use api::notes::v1::notes_server::NotesServer;
-use platform::middleware::Transport;
-use platform::{Health, Metrics};
+use strata::middleware::Transport;
+use strata::{Health, Metrics};
 use service::Services;
 use tonic::service::Routes;
 
@@ -32,7 +32,7 @@ pub fn grpc(
     .add_service(reflection().build_v1alpha()?);
 
     let options = options(&conf.middleware, conf.grpc.timeout);
-    let router = platform::middleware::apply(
+    let router = strata::middleware::apply(
         routes.into_axum_router(),
         Transport::Grpc,
         &options,

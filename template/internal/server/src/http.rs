@@ -3,8 +3,8 @@ use api::notes::v1::notes_http_routes;
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
-use platform::transcoding::RouteOptions;
-use platform::{Health, Metrics};
+use strata::transcoding::RouteOptions;
+use strata::{Health, Metrics};
 use service::Services;
 
 use crate::middleware::{http_options, options};
@@ -24,10 +24,10 @@ pub fn http(
     };
     let mut routes = api_routes(services, &route_options).route("/openapi.json", get(openapi));
     if conf.admin_addr().is_none() {
-        routes = routes.merge(platform::admin::routes(health.clone(), metrics.clone()));
+        routes = routes.merge(strata::admin::routes(health.clone(), metrics.clone()));
     }
 
-    platform::middleware::apply_http(
+    strata::middleware::apply_http(
         routes,
         &options(&conf.middleware, conf.http.timeout),
         &http_options(&conf.http),
@@ -50,5 +50,5 @@ async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str
 /// `/healthz`, `/readyz` and `/metrics` for their own listener (`server.admin_addr`),
 /// without the request middleware: probes and scrapes are not traffic.
 pub fn admin(health: &Health, metrics: &Metrics) -> Router {
-    platform::admin::routes(health.clone(), metrics.clone())
+    strata::admin::routes(health.clone(), metrics.clone())
 }

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use platform::middleware::{HttpOptions, Options};
+use strata::middleware::{HttpOptions, Options};
 
 /// The platform middleware options for a transport with `timeout`.
 pub(crate) fn options(conf: &conf::Middleware, timeout: Duration) -> Options {

@@ -87,7 +87,7 @@ mod tests {
             .expect_err("empty name");
 
         assert_eq!(status.code(), Code::InvalidArgument);
-        let error = platform::Error::from(status);
+        let error = strata::Error::from(status);
         assert!(is_invalid_name(&error), "{error}");
         assert_eq!(error.message(), "name must not be empty");
         assert_eq!(error.domain(), "helloworld.v1");

@@ -169,8 +169,8 @@ mod tests {
             .into_inner()
     }
 
-    fn error(status: Status) -> platform::Error {
-        platform::Error::from(status)
+    fn error(status: Status) -> strata::Error {
+        strata::Error::from(status)
     }
 
     #[tokio::test]

@@ -49,7 +49,7 @@ pub async fn start_with(conf: &conf::Bootstrap, scratch: tempfile::TempDir) -> R
 }
 
 /// Runs `app` (built by `wire` or `bind`) until `Running::stop`.
-pub fn run(app: platform::App, scratch: tempfile::TempDir) -> Running {
+pub fn run(app: strata::App, scratch: tempfile::TempDir) -> Running {
     let http = app.local_addr("http").expect("http server");
     let grpc = app.local_addr("grpc").expect("grpc server");
     let (stop, stop_requested) = oneshot::channel::<()>();

@@ -1,4 +1,4 @@
-//! `cargo xtask proto-add` and `proto-server`, as `kratos proto add` and
+//! `cargo strata proto-add` and `proto-server`, as `kratos proto add` and
 //! `kratos proto server`: a new CRUD-shaped proto, and a service skeleton for an
 //! existing one. Neither ever overwrites a file.
 

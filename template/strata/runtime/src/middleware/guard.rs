@@ -83,7 +83,7 @@ where
             let refused = render(
                 transport,
                 Error::new(429, RATELIMIT, why)
-                    .with_domain("platform")
+                    .with_domain("strata")
                     .to_status(),
             );
             Box::pin(std::future::ready(Ok(refused)))

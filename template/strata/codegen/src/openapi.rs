@@ -49,7 +49,7 @@ pub fn document(compiled: &Compiled) -> Result<Value> {
         "openapi": "3.0.3",
         "info": {
             "title": services.join(", "),
-            "description": "Generated from the protos under api/ by xtask; the same rpcs are served over gRPC.",
+            "description": "Generated from the protos under api/ by strata-codegen; the same rpcs are served over gRPC.",
             "version": "1.0.0",
         },
         "paths": paths,

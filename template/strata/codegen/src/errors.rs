@@ -1,7 +1,7 @@
 //! Typed errors from `enum ErrorReason` values, as protoc-gen-go-errors does for
 //! Kratos: every enum with an `(errors.default_code)` option gets, for each value
 //! but the zero one, a constructor `error_<value>(message)` returning
-//! `platform::Error` and a predicate `is_<value>(&error)`.
+//! `strata::Error` and a predicate `is_<value>(&error)`.
 
 use anyhow::{Result, ensure};
 use heck::ToSnakeCase;
@@ -99,12 +99,12 @@ pub fn generate(package: &str, enums: &[ErrorEnum]) -> TokenStream {
             format!(" Whether `error` is [`{constructor}`]: reason `{name}`, HTTP {code}.");
         quote! {
             #[doc = #constructor_doc]
-            pub fn #constructor(message: impl Into<String>) -> ::platform::Error {
-                ::platform::Error::new(#code_literal, #name, message).with_domain(#package)
+            pub fn #constructor(message: impl Into<String>) -> ::strata::Error {
+                ::strata::Error::new(#code_literal, #name, message).with_domain(#package)
             }
 
             #[doc = #predicate_doc]
-            pub fn #predicate(error: &::platform::Error) -> bool {
+            pub fn #predicate(error: &::strata::Error) -> bool {
                 error.code() == #code_literal && error.reason() == #name
             }
         }

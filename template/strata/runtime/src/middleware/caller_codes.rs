@@ -71,7 +71,7 @@ pub(super) fn apply(response: Response<Body>, body: &BodyWatch) -> Response<Body
                 CLIENT_CLOSED,
                 "the client closed the stream before sending the whole request",
             )
-            .with_domain("platform")
+            .with_domain("strata")
             .to_status(),
         );
     }
@@ -85,7 +85,7 @@ pub(super) fn apply(response: Response<Body>, body: &BodyWatch) -> Response<Body
     render(
         Transport::Grpc,
         Error::new(400, CODEC, failure.message())
-            .with_domain("platform")
+            .with_domain("strata")
             .to_status(),
     )
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use xtask::scaffold::{proto_add, proto_server};
+use strata_codegen::scaffold::{proto_add, proto_server};
 
 /// A scratch repository with `api/`, `third_party/` and `internal/service/src/`.
 fn scratch() -> tempfile::TempDir {
@@ -33,7 +33,7 @@ fn proto_add_writes_a_crud_proto_that_compiles_and_generates() {
 
     proto_add(repo.path(), Path::new("api/library/v1/library.proto")).expect("written");
 
-    let compiled = xtask::compile(&repo.path().join("api"), &repo.path().join("third_party"))
+    let compiled = strata_codegen::compile(&repo.path().join("api"), &repo.path().join("third_party"))
         .expect("compiles");
     let service = compiled
         .pool
@@ -50,13 +50,13 @@ fn proto_add_writes_a_crud_proto_that_compiles_and_generates() {
             "DeleteLibrary"
         ]
     );
-    let document = xtask::openapi::document(&compiled).expect("openapi");
+    let document = strata_codegen::openapi::document(&compiled).expect("openapi");
     assert!(
         document["paths"]["/v1/libraries/{id}"]["patch"].is_object(),
         "{document}"
     );
     let out = tempfile::tempdir().expect("out");
-    xtask::generate(&compiled, out.path()).expect("generates");
+    strata_codegen::generate(&compiled, out.path()).expect("generates");
 }
 
 #[test]

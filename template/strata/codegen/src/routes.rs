@@ -1,6 +1,6 @@
 //! The axum routes of each service, from its [`Binding`]s: one function per
 //! service, `<service>_http_routes(service, options)`, whose handlers decode the
-//! request with `platform::transcoding` and call the same trait method gRPC calls.
+//! request with `strata::transcoding` and call the same trait method gRPC calls.
 
 use heck::{ToShoutySnakeCase, ToSnakeCase};
 use proc_macro2::TokenStream;
@@ -39,11 +39,11 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
             let doc = format!(" `{}`: its `google.api.http` bindings.", method.operation);
             consts.push(quote! {
                 #[doc = #doc]
-                const #name: &[::platform::transcoding::Binding] = &[#(#bindings),*];
+                const #name: &[::strata::transcoding::Binding] = &[#(#bindings),*];
             });
             annotated.push(quote! {
                 for binding in #name {
-                    router = router.route(binding.path, ::platform::transcoding::route(pool, binding, service.clone(), #call));
+                    router = router.route(binding.path, ::strata::transcoding::route(pool, binding, service.clone(), #call));
                 }
             });
         }
@@ -56,10 +56,10 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
             );
             consts.push(quote! {
                 #[doc = #doc]
-                const #name: ::platform::transcoding::Binding = #value;
+                const #name: ::strata::transcoding::Binding = #value;
             });
             defaults.push(quote! {
-                router = router.route(#name.path, ::platform::transcoding::route(pool, &#name, service.clone(), #call));
+                router = router.route(#name.path, ::strata::transcoding::route(pool, &#name, service.clone(), #call));
             });
         }
     }
@@ -80,7 +80,7 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
         #[doc = #doc]
         pub fn #routes_fn<T: #server_mod::#trait_name>(
             service: T,
-            options: &::platform::transcoding::RouteOptions,
+            options: &::strata::transcoding::RouteOptions,
         ) -> ::axum::Router {
             let pool = crate::descriptor_pool();
             #service_binding
@@ -102,22 +102,22 @@ fn binding(method: &Method, binding: &Binding) -> TokenStream {
     let params = binding.route.params.iter().map(|param| {
         let field = &param.field;
         let parts = param.parts.iter().map(|part| match part {
-            Part::Literal(text) => quote! { ::platform::transcoding::Part::Literal(#text) },
-            Part::Capture(name) => quote! { ::platform::transcoding::Part::Capture(#name) },
+            Part::Literal(text) => quote! { ::strata::transcoding::Part::Literal(#text) },
+            Part::Capture(name) => quote! { ::strata::transcoding::Part::Capture(#name) },
         });
-        quote! { ::platform::transcoding::PathParam { field: #field, parts: &[#(#parts),*] } }
+        quote! { ::strata::transcoding::PathParam { field: #field, parts: &[#(#parts),*] } }
     });
     let body = match &binding.body {
-        Body::None => quote! { ::platform::transcoding::Body::None },
-        Body::All => quote! { ::platform::transcoding::Body::All },
-        Body::Field(field) => quote! { ::platform::transcoding::Body::Field(#field) },
+        Body::None => quote! { ::strata::transcoding::Body::None },
+        Body::All => quote! { ::strata::transcoding::Body::All },
+        Body::Field(field) => quote! { ::strata::transcoding::Body::Field(#field) },
     };
     let response_body = match &binding.response_body {
         Some(field) => quote! { Some(#field) },
         None => quote! { None },
     };
     quote! {
-        ::platform::transcoding::Binding {
+        ::strata::transcoding::Binding {
             operation: #operation,
             method: #http_method,
             path: #path,

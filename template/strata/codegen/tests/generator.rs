@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use xtask::http_rule::{Body, methods};
-use xtask::path_template::Part;
+use strata_codegen::http_rule::{Body, methods};
+use strata_codegen::path_template::Part;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -17,8 +17,8 @@ fn third_party() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../third_party")
 }
 
-fn library() -> xtask::Compiled {
-    xtask::compile(&fixtures().join("good"), &third_party()).expect("the fixture compiles")
+fn library() -> strata_codegen::Compiled {
+    strata_codegen::compile(&fixtures().join("good"), &third_party()).expect("the fixture compiles")
 }
 
 /// `(rpc, method, axum path, path fields, body, response_body)`.
@@ -171,7 +171,7 @@ fn a_multi_segment_variable_is_reassembled_from_its_captures() {
 
 #[test]
 fn the_openapi_document_describes_every_route() {
-    let document = xtask::openapi::document(&library()).expect("document");
+    let document = strata_codegen::openapi::document(&library()).expect("document");
     let paths = &document["paths"];
 
     let get = &paths["/v1/books/{book_id}"]["get"];
@@ -255,7 +255,7 @@ fn the_openapi_document_describes_every_route() {
 
 #[test]
 fn error_reasons_get_their_codes() {
-    let enums = xtask::errors::error_enums(&library().pool, "library.v1").expect("valid codes");
+    let enums = strata_codegen::errors::error_enums(&library().pool, "library.v1").expect("valid codes");
     let reasons: Vec<(&str, u32)> = enums[0]
         .reasons
         .iter()
@@ -270,7 +270,7 @@ fn error_reasons_get_their_codes() {
             ("CATALOG_BROKEN", 500)
         ]
     );
-    let code = xtask::errors::generate("library.v1", &enums).to_string();
+    let code = strata_codegen::errors::generate("library.v1", &enums).to_string();
     assert!(code.contains("fn error_book_not_found"), "{code}");
     assert!(code.contains("fn is_shelf_full"), "{code}");
     assert!(
@@ -283,7 +283,7 @@ fn error_reasons_get_their_codes() {
 fn generates_compilable_rust_and_the_module_tree() {
     let out = tempfile::tempdir().expect("tempdir");
 
-    xtask::generate(&library(), out.path()).expect("generates");
+    strata_codegen::generate(&library(), out.path()).expect("generates");
 
     for name in [
         "library.v1.http.rs",
@@ -326,10 +326,10 @@ fn bad_rules_are_build_errors_that_say_what_to_fix() {
         ("verb_after_capture", ":cancel follows a variable"),
     ];
     for (fixture, says) in cases {
-        let result = xtask::compile(&fixtures().join("bad").join(fixture), &third_party())
+        let result = strata_codegen::compile(&fixtures().join("bad").join(fixture), &third_party())
             .and_then(|compiled| {
                 let out = tempfile::tempdir()?;
-                xtask::generate(&compiled, out.path())
+                strata_codegen::generate(&compiled, out.path())
             });
         let err = format!("{:#}", result.expect_err(fixture));
         assert!(err.contains(says), "{fixture}: {err:?} should say {says:?}");

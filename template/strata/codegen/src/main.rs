@@ -1,12 +1,12 @@
-//! `cargo xtask <command>`: the repository's own tooling, in Rust, so it needs
+//! `cargo strata <command>`: the repository's own tooling, in Rust, so it needs
 //! nothing but cargo. The Makefile's proto targets call it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  cargo xtask proto-add <api/<package path>/<name>.proto>   write a new CRUD-shaped proto
-  cargo xtask proto-server <api/...proto>                   write a service skeleton for it";
+  cargo strata proto-add <api/<package path>/<name>.proto>   write a new CRUD-shaped proto
+  cargo strata proto-server <api/...proto>                   write a service skeleton for it";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,7 +54,7 @@ fn relative(proto: &Path) -> PathBuf {
 
 fn proto_add(proto: &Path) -> anyhow::Result<()> {
     let proto = relative(proto);
-    xtask::scaffold::proto_add(&root(), &proto)?;
+    strata_codegen::scaffold::proto_add(&root(), &proto)?;
     println!("wrote {}", proto.display());
     println!(
         "next: `make api` to build it, then `make proto-server PROTO={}`",
@@ -65,7 +65,7 @@ fn proto_add(proto: &Path) -> anyhow::Result<()> {
 
 fn proto_server(proto: &Path) -> anyhow::Result<()> {
     let root = root();
-    for written in xtask::scaffold::proto_server(&root, &relative(proto))? {
+    for written in strata_codegen::scaffold::proto_server(&root, &relative(proto))? {
         println!(
             "wrote {}",
             written

@@ -172,7 +172,7 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
         // nothing here reads (outbound calls take it from the tracing span):
         // all off, as each costs on every request.
         tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("platform"))
+            .with_tracer(provider.tracer("strata"))
             .with_context_activation(false)
             .with_tracked_inactivity(false)
             .with_threads(false)
