@@ -30,6 +30,30 @@ fn sqlite_variant_builds_lints_and_tests() {
     builds_lints_and_tests(Variant::SQLITE);
 }
 
+/// The vendored framework's own tests run here, where it is released, not in each
+/// service's `cargo test` (the workspace's default members leave strata/ out).
+#[test]
+#[ignore = "slow tier: builds a generated repository (make test)"]
+fn the_framework_passes_its_own_tests() {
+    let repo = generate(Variant::SQLITE);
+    let framework = [
+        "-p",
+        "strata",
+        "-p",
+        "strata-config",
+        "-p",
+        "strata-codegen",
+    ];
+    let clippy = [
+        &["clippy"][..],
+        &framework,
+        &["--all-targets", "--", "-D", "warnings"],
+    ]
+    .concat();
+    cargo(&repo.root, &clippy);
+    cargo(&repo.root, &[&["test"][..], &framework].concat());
+}
+
 #[test]
 #[ignore = "slow tier: builds a generated repository (make test)"]
 fn postgres_variant_builds_lints_and_tests() {

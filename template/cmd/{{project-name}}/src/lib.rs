@@ -5,15 +5,71 @@
 use anyhow::Context;
 use strata::telemetry;
 
-/// data -> biz -> service -> server, then both servers bound and ready to run.
+/// The whole graph: data -> biz -> service -> server, then the listeners bound and
+/// ready to run.
 pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<strata::App> {
     let data = data::Data::connect(&conf.data.database).await?;
-    let health = strata::Health::builder()
-        .check("database", {
-            let data = data.clone();
-            move || data.ping()
-        })
-        .build();
+    let services = services(data.clone());
+    let health = health(&data);
+    let metrics = metrics(&data);
+    bind(conf, &services, health, &metrics).await
+}
+
+/// Every api service over `data`: data -> biz -> service, the one place each is
+/// constructed.
+pub fn services(data: data::Data) -> service::Services {
+    let greeter = biz::GreeterUsecase::new(data::GreeterRepo::new(data.clone()));
+    let notes = biz::NoteUsecase::new(data::NoteRepo::new(data));
+    service::Services {
+        greeter: service::GreeterService::new(greeter),
+        notes: service::NotesService::new(notes),
+    }
+}
+
+/// The transport half of [`wire`]: `services` mounted on the gRPC and HTTP
+/// listeners (and the admin one when `server.admin_addr` is set) behind the
+/// configured middleware. Tests that need a different data layer start here.
+pub async fn bind(
+    conf: &conf::Bootstrap,
+    services: &service::Services,
+    health: strata::Health,
+    metrics: &strata::Metrics,
+) -> anyhow::Result<strata::App> {
+    let server = &conf.server;
+    let grpc_routes = server::grpc(server, services, &health, metrics)?;
+    let http_routes = server::http(server, services, &health, metrics);
+    let grpc = strata::Listener::grpc(server.grpc.addr, grpc_routes)
+        .await
+        .context("server.grpc.addr")?;
+    let http = strata::Listener::http(server.http.addr, http_routes)
+        .await
+        .context("server.http.addr")?
+        .header_read_timeout(server.http.header_read_timeout);
+    let mut app = strata::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .shutdown_grace(server.shutdown_grace)
+        .listener(grpc)
+        .listener(http);
+    if let Some(addr) = server.admin_addr() {
+        let admin_routes = strata::admin::routes(health.clone(), metrics.clone());
+        let admin = strata::Listener::admin(addr, admin_routes)
+            .await
+            .context("server.admin_addr")?
+            .header_read_timeout(server.http.header_read_timeout);
+        app = app.listener(admin);
+    }
+    Ok(app.health(health))
+}
+
+/// Readiness (`/readyz`, gRPC health): the database answers.
+fn health(data: &data::Data) -> strata::Health {
+    let data = data.clone();
+    strata::Health::builder()
+        .check("database", move || data.ping())
+        .build()
+}
+
+/// `/metrics`: the framework's families, plus the database pool's gauges.
+fn metrics(data: &data::Data) -> strata::Metrics {
     let metrics = strata::Metrics::new(
         env!("CARGO_PKG_VERSION"),
         option_env!("GIT_COMMIT").unwrap_or("unknown"),
@@ -30,52 +86,14 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<strata::App> {
         "Idle database connections",
         move || i64::try_from(pool.pool_idle()).unwrap_or(i64::MAX),
     );
-
-    bind(conf, &services(data), health, &metrics).await
+    metrics
 }
 
-/// Every api service over `data`: data -> biz -> service, the one place each is
-/// constructed.
-pub fn services(data: data::Data) -> service::Services {
-    let greeter = biz::GreeterUsecase::new(data::GreeterRepo::new(data.clone()));
-    let notes = biz::NoteUsecase::new(data::NotesRepo::new(data));
-    service::Services {
-        greeter: service::GreeterService::new(greeter),
-        notes: service::NotesService::new(notes),
-    }
-}
-
-/// The transport half of [`wire`]: `services` mounted on the gRPC and HTTP
-/// servers (and the admin one when configured) behind the configured middleware,
-/// bound and ready to run. Tests that need a different data layer start here.
-pub async fn bind(
-    conf: &conf::Bootstrap,
-    services: &service::Services,
-    health: strata::Health,
-    metrics: &strata::Metrics,
-) -> anyhow::Result<strata::App> {
-    let server = &conf.server;
-    let grpc_routes = server::grpc(server, services, &health, metrics)?;
-    let http_routes = server::http(server, services, &health, metrics);
-    let grpc = strata::Server::grpc(server.grpc.addr, grpc_routes)
-        .await
-        .context("server.grpc.addr")?;
-    let http = strata::Server::http(server.http.addr, http_routes)
-        .await
-        .context("server.http.addr")?
-        .header_read_timeout(server.http.header_read_timeout);
-    let mut app = strata::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-        .shutdown_grace(server.shutdown_grace)
-        .server(grpc)
-        .server(http);
-    if let Some(addr) = server.admin_addr() {
-        let admin = strata::Server::admin(addr, server::admin(&health, metrics))
-            .await
-            .context("server.admin_addr")?
-            .header_read_timeout(server.http.header_read_timeout);
-        app = app.server(admin);
-    }
-    Ok(app.health(health))
+/// Logs and traces as `log.*` and `trace.*` say; no OpenTelemetry at all when
+/// `server.middleware.tracing` is off.
+pub fn telemetry(conf: &conf::Bootstrap) -> anyhow::Result<telemetry::Telemetry> {
+    let trace = conf.server.middleware.tracing.then_some(&conf.trace);
+    telemetry::init(&conf.log, trace, env!("CARGO_PKG_VERSION")).map_err(anyhow::Error::msg)
 }
 
 /// Applies the database migrations, whatever `data.database.migrate` says.
@@ -91,12 +109,12 @@ pub async fn migrate(conf: &conf::Bootstrap) -> anyhow::Result<()> {
 /// Applies the reloadable settings whenever the config files change: today
 /// `log.level`. A reload that fails validation keeps the running configuration.
 pub fn watch_config(
-    options: conf::Options,
+    sources: conf::Sources,
     running: &conf::Bootstrap,
     levels: telemetry::LevelHandle,
-) -> anyhow::Result<conf::Watcher> {
+) -> anyhow::Result<strata::config::Watcher> {
     let level = std::sync::Mutex::new(running.log.level.clone());
-    let watcher = conf::watch(options, move |reloaded| match reloaded {
+    let watcher = conf::watch::<conf::Bootstrap>(sources, move |reloaded| match reloaded {
         Ok(conf) => {
             let Ok(mut level) = level.lock() else { return };
             if *level == conf.log.level {
@@ -113,35 +131,4 @@ pub fn watch_config(
         }
     })?;
     Ok(watcher)
-}
-
-/// Logs and traces as configured: `log.*`, `trace.*`, `server.middleware.tracing`.
-pub fn telemetry_options(conf: &conf::Bootstrap) -> telemetry::Options<'_> {
-    let log = &conf.log;
-    telemetry::Options {
-        level: &log.level,
-        format: match log.format {
-            conf::LogFormat::Pretty => telemetry::LogFormat::Pretty,
-            conf::LogFormat::Json => telemetry::LogFormat::Json,
-        },
-        file: log.file.enabled.then_some(telemetry::LogFile {
-            dir: &log.file.dir,
-            rotation: match log.file.rotation {
-                conf::Rotation::Daily => telemetry::Rotation::Daily,
-                conf::Rotation::Hourly => telemetry::Rotation::Hourly,
-            },
-            max_files: log.file.max_files,
-        }),
-        tracing: conf
-            .server
-            .middleware
-            .tracing
-            .then_some(telemetry::Tracing {
-                service_name: &conf.trace.service_name,
-                service_version: env!("CARGO_PKG_VERSION"),
-                endpoint: Some(conf.trace.endpoint.as_str())
-                    .filter(|endpoint| !endpoint.is_empty()),
-                sampling_ratio: conf.trace.sampling_ratio,
-            }),
-    }
 }

@@ -2,6 +2,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+// The composition root (src/lib.rs) under one short name, whatever the service's.
+use {{crate_name}} as app;
+
 /// {{description}}
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -33,16 +36,23 @@ enum Command {
     Migrate,
 }
 
+impl Flags {
+    /// Where the configuration comes from, as the flags say.
+    fn sources(&self) -> conf::Sources {
+        conf::Sources {
+            conf: self.conf.clone(),
+            env: self.env.clone(),
+            env_prefix: conf::env_prefix(env!("CARGO_PKG_NAME")),
+            overrides: self.overrides.clone(),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
-    let options = conf::Options {
-        conf: flags.conf,
-        env: flags.env,
-        env_prefix: conf::env_prefix(env!("CARGO_PKG_NAME")),
-        overrides: flags.overrides,
-    };
-    let conf = conf::load_from(&options)?;
+    let sources = flags.sources();
+    let conf = conf::load(&sources)?;
     if flags.print_config {
         println!("{}", conf::redacted(&conf));
         return Ok(());
@@ -51,11 +61,10 @@ async fn main() -> anyhow::Result<()> {
         println!("configuration is valid");
         return Ok(());
     }
-    let telemetry = strata::telemetry::init({{crate_name}}::telemetry_options(&conf))
-        .map_err(anyhow::Error::msg)?;
+    let telemetry = app::telemetry(&conf)?;
     let outcome = match flags.command {
-        Some(Command::Migrate) => {{crate_name}}::migrate(&conf).await,
-        None => serve(options, &conf, &telemetry).await,
+        Some(Command::Migrate) => app::migrate(&conf).await,
+        None => serve(sources, &conf, &telemetry).await,
     };
     telemetry.shutdown().await;
     outcome
@@ -63,11 +72,11 @@ async fn main() -> anyhow::Result<()> {
 
 /// Runs the service, reloading what can be reloaded when the config changes.
 async fn serve(
-    options: conf::Options,
+    sources: conf::Sources,
     conf: &conf::Bootstrap,
     telemetry: &strata::telemetry::Telemetry,
 ) -> anyhow::Result<()> {
-    let _watcher = {{crate_name}}::watch_config(options, conf, telemetry.levels())?;
-    let app = {{crate_name}}::wire(conf).await?;
+    let _watcher = app::watch_config(sources, conf, telemetry.levels())?;
+    let app = app::wire(conf).await?;
     Ok(app.run().await?)
 }

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use tracing::Level;
 
+// The composition root (src/lib.rs) under one short name.
+use {{crate_name}} as app;
+
 /// Saves `text` as an editor that writes a temp file and renames it over would.
 fn save_by_rename(path: &Path, text: &str) {
     let temp = path.with_extension("yaml.swp");
@@ -42,15 +45,10 @@ fn a_new_log_level_applies_and_a_bad_edit_is_refused() {
         .replace("dir: logs", &format!("dir: {}", log_dir.display()));
     let config = scratch.path().join("config.yaml");
     std::fs::write(&config, &base).expect("write config");
-    let options = conf::Options {
-        conf: config.clone(),
-        env_prefix: "HOT_RELOAD_TEST_ONLY".into(),
-        ..conf::Options::default()
-    };
-    let conf = conf::load_from(&options).expect("valid config");
-    let telemetry =
-        strata::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
-    let watcher = {{crate_name}}::watch_config(options, &conf, telemetry.levels()).expect("watch");
+    let sources = conf::Sources::new(&config, "HOT_RELOAD_TEST_ONLY");
+    let conf = conf::load(&sources).expect("valid config");
+    let telemetry = app::telemetry(&conf).expect("telemetry");
+    let watcher = app::watch_config(sources, &conf, telemetry.levels()).expect("watch");
     assert!(!tracing::enabled!(Level::INFO), "starts at warn");
 
     save_by_rename(&config, &base.replace("level: warn", "level: info"));

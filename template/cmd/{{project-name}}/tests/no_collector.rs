@@ -5,6 +5,9 @@
 
 mod support;
 
+// The composition root (src/lib.rs) under one short name.
+use {{crate_name}} as app;
+
 #[tokio::test]
 async fn an_absent_collector_costs_one_warning_and_nothing_else() {
     // A port nothing listens on: bind one, then let it go.
@@ -16,8 +19,7 @@ async fn an_absent_collector_costs_one_warning_and_nothing_else() {
     conf.log.file.enabled = true;
     conf.log.file.dir = log_dir.clone();
     conf.trace.endpoint = format!("http://{closed}");
-    let telemetry =
-        strata::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
+    let telemetry = app::telemetry(&conf).expect("telemetry");
     let service = support::start_with(&conf, scratch).await;
 
     for _ in 0..20 {

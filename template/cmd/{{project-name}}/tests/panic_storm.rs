@@ -16,6 +16,9 @@ use biz::{Greeter, Transactor, UnitOfWork};
 use serde_json::json;
 use support::{grpc_client, http_get, run, test_conf};
 
+// The composition root (src/lib.rs) under one short name.
+use {{crate_name}} as app;
+
 /// The name whose greeting makes the store panic.
 const PANICKING_NAME: &str = "panic";
 const PANIC_MESSAGE: &str = "deliberate panic of the panic storm test";
@@ -80,11 +83,11 @@ async fn survives_a_thousand_panicking_requests() {
         .expect("database");
     let services = service::Services {
         greeter: service::GreeterService::new(biz::GreeterUsecase::new(PanickingStore)),
-        ..{{crate_name}}::services(data)
+        ..app::services(data)
     };
     let health = strata::Health::builder().build();
     let metrics = strata::Metrics::new("0.0.0", "test");
-    let app = {{crate_name}}::bind(&conf, &services, health, &metrics)
+    let app = app::bind(&conf, &services, health, &metrics)
         .await
         .expect("servers bind");
     let service = run(app, scratch);

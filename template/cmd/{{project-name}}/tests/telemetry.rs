@@ -19,6 +19,9 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+// The composition root (src/lib.rs) under one short name.
+use {{crate_name}} as app;
+
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 /// The trace of a request made at `log.level: warn`.
 const QUIET_TRACE_ID: &str = "5ce03a4688c45eb7b4df03ae1f1f5847";
@@ -73,8 +76,7 @@ async fn a_requests_logs_and_span_carry_its_ids() {
     conf.log.file.dir = log_dir.clone();
     conf.trace.endpoint = endpoint;
     conf.trace.sampling_ratio = 0.0; // the caller's sampled flag must win
-    let telemetry =
-        strata::telemetry::init({{crate_name}}::telemetry_options(&conf)).expect("telemetry");
+    let telemetry = app::telemetry(&conf).expect("telemetry");
     let service = support::start_with(&conf, scratch).await;
 
     let client = reqwest::Client::new();

@@ -1,10 +1,10 @@
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use strata_config::{Invalid, Log, Server, Trace};
 
-/// The whole configuration, as in `configs/config.yaml`.
+/// The whole configuration, as in `configs/config.yaml`: the framework's sections
+/// (`server`, `log`, `trace`) and this service's own (`data`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bootstrap {
@@ -14,91 +14,17 @@ pub struct Bootstrap {
     pub trace: Trace,
 }
 
-/// The listeners and what every request passes through.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Server {
-    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
-    #[serde(with = "humantime_serde")]
-    pub shutdown_grace: Duration,
-    pub http: Http,
-    pub grpc: Grpc,
-    /// `host:port` for `/healthz`, `/readyz` and `/metrics` on a listener of their
-    /// own; empty serves them on the HTTP port.
-    pub admin_addr: String,
-    pub middleware: Middleware,
-}
-
-impl Server {
-    /// The admin listener's address, when one is configured (validated at load).
-    pub fn admin_addr(&self) -> Option<SocketAddr> {
-        self.admin_addr.parse().ok()
+impl strata_config::Config for Bootstrap {
+    fn validate(&self) -> Result<(), Invalid> {
+        self.server.validate("server")?;
+        self.data.database.validate("data.database")?;
+        self.log.validate("log")?;
+        self.trace.validate("trace")
     }
-}
 
-/// The HTTP/JSON listener.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Http {
-    /// `host:port`; port 0 picks a free port.
-    pub addr: SocketAddr,
-    /// A request still running after this is answered 504 and dropped.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    /// A client that has not sent a request's headers within this, on a new or an
-    /// idle keep-alive connection, is disconnected.
-    #[serde(with = "humantime_serde")]
-    pub header_read_timeout: Duration,
-    /// Larger request bodies are refused with 413.
-    pub max_body_bytes: usize,
-    /// gzip responses for clients that accept it.
-    pub compression: bool,
-    /// Serve rpcs without a `google.api.http` option at
-    /// `POST /<package>.<Service>/<Method>` with a JSON body.
-    pub default_routes: bool,
-    pub cors: Cors,
-}
-
-/// Cross-origin requests from browsers.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Cors {
-    pub enabled: bool,
-    /// Origins allowed to call the API; `*` allows any.
-    pub allowed_origins: Vec<String>,
-}
-
-/// The gRPC listener.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Grpc {
-    /// `host:port`; port 0 picks a free port.
-    pub addr: SocketAddr,
-    /// A call still running after this ends with DEADLINE_EXCEEDED.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Larger request messages are refused with RESOURCE_EXHAUSTED.
-    pub max_message_bytes: usize,
-}
-
-/// The middleware both transports share; each piece can be switched off.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Middleware {
-    /// A panicking handler answers INTERNAL instead of dropping the connection.
-    pub recovery: bool,
-    /// Accept or generate `x-request-id`, echo it, log it.
-    pub request_id: bool,
-    /// One log line per request.
-    pub access_log: bool,
-    /// A server span per request, W3C trace context in and out.
-    pub tracing: bool,
-    /// Request counters and latency histograms at /metrics.
-    pub metrics: bool,
-    /// Requests handled at once; more are refused with 429. 0 is no limit.
-    pub concurrency_limit: usize,
-    /// Requests per second; more are refused with 429 (reason RATELIMIT). 0 is no limit.
-    pub rate_limit_per_second: u32,
+    fn redact(key: &str, value: &str) -> Option<String> {
+        (key == "data.database.url").then(|| redact_url(value))
+    }
 }
 
 /// Everything the data layer connects to.
@@ -140,10 +66,50 @@ impl Database {
     pub fn redacted_url(&self) -> String {
         redact_url(&self.url)
     }
+
+    /// Checks the section mounted at `section` (`data.database`).
+    fn validate(&self, section: &str) -> Result<(), Invalid> {
+        let key = |name: &str| format!("{section}.{name}");
+        if self.url.trim().is_empty() {
+            return Err(Invalid::new(key("url"), "must not be empty"));
+        }
+        let schemes = [
+            "sqlite:",
+            "postgres://",
+            "postgresql://",
+            "mysql://",
+            "mariadb://",
+        ];
+        if !schemes.iter().any(|scheme| self.url.starts_with(scheme)) {
+            return Err(Invalid::new(
+                key("url"),
+                format!(
+                    "must start with sqlite:, postgres:// or mysql://, got {:?}",
+                    self.redacted_url()
+                ),
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(Invalid::new(key("max_connections"), "must be at least 1"));
+        }
+        if self.min_connections > self.max_connections {
+            return Err(Invalid::new(
+                key("min_connections"),
+                format!(
+                    "must not exceed max_connections ({}), got {}",
+                    self.max_connections, self.min_connections
+                ),
+            ));
+        }
+        if self.connect_attempts == 0 {
+            return Err(Invalid::new(key("connect_attempts"), "must be at least 1"));
+        }
+        Ok(())
+    }
 }
 
 /// `scheme://user:<redacted>@host/db` for `scheme://user:secret@host/db`.
-pub(crate) fn redact_url(url: &str) -> String {
+fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -170,59 +136,4 @@ impl std::fmt::Debug for Database {
             .field("migrate", &self.migrate)
             .finish()
     }
-}
-
-/// Logging.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Log {
-    /// A tracing filter such as `info` or `info,sqlx=warn`; `RUST_LOG` wins over it.
-    pub level: String,
-    /// How stdout lines look.
-    pub format: LogFormat,
-    pub file: LogFile,
-}
-
-/// How log lines are written to stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable, for a terminal.
-    Pretty,
-    /// One JSON object per line, for a log pipeline.
-    Json,
-}
-
-/// A rolling log file (JSON lines), written off the request path.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogFile {
-    pub enabled: bool,
-    /// Created if missing.
-    pub dir: PathBuf,
-    /// A new file every `daily` or `hourly`.
-    pub rotation: Rotation,
-    /// Older files beyond this many are deleted.
-    pub max_files: usize,
-}
-
-/// When the log file rolls over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Rotation {
-    Daily,
-    Hourly,
-}
-
-/// Distributed tracing (OpenTelemetry).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Trace {
-    /// `service.name` of every span (the version comes from the build).
-    pub service_name: String,
-    /// OTLP/gRPC collector, e.g. `http://localhost:4317` (Jaeger accepts OTLP).
-    /// Empty: spans are not exported, trace ids still appear in logs.
-    pub endpoint: String,
-    /// Share of new traces recorded, 0.0 to 1.0; callers' sampling decisions win.
-    pub sampling_ratio: f64,
 }

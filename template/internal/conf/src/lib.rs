@@ -1,17 +1,16 @@
-//! Configuration: `configs/config.yaml` (or a directory of YAML files), an optional
-//! `config.<env>.yaml`, environment variables and `--set` flags, later wins.
-//!
-//! Every setting is a field of [`Bootstrap`]; an unknown key or a bad value stops
-//! startup with a message that names the key and the source it came from.
+//! This service's configuration schema and its own checks. Loading (file,
+//! `config.<env>.yaml`, environment, `--set`), blame, redaction and hot reload are
+//! the framework's: `strata::config`.
 
 mod bootstrap;
-mod load;
-mod sources;
-mod watch;
 
-pub use bootstrap::{
-    Bootstrap, Cors, Data, Database, Grpc, Http, Log, LogFile, LogFormat, Middleware, Rotation,
-    Server, Trace,
-};
-pub use load::{Error, Options, env_prefix, load, load_from, redacted};
-pub use watch::{Watcher, watch};
+pub use bootstrap::{Bootstrap, Data, Database};
+pub use strata_config::{Error, Sources, env_prefix, redacted, watch};
+
+/// Loads this service's configuration from `sources`.
+pub fn load(sources: &Sources) -> Result<Bootstrap, Error> {
+    strata_config::load(sources)
+}
+
+#[cfg(test)]
+mod tests;

@@ -15,7 +15,7 @@ use sqlx::pool::PoolOptions;
 
 pub use error::Error;
 pub use greeter::GreeterRepo;
-pub use notes::NotesRepo;
+pub use notes::NoteRepo;
 
 /// A failed connection attempt: worth retrying (the server is not up yet) or not
 /// (the URL is wrong).

@@ -10,11 +10,11 @@ const COLUMNS: &str = "SELECT id, title, body, create_time, update_time FROM not
 
 /// Notes (`notes`), one statement per call.
 #[derive(Debug, Clone)]
-pub struct NotesRepo {
+pub struct NoteRepo {
     data: Data,
 }
 
-impl NotesRepo {
+impl NoteRepo {
     pub fn new(data: Data) -> Self {
         Self { data }
     }
@@ -48,7 +48,7 @@ fn note_label(id: &str) -> String {
 }
 
 #[async_trait::async_trait]
-impl biz::NoteRepo for NotesRepo {
+impl biz::NoteRepo for NoteRepo {
     async fn create(&self, note: &Note) -> biz::Result<()> {
         QueryBuilder::<Db>::new(
             "INSERT INTO notes (id, title, body, create_time, update_time) VALUES (",
@@ -167,7 +167,7 @@ mod tests {
     #[tokio::test]
     async fn a_created_note_reads_back_unchanged() {
         let (data, _scratch) = testing::data().await;
-        let repo = NotesRepo::new(data);
+        let repo = NoteRepo::new(data);
         let note = note(&unique("create"));
 
         repo.create(&note).await.expect("created");
@@ -178,7 +178,7 @@ mod tests {
     #[tokio::test]
     async fn a_taken_id_already_exists() {
         let (data, _scratch) = testing::data().await;
-        let repo = NotesRepo::new(data);
+        let repo = NoteRepo::new(data);
         let note = note(&unique("taken"));
         repo.create(&note).await.expect("created");
 
@@ -193,7 +193,7 @@ mod tests {
     #[tokio::test]
     async fn lists_page_by_page_in_id_order() {
         let (data, _scratch) = testing::data().await;
-        let repo = NotesRepo::new(data);
+        let repo = NoteRepo::new(data);
         let prefix = unique("list");
         // Created out of order: the listing sorts by id, not by insertion.
         for suffix in ["c", "a", "b"] {
@@ -217,7 +217,7 @@ mod tests {
     #[tokio::test]
     async fn lists_from_the_first_note_without_a_start() {
         let (data, _scratch) = testing::data().await;
-        let repo = NotesRepo::new(data);
+        let repo = NoteRepo::new(data);
         for n in 1..=2 {
             repo.create(&note(&unique(&format!("first{n}"))))
                 .await
@@ -238,7 +238,7 @@ mod tests {
     #[tokio::test]
     async fn an_update_writes_title_body_and_update_time_only() {
         let (data, _scratch) = testing::data().await;
-        let repo = NotesRepo::new(data);
+        let repo = NoteRepo::new(data);
         let created = note(&unique("update"));
         repo.create(&created).await.expect("created");
 
@@ -264,7 +264,7 @@ mod tests {
     #[tokio::test]
     async fn a_deleted_note_is_gone() {
         let (data, _scratch) = testing::data().await;
-        let repo = NotesRepo::new(data);
+        let repo = NoteRepo::new(data);
         let note = note(&unique("delete"));
         repo.create(&note).await.expect("created");
 
@@ -277,7 +277,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_note_is_not_found() {
         let (data, _scratch) = testing::data().await;
-        let repo = NotesRepo::new(data);
+        let repo = NoteRepo::new(data);
         let missing = note(&unique("missing"));
         let expected = format!("not found: note {}", missing.id);
 

@@ -1,17 +1,15 @@
 use api::helloworld::v1::greeter_server::GreeterServer;
 use api::notes::v1::notes_server::NotesServer;
-use strata::middleware::Transport;
-use strata::{Health, Metrics};
 use service::Services;
+use strata::config::Server;
+use strata::{Health, Metrics};
 use tonic::service::Routes;
-
-use crate::middleware::options;
 
 /// The gRPC routes: every service by its full proto name, plus `grpc.health.v1`
 /// and server reflection (v1 and v1alpha, for older grpcurl clients), behind the
 /// same middleware as HTTP.
 pub fn grpc(
-    conf: &conf::Server,
+    conf: &Server,
     services: &Services,
     health: &Health,
     metrics: &Metrics,
@@ -31,12 +29,6 @@ pub fn grpc(
     .add_service(reflection().build_v1()?)
     .add_service(reflection().build_v1alpha()?);
 
-    let options = options(&conf.middleware, conf.grpc.timeout);
-    let router = strata::middleware::apply(
-        routes.into_axum_router(),
-        Transport::Grpc,
-        &options,
-        metrics,
-    );
+    let router = strata::middleware::grpc(routes.into_axum_router(), conf, metrics);
     Ok(Routes::from(router))
 }

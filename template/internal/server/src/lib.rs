@@ -3,7 +3,6 @@
 
 mod grpc;
 mod http;
-mod middleware;
 
 pub use grpc::grpc;
-pub use http::{admin, http};
+pub use http::http;

@@ -32,10 +32,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// The repository root: where `api/` is, one level above this crate.
+/// The repository root: where `api/` is, two levels above this crate
+/// (`strata/codegen`).
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .map(Path::to_path_buf)
         .unwrap_or_default()
 }

@@ -9,7 +9,7 @@ fn scratch() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("api")).expect("api");
     std::fs::create_dir_all(dir.path().join("internal/service/src")).expect("service");
-    let third_party = Path::new(env!("CARGO_MANIFEST_DIR")).join("../third_party");
+    let third_party = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../third_party");
     copy_dir(&third_party, &dir.path().join("third_party"));
     dir
 }
@@ -33,8 +33,9 @@ fn proto_add_writes_a_crud_proto_that_compiles_and_generates() {
 
     proto_add(repo.path(), Path::new("api/library/v1/library.proto")).expect("written");
 
-    let compiled = strata_codegen::compile(&repo.path().join("api"), &repo.path().join("third_party"))
-        .expect("compiles");
+    let compiled =
+        strata_codegen::compile(&repo.path().join("api"), &repo.path().join("third_party"))
+            .expect("compiles");
     let service = compiled
         .pool
         .get_service_by_name("library.v1.LibraryService")

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Health, Server};
+use crate::{Health, Listener};
 
 /// What a lifecycle hook may fail with.
 pub type HookError = Box<dyn std::error::Error + Send + Sync>;
@@ -23,29 +23,29 @@ type Hook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = Result<(), HookError
 /// When a hook runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
-    /// Before any server starts; an error aborts the start.
+    /// Before any listener starts; an error aborts the start.
     BeforeStart,
-    /// Once every server is listening.
+    /// Once every listener is listening.
     AfterStart,
-    /// When shutdown begins, before the servers stop accepting.
+    /// When shutdown begins, before the listeners stop accepting.
     BeforeStop,
-    /// After every server has stopped.
+    /// After every listener has stopped.
     AfterStop,
 }
 
-/// The running service: its identity, servers, health, hooks and shutdown grace.
+/// The running service: its identity, listeners, health, hooks and shutdown grace.
 pub struct App {
     name: String,
     version: String,
     id: String,
     shutdown_grace: Duration,
     health: Health,
-    servers: Vec<Server>,
+    listeners: Vec<Listener>,
     hooks: Vec<(Stage, Hook)>,
 }
 
 impl App {
-    /// An app named `name` at `version`, with no servers yet, a 10 s shutdown grace
+    /// An app named `name` at `version`, with no listeners yet, a 10 s shutdown grace
     /// and no readiness checks.
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         Self {
@@ -54,7 +54,7 @@ impl App {
             id: uuid::Uuid::new_v4().to_string(),
             shutdown_grace: Duration::from_secs(10),
             health: Health::builder().build(),
-            servers: Vec::new(),
+            listeners: Vec::new(),
             hooks: Vec::new(),
         }
     }
@@ -71,13 +71,13 @@ impl App {
         self
     }
 
-    /// Adds a server; all of them start together.
-    pub fn server(mut self, server: Server) -> Self {
-        self.servers.push(server);
+    /// Adds a listener; all of them start together.
+    pub fn listener(mut self, listener: Listener) -> Self {
+        self.listeners.push(listener);
         self
     }
 
-    /// Runs `hook` before any server starts; its error aborts the start.
+    /// Runs `hook` before any listener starts; its error aborts the start.
     pub fn before_start<F, Fut>(self, hook: F) -> Self
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -86,7 +86,7 @@ impl App {
         self.hook(Stage::BeforeStart, hook)
     }
 
-    /// Runs `hook` once every server listens.
+    /// Runs `hook` once every listener listens.
     pub fn after_start<F, Fut>(self, hook: F) -> Self
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -95,7 +95,7 @@ impl App {
         self.hook(Stage::AfterStart, hook)
     }
 
-    /// Runs `hook` when shutdown begins, before the servers stop accepting.
+    /// Runs `hook` when shutdown begins, before the listeners stop accepting.
     pub fn before_stop<F, Fut>(self, hook: F) -> Self
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -104,7 +104,7 @@ impl App {
         self.hook(Stage::BeforeStop, hook)
     }
 
-    /// Runs `hook` after every server has stopped.
+    /// Runs `hook` after every listener has stopped.
     pub fn after_stop<F, Fut>(self, hook: F) -> Self
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -122,12 +122,12 @@ impl App {
         self
     }
 
-    /// Where the server of `transport` (`http` or `grpc`) listens; useful on port 0.
+    /// Where the listener of `transport` (`http` or `grpc`) listens; useful on port 0.
     pub fn local_addr(&self, transport: &str) -> Option<SocketAddr> {
-        self.servers
+        self.listeners
             .iter()
-            .find(|server| server.transport() == transport)
-            .map(Server::local_addr)
+            .find(|listener| listener.transport() == transport)
+            .map(Listener::local_addr)
     }
 
     /// Serves until SIGINT or SIGTERM, then shuts down gracefully; a second signal
@@ -166,9 +166,9 @@ impl App {
         self.run_hooks(Stage::BeforeStart).await?;
         let shutdown = CancellationToken::new();
         let mut running = JoinSet::new();
-        for server in std::mem::take(&mut self.servers) {
-            tracing::info!(transport = server.transport(), addr = %server.local_addr(), "listening");
-            running.spawn(server.serve(shutdown.clone()));
+        for listener in std::mem::take(&mut self.listeners) {
+            tracing::info!(transport = listener.transport(), addr = %listener.local_addr(), "listening");
+            running.spawn(listener.serve(shutdown.clone()));
         }
         self.run_hooks(Stage::AfterStart).await?;
 
@@ -182,7 +182,7 @@ impl App {
         }
         shutdown.cancel();
         if let Some(joined) = early_exit {
-            tracing::error!("a server stopped on its own; shutting the others down");
+            tracing::error!("a listener stopped on its own; shutting the others down");
             running.abort_all();
             return flatten(joined).and(Err(io::Error::other("a server stopped unexpectedly")));
         }
@@ -238,7 +238,7 @@ impl std::fmt::Debug for App {
             .field("version", &self.version)
             .field("id", &self.id)
             .field("shutdown_grace", &self.shutdown_grace)
-            .field("servers", &self.servers)
+            .field("listeners", &self.listeners)
             .finish_non_exhaustive()
     }
 }
@@ -263,12 +263,12 @@ mod tests {
 
     async fn app_with_slow_route() -> App {
         let router = Router::new().route("/slow", get(slow));
-        let server = Server::http("127.0.0.1:0".parse().expect("addr"), router)
+        let listener = Listener::http("127.0.0.1:0".parse().expect("addr"), router)
             .await
             .expect("bind");
         App::new("test", "0.0.0")
             .shutdown_grace(Duration::from_secs(5))
-            .server(server)
+            .listener(listener)
     }
 
     #[tokio::test]

@@ -1,15 +1,19 @@
-//! What Kratos the library gives a Kratos service: the app lifecycle, the two
-//! transports, telemetry setup and the error rendering both transports share.
-//! It knows nothing of any particular API.
+//! strata: what the Kratos library gives a Kratos service. The app lifecycle, the
+//! listeners of both transports, the middleware chain, telemetry, metrics, health,
+//! HTTP transcoding, the error type both transports render, outbound clients and
+//! configuration loading. It knows nothing of any particular API.
+//!
+//! Vendored into each service under `strata/` and never edited there: a fix is a
+//! new strata release, taken with `make upgrade`.
 
 pub mod admin;
 mod app;
 pub mod client;
 pub mod error;
 mod health;
+mod listener;
 mod metrics;
 pub mod middleware;
-mod server;
 mod shutdown;
 pub mod telemetry;
 pub mod transcoding;
@@ -17,6 +21,9 @@ pub mod transcoding;
 pub use app::{App, HookError};
 pub use error::Error;
 pub use health::{Health, HealthBuilder, NotReady};
+pub use listener::Listener;
 pub use metrics::Metrics;
-pub use server::Server;
 pub use shutdown::shutdown_signal;
+/// Configuration: sources, loading into the service's schema, the framework's
+/// sections (`strata::config::Server`, ...).
+pub use strata_config as config;

@@ -2,7 +2,6 @@
 //! with OpenTelemetry spans exported over OTLP/gRPC when an endpoint is set.
 
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::Path;
 
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
@@ -22,59 +21,12 @@ mod json_lines;
 
 use json_lines::{JsonFields, JsonLines};
 
+use crate::config::{self, LogFormat, Rotation};
+
 /// Lines a log writer's queue holds. The queue's slots are allocated and touched
 /// up front: tracing-appender's default (128k lines) costs 4 MB of resident memory
 /// per writer; 16k lines (256 KiB) still absorb a second of bursts.
 const QUEUED_LINES: usize = 16 * 1024;
-
-/// How stdout log lines look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable, for a terminal.
-    Pretty,
-    /// One JSON object per line, for a log pipeline.
-    Json,
-}
-
-/// When the log file rolls over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rotation {
-    Daily,
-    Hourly,
-}
-
-/// A rolling log file.
-#[derive(Debug, Clone, Copy)]
-pub struct LogFile<'a> {
-    pub dir: &'a Path,
-    pub rotation: Rotation,
-    pub max_files: usize,
-}
-
-/// Where spans go.
-#[derive(Debug, Clone, Copy)]
-pub struct Tracing<'a> {
-    /// `service.name` of every span.
-    pub service_name: &'a str,
-    /// `service.version` of every span.
-    pub service_version: &'a str,
-    /// OTLP/gRPC collector; `None` keeps spans (and trace ids) local.
-    pub endpoint: Option<&'a str>,
-    /// Share of new traces recorded; a caller's sampling decision wins.
-    pub sampling_ratio: f64,
-}
-
-/// What to set up.
-#[derive(Debug, Clone, Copy)]
-pub struct Options<'a> {
-    /// A tracing filter such as `info,sqlx=warn`; `RUST_LOG` wins over it.
-    pub level: &'a str,
-    pub format: LogFormat,
-    /// `None`: stdout only.
-    pub file: Option<LogFile<'a>>,
-    /// `None`: no OpenTelemetry at all (no trace ids in logs).
-    pub tracing: Option<Tracing<'a>>,
-}
 
 /// Keeps the background log writer and the span exporter alive; call
 /// [`Telemetry::shutdown`] last, so buffered lines and spans are flushed.
@@ -120,10 +72,16 @@ impl Telemetry {
     }
 }
 
-/// Installs the global tracing subscriber and, when asked, the OpenTelemetry
-/// pipeline. Must run inside the Tokio runtime (the OTLP exporter uses it).
-pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
-    let (filter, levels) = reload::Layer::new(filter(options.level)?);
+/// Installs the global tracing subscriber as `log` says and, when `trace` is given,
+/// the OpenTelemetry pipeline (spans exported when `trace.endpoint` is set; trace
+/// ids in logs either way); `service_version` is every span's `service.version`.
+/// Must run inside the Tokio runtime (the OTLP exporter uses it).
+pub fn init(
+    log: &config::Log,
+    trace: Option<&config::Trace>,
+    service_version: &str,
+) -> Result<Telemetry, String> {
+    let (filter, levels) = reload::Layer::new(filter(&log.level)?);
     // Lines are written by a background thread, as the file's are: a request waits
     // on the terminal or the pipe behind stdout only when the queue is full (not
     // lossy: stdout never drops a line, as before).
@@ -132,7 +90,7 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
         .buffered_lines_limit(QUEUED_LINES)
         .thread_name("log-stdout")
         .finish(buffered(std::io::stdout()));
-    let (file_writer, file_guard) = match options.file {
+    let (file_writer, file_guard) = match log.file.enabled.then_some(&log.file) {
         Some(file) => {
             let (writer, guard) = NonBlockingBuilder::default()
                 .buffered_lines_limit(QUEUED_LINES)
@@ -144,7 +102,7 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
     };
     // JSON lines are formatted once, for the file and (with `format: json`) for
     // stdout too.
-    let (pretty, json) = match options.format {
+    let (pretty, json) = match log.format {
         LogFormat::Pretty => {
             // Colours for a terminal only: escape codes in a pipe or file are
             // noise, and cost a formatting pass per field.
@@ -164,7 +122,9 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
             (None, Some(json))
         }
     };
-    let tracer_provider = options.tracing.map(tracer_provider).transpose()?;
+    let tracer_provider = trace
+        .map(|trace| tracer_provider(trace, service_version))
+        .transpose()?;
     let otel = tracer_provider.as_ref().map(|provider| {
         // Per-span extras that say nothing about a request served by tasks
         // hopping threads (thread, source line, busy/idle time), and a
@@ -186,7 +146,7 @@ pub fn init(options: Options<'_>) -> Result<Telemetry, String> {
         .with(otel)
         .try_init()
         .map_err(|err| format!("cannot install the log subscriber: {err}"))?;
-    if let Some(endpoint) = options.tracing.and_then(|tracing| tracing.endpoint) {
+    if let Some(endpoint) = trace.and_then(exported_to) {
         tracing::info!(endpoint, "exporting spans over OTLP");
         warn_once_if_unreachable(endpoint);
     }
@@ -281,40 +241,47 @@ fn buffered<W: Write>(writer: W) -> BufWriter<W> {
     BufWriter::with_capacity(64 * 1024, writer)
 }
 
-fn rolling_file(file: LogFile<'_>) -> Result<RollingFileAppender, String> {
+fn rolling_file(file: &config::LogFile) -> Result<RollingFileAppender, String> {
     let rotation = match file.rotation {
         Rotation::Daily => Rolling::DAILY,
         Rotation::Hourly => Rolling::HOURLY,
     };
-    std::fs::create_dir_all(file.dir)
+    std::fs::create_dir_all(&file.dir)
         .map_err(|err| format!("log.file.dir {}: {err}", file.dir.display()))?;
     RollingFileAppender::builder()
         .rotation(rotation)
         .filename_prefix("service")
         .filename_suffix("log")
         .max_log_files(file.max_files.max(1))
-        .build(file.dir)
+        .build(&file.dir)
         .map_err(|err| format!("log.file.dir {}: {err}", file.dir.display()))
 }
 
-fn tracer_provider(tracing: Tracing<'_>) -> Result<SdkTracerProvider, String> {
+/// The collector `trace` exports to, if any (an empty `trace.endpoint` is none).
+fn exported_to(trace: &config::Trace) -> Option<&str> {
+    Some(trace.endpoint.as_str()).filter(|endpoint| !endpoint.is_empty())
+}
+
+fn tracer_provider(
+    trace: &config::Trace,
+    service_version: &str,
+) -> Result<SdkTracerProvider, String> {
     opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
     let resource = Resource::builder()
-        .with_service_name(tracing.service_name.to_owned())
+        .with_service_name(trace.service_name.clone())
         .with_attribute(opentelemetry::KeyValue::new(
             "service.version",
-            tracing.service_version.to_owned(),
+            service_version.to_owned(),
         ))
         .build();
-    let sampler =
-        Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(tracing.sampling_ratio)));
+    let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(trace.sampling_ratio)));
     let mut provider = SdkTracerProvider::builder()
         .with_sampler(sampler)
         .with_resource(resource);
-    if let Some(endpoint) = tracing.endpoint {
+    if let Some(endpoint) = exported_to(trace) {
         // Connects lazily: a collector that is not up yet delays nothing.
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()

@@ -13,6 +13,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+// The composition root (src/lib.rs) under one short name.
+use {{crate_name}} as app;
+
 /// A running service; dropping it without `stop` leaves the task to the runtime.
 pub struct Running {
     pub http: SocketAddr,
@@ -28,7 +31,8 @@ pub fn test_conf() -> (conf::Bootstrap, tempfile::TempDir) {
     let scratch = tempfile::tempdir().expect("temp dir");
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/config.yaml");
     // A prefix no shell sets, so the developer's environment cannot leak in.
-    let mut conf = conf::load(&config, "E2E_TEST_ONLY").expect("configs/config.yaml loads");
+    let sources = conf::Sources::new(&config, "E2E_TEST_ONLY");
+    let mut conf = conf::load(&sources).expect("configs/config.yaml loads");
     conf.server.http.addr = "127.0.0.1:0".parse().expect("addr");
     conf.server.grpc.addr = "127.0.0.1:0".parse().expect("addr");
     conf.data.database.url = database_url(scratch.path());
@@ -44,7 +48,7 @@ pub async fn start() -> Running {
 
 /// The service with `conf`; `scratch` lives as long as it runs.
 pub async fn start_with(conf: &conf::Bootstrap, scratch: tempfile::TempDir) -> Running {
-    let app = {{crate_name}}::wire(conf).await.expect("service starts");
+    let app = app::wire(conf).await.expect("service starts");
     run(app, scratch)
 }
 

@@ -14,7 +14,8 @@ use tokio::sync::Semaphore;
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::{Options, Transport, caller_codes};
+use super::{Transport, caller_codes};
+use crate::config;
 use crate::error::{Error, ErrorReason, http_error, render};
 
 /// Reason of a request refused by the concurrency or rate limit.
@@ -29,14 +30,18 @@ pub(super) struct GuardLayer {
 }
 
 impl GuardLayer {
-    pub(super) fn new(transport: Transport, options: &Options) -> Self {
+    pub(super) fn new(
+        transport: Transport,
+        middleware: &config::Middleware,
+        timeout: Duration,
+    ) -> Self {
         Self {
             transport,
-            timeout: options.timeout,
-            concurrency: (options.concurrency_limit > 0)
-                .then(|| Arc::new(Semaphore::new(options.concurrency_limit))),
-            rate: (options.rate_limit_per_second > 0)
-                .then(|| Arc::new(RateLimit::new(options.rate_limit_per_second))),
+            timeout,
+            concurrency: (middleware.concurrency_limit > 0)
+                .then(|| Arc::new(Semaphore::new(middleware.concurrency_limit))),
+            rate: (middleware.rate_limit_per_second > 0)
+                .then(|| Arc::new(RateLimit::new(middleware.rate_limit_per_second))),
         }
     }
 }

@@ -28,7 +28,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 pub use context::{RequestContext, outbound_headers};
 pub use observe::REQUEST_ID;
 
-use crate::Metrics;
+use crate::{Metrics, config};
 
 /// Which transport a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,56 +46,56 @@ impl Transport {
     }
 }
 
-/// Which pieces run, and their limits.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub request_id: bool,
-    pub access_log: bool,
-    pub tracing: bool,
-    pub metrics: bool,
-    pub recovery: bool,
-    /// A request still running after this is answered DEADLINE_EXCEEDED and dropped.
-    pub timeout: Duration,
-    /// Requests handled at once; 0 is no limit.
-    pub concurrency_limit: usize,
-    /// Requests per second; 0 is no limit.
-    pub rate_limit_per_second: u32,
+/// gRPC: every route of `router` behind the chain `server.middleware` configures,
+/// with `server.grpc.timeout`.
+pub fn grpc(router: Router, server: &config::Server, metrics: &Metrics) -> Router {
+    apply(
+        router,
+        Transport::Grpc,
+        &server.middleware,
+        server.grpc.timeout,
+        metrics,
+    )
 }
 
-/// HTTP-only settings.
-#[derive(Debug, Clone, Default)]
-pub struct HttpOptions {
-    pub max_body_bytes: usize,
-    pub compression: bool,
-    /// `None`: no CORS headers. `*` in the list allows any origin.
-    pub cors_allowed_origins: Option<Vec<String>>,
+/// HTTP: the same chain with `server.http.timeout`, plus the HTTP-only layers of
+/// `server.http`: body limit, CORS, gzip.
+pub fn http(router: Router, server: &config::Server, metrics: &Metrics) -> Router {
+    apply_http(router, &server.http, &server.middleware, metrics)
 }
 
 /// Puts the middleware for `transport` around every route of `router`.
-pub fn apply(router: Router, transport: Transport, options: &Options, metrics: &Metrics) -> Router {
-    let mut router = router.layer(guard::GuardLayer::new(transport, options));
-    if options.recovery {
+pub(crate) fn apply(
+    router: Router,
+    transport: Transport,
+    middleware: &config::Middleware,
+    timeout: Duration,
+    metrics: &Metrics,
+) -> Router {
+    let mut router = router.layer(guard::GuardLayer::new(transport, middleware, timeout));
+    if middleware.recovery {
         router = router.layer(CatchPanicLayer::custom(recovery::PanicResponse::new(
             transport, metrics,
         )));
     }
-    router.layer(observe::ObserveLayer::new(transport, options, metrics))
+    router.layer(observe::ObserveLayer::new(transport, middleware, metrics))
 }
 
-/// [`apply`], plus the HTTP-only layers: body limit, CORS, gzip.
-pub fn apply_http(
+/// [`apply`] with `http.timeout`, plus the HTTP-only layers: body limit, CORS, gzip.
+pub(crate) fn apply_http(
     router: Router,
-    options: &Options,
-    http: &HttpOptions,
+    http: &config::Http,
+    middleware: &config::Middleware,
     metrics: &Metrics,
 ) -> Router {
     // The limit layer answers 413 from Content-Length before a byte is read, and
     // cuts off a chunked body at the limit; inside the guard, so its 413 gets the
     // standard error body. DefaultBodyLimit tells axum's extractors the same limit.
     let router = router.layer(RequestBodyLimitLayer::new(http.max_body_bytes));
-    let mut router = apply(router, Transport::Http, options, metrics)
+    let mut router = apply(router, Transport::Http, middleware, http.timeout, metrics)
         .layer(DefaultBodyLimit::max(http.max_body_bytes));
-    if let Some(origins) = &http.cors_allowed_origins {
+    if http.cors.enabled {
+        let origins = &http.cors.allowed_origins;
         let allow = if origins.iter().any(|origin| origin == "*") {
             AllowOrigin::from(Any)
         } else {

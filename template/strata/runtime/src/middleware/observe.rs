@@ -18,9 +18,10 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::Transport;
 use super::context::{HeaderExtractor, RequestContext};
-use super::{Options, Transport};
 use crate::Metrics;
+use crate::config::Middleware;
 use crate::error::{ErrorReason, code_name, http_status};
 
 /// The header carrying the request id, accepted from the caller or generated.
@@ -40,12 +41,12 @@ impl OperationSlot {
 #[derive(Debug, Clone)]
 pub(super) struct ObserveLayer {
     transport: Transport,
-    options: Options,
+    options: Middleware,
     metrics: Metrics,
 }
 
 impl ObserveLayer {
-    pub(super) fn new(transport: Transport, options: &Options, metrics: &Metrics) -> Self {
+    pub(super) fn new(transport: Transport, options: &Middleware, metrics: &Metrics) -> Self {
         Self {
             transport,
             options: options.clone(),

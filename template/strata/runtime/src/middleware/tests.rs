@@ -9,16 +9,34 @@ use tower::ServiceExt;
 
 use super::*;
 
-fn options() -> Options {
-    Options {
+/// How long a request may run in these tests.
+const TIMEOUT: Duration = Duration::from_millis(200);
+
+fn options() -> config::Middleware {
+    config::Middleware {
         request_id: true,
         access_log: true,
         tracing: true,
         metrics: true,
         recovery: true,
-        timeout: Duration::from_millis(200),
         concurrency_limit: 0,
         rate_limit_per_second: 0,
+    }
+}
+
+/// The HTTP section with a body limit, gzip on or off and CORS origins, if any.
+fn http_conf(max_body_bytes: usize, compression: bool, cors: Option<Vec<String>>) -> config::Http {
+    config::Http {
+        addr: ([127, 0, 0, 1], 0).into(),
+        timeout: TIMEOUT,
+        header_read_timeout: Duration::from_secs(10),
+        max_body_bytes,
+        compression,
+        default_routes: false,
+        cors: config::Cors {
+            enabled: cors.is_some(),
+            allowed_origins: cors.unwrap_or_default(),
+        },
     }
 }
 
@@ -60,7 +78,7 @@ async fn json_body(response: Response<Body>) -> serde_json::Value {
 #[tokio::test]
 async fn a_panic_is_a_500_with_the_error_body_and_the_next_request_works() {
     let metrics = Metrics::new("0", "0");
-    let router = apply(routes(), Transport::Http, &options(), &metrics);
+    let router = apply(routes(), Transport::Http, &options(), TIMEOUT, &metrics);
 
     let response = call(&router, get_request("/boom")).await;
     assert_eq!(response.status(), 500);
@@ -80,7 +98,7 @@ async fn a_panic_is_a_500_with_the_error_body_and_the_next_request_works() {
 #[tokio::test]
 async fn a_grpc_panic_is_internal() {
     let metrics = Metrics::new("0", "0");
-    let router = apply(routes(), Transport::Grpc, &options(), &metrics);
+    let router = apply(routes(), Transport::Grpc, &options(), TIMEOUT, &metrics);
 
     let response = call(&router, get_request("/boom")).await;
 
@@ -92,8 +110,8 @@ async fn a_grpc_panic_is_internal() {
 #[tokio::test]
 async fn a_slow_handler_is_cut_off_with_504_or_deadline_exceeded() {
     let metrics = Metrics::new("0", "0");
-    let http = apply(routes(), Transport::Http, &options(), &metrics);
-    let grpc = apply(routes(), Transport::Grpc, &options(), &metrics);
+    let http = apply(routes(), Transport::Http, &options(), TIMEOUT, &metrics);
+    let grpc = apply(routes(), Transport::Grpc, &options(), TIMEOUT, &metrics);
 
     let response = call(&http, get_request("/slow")).await;
     assert_eq!(response.status(), 504);
@@ -107,11 +125,7 @@ async fn a_slow_handler_is_cut_off_with_504_or_deadline_exceeded() {
 #[tokio::test]
 async fn an_oversized_body_is_a_413_with_the_error_body() {
     let metrics = Metrics::new("0", "0");
-    let http_options = HttpOptions {
-        max_body_bytes: 16,
-        ..HttpOptions::default()
-    };
-    let router = apply_http(routes(), &options(), &http_options, &metrics);
+    let router = apply_http(routes(), &http_conf(16, false, None), &options(), &metrics);
 
     let request = Request::post("/echo")
         .body(Body::from("x".repeat(1024)))
@@ -127,7 +141,7 @@ async fn an_oversized_body_is_a_413_with_the_error_body() {
 #[tokio::test]
 async fn unknown_routes_get_the_standard_error_body() {
     let metrics = Metrics::new("0", "0");
-    let router = apply(routes(), Transport::Http, &options(), &metrics);
+    let router = apply(routes(), Transport::Http, &options(), TIMEOUT, &metrics);
 
     let response = call(&router, get_request("/nowhere")).await;
 
@@ -140,11 +154,11 @@ async fn unknown_routes_get_the_standard_error_body() {
 #[tokio::test]
 async fn the_rate_limit_refuses_with_429_ratelimit() {
     let metrics = Metrics::new("0", "0");
-    let limited = Options {
+    let limited = config::Middleware {
         rate_limit_per_second: 2,
         ..options()
     };
-    let router = apply(routes(), Transport::Http, &limited, &metrics);
+    let router = apply(routes(), Transport::Http, &limited, TIMEOUT, &metrics);
 
     for _ in 0..2 {
         assert_eq!(call(&router, get_request("/ok")).await.status(), 200);
@@ -158,7 +172,7 @@ async fn the_rate_limit_refuses_with_429_ratelimit() {
 #[tokio::test]
 async fn echoes_the_callers_request_id_or_makes_one() {
     let metrics = Metrics::new("0", "0");
-    let router = apply(routes(), Transport::Http, &options(), &metrics);
+    let router = apply(routes(), Transport::Http, &options(), TIMEOUT, &metrics);
 
     let request = Request::get("/ok")
         .header(REQUEST_ID, "abc-123")
@@ -175,12 +189,12 @@ async fn echoes_the_callers_request_id_or_makes_one() {
 #[tokio::test]
 async fn switched_off_pieces_do_nothing() {
     let metrics = Metrics::new("0", "0");
-    let bare = Options {
+    let bare = config::Middleware {
         request_id: false,
         metrics: false,
         ..options()
     };
-    let router = apply(routes(), Transport::Http, &bare, &metrics);
+    let router = apply(routes(), Transport::Http, &bare, TIMEOUT, &metrics);
 
     let response = call(&router, get_request("/ok")).await;
 
@@ -191,12 +205,12 @@ async fn switched_off_pieces_do_nothing() {
 #[tokio::test]
 async fn the_concurrency_limit_refuses_with_429_while_full() {
     let metrics = Metrics::new("0", "0");
-    let one_at_a_time = Options {
+    let one_at_a_time = config::Middleware {
         concurrency_limit: 1,
-        timeout: Duration::from_secs(10),
         ..options()
     };
-    let router = apply(routes(), Transport::Http, &one_at_a_time, &metrics);
+    let patient = Duration::from_secs(10);
+    let router = apply(routes(), Transport::Http, &one_at_a_time, patient, &metrics);
     let busy = tokio::spawn({
         let router = router.clone();
         async move { call(&router, get_request("/slow")).await }
@@ -213,13 +227,8 @@ async fn the_concurrency_limit_refuses_with_429_while_full() {
 #[tokio::test]
 async fn gzips_responses_for_clients_that_accept_it() {
     let metrics = Metrics::new("0", "0");
-    let http_options = HttpOptions {
-        max_body_bytes: 1024,
-        compression: true,
-        cors_allowed_origins: None,
-    };
     let router = Router::new().route("/big", get(|| async { "hello ".repeat(200) }));
-    let router = apply_http(router, &options(), &http_options, &metrics);
+    let router = apply_http(router, &http_conf(1024, true, None), &options(), &metrics);
 
     let request = Request::get("/big")
         .header("accept-encoding", "gzip")
@@ -233,12 +242,13 @@ async fn gzips_responses_for_clients_that_accept_it() {
 #[tokio::test]
 async fn answers_cors_preflights_for_allowed_origins_only_when_enabled() {
     let metrics = Metrics::new("0", "0");
-    let http_options = HttpOptions {
-        max_body_bytes: 1024,
-        compression: false,
-        cors_allowed_origins: Some(vec!["https://app.example".to_owned()]),
-    };
-    let router = apply_http(routes(), &options(), &http_options, &metrics);
+    let allowed = Some(vec!["https://app.example".to_owned()]);
+    let router = apply_http(
+        routes(),
+        &http_conf(1024, false, allowed),
+        &options(),
+        &metrics,
+    );
     let preflight = |origin: &'static str| {
         Request::options("/ok")
             .header("origin", origin)
@@ -257,11 +267,8 @@ async fn answers_cors_preflights_for_allowed_origins_only_when_enabled() {
 
     let off = apply_http(
         routes(),
+        &http_conf(1024, false, None),
         &options(),
-        &HttpOptions {
-            max_body_bytes: 1024,
-            ..HttpOptions::default()
-        },
         &metrics,
     );
     let response = call(&off, preflight("https://app.example")).await;
@@ -279,7 +286,7 @@ fn health_check(chunks: Vec<Result<Vec<u8>, std::io::Error>>) -> (Router, Reques
     let metrics = Metrics::new("0", "0");
     let (_reporter, health) = tonic_health::server::health_reporter();
     let router = tonic::service::Routes::new(health).into_axum_router();
-    let router = apply(router, Transport::Grpc, &options(), &metrics);
+    let router = apply(router, Transport::Grpc, &options(), TIMEOUT, &metrics);
     let request = Request::post("/grpc.health.v1.Health/Check")
         .header("content-type", "application/grpc")
         .header("te", "trailers")

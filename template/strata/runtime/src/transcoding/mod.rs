@@ -80,6 +80,14 @@ impl Default for RouteOptions {
     }
 }
 
+impl From<&crate::config::Http> for RouteOptions {
+    fn from(http: &crate::config::Http) -> Self {
+        Self {
+            default_routes: http.default_routes,
+        }
+    }
+}
+
 /// The axum method router for `binding`: decodes the request, calls
 /// `call(service, request)` and encodes what it returns.
 ///

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
-use crate::{Bootstrap, Error, Options, load_from};
+use crate::{Config, Error, Sources, load};
 
 /// Editors save in bursts (write, rename, chmod): wait this long for quiet.
 const SETTLE: Duration = Duration::from_millis(200);
@@ -24,12 +24,12 @@ impl std::fmt::Debug for Watcher {
 }
 
 /// Calls `on_reload` with the freshly loaded configuration, or the reason it is
-/// invalid, each time a YAML file beside `options.conf` changes.
-pub fn watch(
-    options: Options,
-    on_reload: impl Fn(Result<Bootstrap, Error>) + Send + 'static,
+/// invalid, each time a YAML file beside `sources.conf` changes.
+pub fn watch<C: Config>(
+    sources: Sources,
+    on_reload: impl Fn(Result<C, Error>) + Send + 'static,
 ) -> notify::Result<Watcher> {
-    let dir = watched_dir(&options.conf);
+    let dir = watched_dir(&sources.conf);
     let (changed, changes) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
@@ -45,7 +45,7 @@ pub fn watch(
         .spawn(move || {
             while changes.recv().is_ok() {
                 while changes.recv_timeout(SETTLE).is_ok() {}
-                on_reload(load_from(&options));
+                on_reload(load(&sources));
             }
         })
         .map_err(notify::Error::io)?;

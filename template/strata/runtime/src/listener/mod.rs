@@ -10,12 +10,12 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 /// How long an HTTP client may take to send a request's headers unless
-/// [`Server::header_read_timeout`] says otherwise.
+/// [`Listener::header_read_timeout`] says otherwise.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A bound listener and what serves it. Binding happens when the server is built,
 /// so a taken port fails startup before anything runs.
-pub struct Server {
+pub struct Listener {
     transport: &'static str,
     listener: TcpListener,
     local_addr: SocketAddr,
@@ -28,7 +28,7 @@ enum Routes {
     Grpc(tonic::service::Routes),
 }
 
-impl Server {
+impl Listener {
     /// An HTTP/1.1 + HTTP/2 server for `router`, bound to `addr`.
     pub async fn http(addr: SocketAddr, router: axum::Router) -> io::Result<Self> {
         Self::http_named("http", addr, router).await
@@ -112,9 +112,9 @@ impl Server {
     }
 }
 
-impl std::fmt::Debug for Server {
+impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
+        f.debug_struct("Listener")
             .field("transport", &self.transport)
             .field("local_addr", &self.local_addr)
             .field("header_read_timeout", &self.header_read_timeout)

@@ -1,0 +1,245 @@
+//! The framework's sections of a service's configuration, each with the checks
+//! serde cannot express. A service composes them into its own schema.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A value that passed serde but not the rules: `key` (`server.http.timeout`) and
+/// what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub key: String,
+    pub problem: String,
+}
+
+impl Invalid {
+    /// `key` is `problem`, e.g. `Invalid::new("log.level", "must not be empty")`.
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// `section.key`, or `key` when the section is mounted at the top.
+fn path(section: &str, key: &str) -> String {
+    if section.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{section}.{key}")
+    }
+}
+
+/// The listeners and what every request passes through.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    pub http: Http,
+    pub grpc: Grpc,
+    /// `host:port` for `/healthz`, `/readyz` and `/metrics` on a listener of their
+    /// own; empty serves them on the HTTP port.
+    pub admin_addr: String,
+    pub middleware: Middleware,
+}
+
+impl Server {
+    /// The admin listener's address, when one is configured (validated at load).
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr.parse().ok()
+    }
+
+    /// Checks the section mounted at `section` (usually `server`).
+    pub fn validate(&self, section: &str) -> Result<(), Invalid> {
+        let positive = [
+            ("http.timeout", self.http.timeout.is_zero()),
+            ("grpc.timeout", self.grpc.timeout.is_zero()),
+            (
+                "http.header_read_timeout",
+                self.http.header_read_timeout.is_zero(),
+            ),
+            ("http.max_body_bytes", self.http.max_body_bytes == 0),
+            ("grpc.max_message_bytes", self.grpc.max_message_bytes == 0),
+        ];
+        if let Some((key, _)) = positive.into_iter().find(|(_, is_zero)| *is_zero) {
+            return Err(Invalid::new(path(section, key), "must be greater than 0"));
+        }
+        let admin = &self.admin_addr;
+        if !admin.is_empty() && admin.parse::<SocketAddr>().is_err() {
+            return Err(Invalid::new(
+                path(section, "admin_addr"),
+                format!("must be empty or host:port, got {admin:?}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The HTTP/JSON listener.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    /// `host:port`; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// A request still running after this is answered 504 and dropped.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// A client that has not sent a request's headers within this, on a new or an
+    /// idle keep-alive connection, is disconnected.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// gzip responses for clients that accept it.
+    pub compression: bool,
+    /// Serve rpcs without a `google.api.http` option at
+    /// `POST /<package>.<Service>/<Method>` with a JSON body.
+    pub default_routes: bool,
+    pub cors: Cors,
+}
+
+/// Cross-origin requests from browsers.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cors {
+    pub enabled: bool,
+    /// Origins allowed to call the API; `*` allows any.
+    pub allowed_origins: Vec<String>,
+}
+
+/// The gRPC listener.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grpc {
+    /// `host:port`; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// A call still running after this ends with DEADLINE_EXCEEDED.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Larger request messages are refused with RESOURCE_EXHAUSTED.
+    pub max_message_bytes: usize,
+}
+
+/// The middleware both transports share; each piece can be switched off.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Middleware {
+    /// A panicking handler answers INTERNAL instead of dropping the connection.
+    pub recovery: bool,
+    /// Accept or generate `x-request-id`, echo it, log it.
+    pub request_id: bool,
+    /// One log line per request.
+    pub access_log: bool,
+    /// A server span per request, W3C trace context in and out.
+    pub tracing: bool,
+    /// Request counters and latency histograms at /metrics.
+    pub metrics: bool,
+    /// Requests handled at once; more are refused with 429. 0 is no limit.
+    pub concurrency_limit: usize,
+    /// Requests per second; more are refused with 429 (reason RATELIMIT). 0 is no limit.
+    pub rate_limit_per_second: u32,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    /// A tracing filter such as `info` or `info,sqlx=warn`; `RUST_LOG` wins over it.
+    pub level: String,
+    /// How stdout lines look.
+    pub format: LogFormat,
+    pub file: LogFile,
+}
+
+impl Log {
+    /// Checks the section mounted at `section` (usually `log`).
+    pub fn validate(&self, section: &str) -> Result<(), Invalid> {
+        if self.level.trim().is_empty() {
+            return Err(Invalid::new(
+                path(section, "level"),
+                "must not be empty (try `info`)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How log lines are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for a log pipeline.
+    Json,
+}
+
+/// A rolling log file (JSON lines), written off the request path.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    pub enabled: bool,
+    /// Created if missing.
+    pub dir: PathBuf,
+    /// A new file every `daily` or `hourly`.
+    pub rotation: Rotation,
+    /// Older files beyond this many are deleted.
+    pub max_files: usize,
+}
+
+/// When the log file rolls over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rotation {
+    Daily,
+    Hourly,
+}
+
+/// Distributed tracing (OpenTelemetry).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trace {
+    /// `service.name` of every span (the version comes from the build).
+    pub service_name: String,
+    /// OTLP/gRPC collector, e.g. `http://localhost:4317` (Jaeger accepts OTLP).
+    /// Empty: spans are not exported, trace ids still appear in logs.
+    pub endpoint: String,
+    /// Share of new traces recorded, 0.0 to 1.0; callers' sampling decisions win.
+    pub sampling_ratio: f64,
+}
+
+impl Trace {
+    /// Checks the section mounted at `section` (usually `trace`).
+    pub fn validate(&self, section: &str) -> Result<(), Invalid> {
+        let ratio = self.sampling_ratio;
+        if !(0.0..=1.0).contains(&ratio) {
+            return Err(Invalid::new(
+                path(section, "sampling_ratio"),
+                format!("must be between 0.0 and 1.0, got {ratio}"),
+            ));
+        }
+        if self.service_name.trim().is_empty() {
+            return Err(Invalid::new(
+                path(section, "service_name"),
+                "must not be empty",
+            ));
+        }
+        let endpoint = &self.endpoint;
+        if !endpoint.is_empty()
+            && !endpoint.starts_with("http://")
+            && !endpoint.starts_with("https://")
+        {
+            return Err(Invalid::new(
+                path(section, "endpoint"),
+                format!("must be empty or an http(s):// URL, got {endpoint:?}"),
+            ));
+        }
+        Ok(())
+    }
+}
