@@ -6,7 +6,7 @@ use std::process::Command;
 
 use strata_tests::{Variant, cargo, generate};
 
-/// From 2 characters (the shortest cargo-generate takes) to 40, with `-` and `_`.
+/// From 2 characters to 40, with `-` and `_` (one-letter names are accepted too).
 const NAMES: [&str; 7] = [
     "ab",
     "orders",
