@@ -14,4 +14,4 @@ pub use built::{built, start_built};
 pub use process::{
     Service, cargo, database_available, database_url, free_port, promtool_available, promtool_check,
 };
-pub use render::{Rendered, Variant, generate, generate_err, template_root};
+pub use render::{Rendered, Variant, generate, generate_err, generate_err_with, template_root};

@@ -99,14 +99,32 @@ pub fn generate(variant: Variant) -> Rendered {
 }
 
 /// Runs cargo-generate with a name it must refuse. Returns its stderr and every
-/// entry it left in the destination directory.
+/// entry it left in the destination directory, relative to it, folders included.
 pub fn generate_err(name: &str) -> (String, Vec<PathBuf>) {
+    generate_err_with(name, &[])
+}
+
+/// Runs cargo-generate with `-d key=value` pairs it must refuse. Returns its stderr
+/// and every entry it left in the destination directory, relative to it, folders
+/// included (an empty folder `x` is `["x"]`, a file in it `["x", "x/file"]`).
+pub fn generate_err_with(name: &str, defines: &[(&str, &str)]) -> (String, Vec<PathBuf>) {
     let scratch = tempfile::tempdir().expect("temp dir");
-    let output = cargo_generate(name, &[], scratch.path());
-    assert!(!output.status.success(), "cargo generate accepted {name:?}");
-    let left = std::fs::read_dir(scratch.path())
-        .expect("read destination")
-        .map(|entry| entry.expect("entry").path())
-        .collect();
+    let output = cargo_generate(name, defines, scratch.path());
+    assert!(
+        !output.status.success(),
+        "cargo generate accepted --name {name:?} with {defines:?}"
+    );
+    let mut left = Vec::new();
+    list(scratch.path(), scratch.path(), &mut left);
     (String::from_utf8_lossy(&output.stderr).into_owned(), left)
+}
+
+fn list(root: &Path, dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read destination") {
+        let path = entry.expect("entry").path();
+        found.push(path.strip_prefix(root).expect("inside").to_path_buf());
+        if path.is_dir() {
+            list(root, &path, found);
+        }
+    }
 }
