@@ -1,6 +1,6 @@
 {% raw %}# Sourced by the other scripts. A committed Cargo.lock is honoured exactly
-# (--locked); a repository fresh from `cargo generate` has none yet, and cargo
-# resolves one.
+# (--locked): strata ships one with every generated repository; a repository
+# without one gets one resolved by cargo.
 locked=()
 if [ -f Cargo.lock ]; then
   locked=(--locked)

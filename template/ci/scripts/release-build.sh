@@ -3,5 +3,5 @@
 set -euo pipefail
 source "$(dirname "$0")/cargo-flags.sh"
 
-cargo build --workspace --release "${locked[@]}"
+cargo build --release "${locked[@]}"
 {% endraw %}

@@ -1,6 +1,8 @@
 {% raw %}#!/usr/bin/env bash
-# The checks every strata service runs in CI, whatever the CI system: formatting,
-# lints with warnings as errors, then every test. Run from the repository root.
+# The checks every strata service runs in CI, whatever the CI system: the vendored
+# framework unedited, formatting, lints with warnings as errors, then every test of
+# the service (the workspace's default members: strata/ is tested where it is
+# released). Run from the repository root.
 # DATABASE_URL points the data tests at a database server; empty means none.
 set -euo pipefail
 source "$(dirname "$0")/cargo-flags.sh"
@@ -9,7 +11,10 @@ if [ -z "${DATABASE_URL:-}" ]; then
   unset DATABASE_URL
 fi
 
+if [ -f strata/verify.sh ]; then
+  bash strata/verify.sh
+fi
 cargo fmt --all --check
-cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
-cargo test --workspace "${locked[@]}"
+cargo clippy --all-targets "${locked[@]}" -- -D warnings
+cargo test "${locked[@]}"
 {% endraw %}
