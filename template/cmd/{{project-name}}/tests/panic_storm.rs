@@ -4,54 +4,37 @@
 //!
 //! The service has no panicking route and must not ship one, so this test mounts
 //! the real services on the real servers and middleware (`bind`, the transport
-//! half of `wire`, with `configs/config.yaml`) over a store that panics for one
-//! name: a bug in the data layer is where such a panic would come from.
+//! half of `wire`, with `configs/config.yaml`) over a greeting repository that
+//! panics for one name: a bug in the data layer is where such a panic would come from.
 
 mod support;
 
 use std::sync::Once;
 
 use api::helloworld::v1::HelloRequest;
-use biz::{Greeter, Transactor, UnitOfWork};
+use biz::{Greeter, GreeterRepo};
 use serde_json::json;
 use support::{grpc_client, http_get, run, test_conf};
 
 // The composition root (src/lib.rs) under one short name.
 use {{crate_name}} as app;
 
-/// The name whose greeting makes the store panic.
+/// The name whose greeting makes the repository panic.
 const PANICKING_NAME: &str = "panic";
 const PANIC_MESSAGE: &str = "deliberate panic of the panic storm test";
 const PANICS_PER_TRANSPORT: usize = 500;
 
-/// A store that panics while saving a greeting for [`PANICKING_NAME`] and accepts
+/// Greetings that panic when one for [`PANICKING_NAME`] is saved, and accept
 /// (without keeping) every other one.
-struct PanickingStore;
+struct PanickingGreeterRepo;
 
 #[async_trait::async_trait]
-impl Transactor for PanickingStore {
-    async fn begin(&self) -> biz::Result<Box<dyn UnitOfWork>> {
-        Ok(Box::new(PanickingWork))
-    }
-}
-
-struct PanickingWork;
-
-#[async_trait::async_trait]
-impl UnitOfWork for PanickingWork {
-    async fn save_greeting(&mut self, greeter: &Greeter) -> biz::Result<()> {
+impl GreeterRepo for PanickingGreeterRepo {
+    async fn save(&self, greeter: &Greeter) -> biz::Result<u64> {
         if greeter.name == PANICKING_NAME {
             panic!("{PANIC_MESSAGE}");
         }
-        Ok(())
-    }
-
-    async fn count_greeting(&mut self, _name: &str) -> biz::Result<u64> {
         Ok(1)
-    }
-
-    async fn commit(self: Box<Self>) -> biz::Result<()> {
-        Ok(())
     }
 }
 
@@ -82,7 +65,7 @@ async fn survives_a_thousand_panicking_requests() {
         .await
         .expect("database");
     let services = service::Services {
-        greeter: service::GreeterService::new(biz::GreeterUsecase::new(PanickingStore)),
+        greeter: service::GreeterService::new(biz::GreeterUsecase::new(PanickingGreeterRepo)),
         ..app::services(data)
     };
     let health = strata::Health::builder().build();

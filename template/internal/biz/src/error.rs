@@ -7,9 +7,6 @@ pub type Cause = Box<dyn StdError + Send + Sync>;
 /// error reason; nothing here knows about gRPC, HTTP or SQL.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The caller sent a name the use case refuses; the message says why.
-    #[error("invalid name: {0}")]
-    InvalidName(String),
     /// The caller sent a value the use case refuses: `field` names the request field,
     /// `message` says why.
     #[error("{message}")]

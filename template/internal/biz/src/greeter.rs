@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::{Error, Result, Transactor};
+use crate::{Error, Result};
 
 /// The longest name a greeting accepts, in characters.
 pub const MAX_NAME_LEN: usize = 64;
@@ -19,17 +19,26 @@ pub struct Greeter {
     pub times_greeted: u64,
 }
 
+/// Where greetings are kept. The data layer implements it.
+#[async_trait::async_trait]
+pub trait GreeterRepo: Send + Sync {
+    /// Stores `greeter` and counts one more greeting for its name, both or neither:
+    /// when it fails, nothing was stored. Returns how many times the name has been
+    /// greeted, this one included (`greeter.times_greeted` is not read).
+    async fn save(&self, greeter: &Greeter) -> Result<u64>;
+}
+
 /// The greeting use cases.
 #[derive(Clone)]
 pub struct GreeterUsecase {
-    transactor: Arc<dyn Transactor>,
+    repo: Arc<dyn GreeterRepo>,
 }
 
 impl GreeterUsecase {
-    /// A use case writing through `transactor`.
-    pub fn new(transactor: impl Transactor + 'static) -> Self {
+    /// A use case keeping greetings in `repo`.
+    pub fn new(repo: impl GreeterRepo + 'static) -> Self {
         Self {
-            transactor: Arc::new(transactor),
+            repo: Arc::new(repo),
         }
     }
 
@@ -42,10 +51,7 @@ impl GreeterUsecase {
             created_at: SystemTime::now(),
             times_greeted: 0,
         };
-        let mut work = self.transactor.begin().await?;
-        work.save_greeting(&greeter).await?;
-        greeter.times_greeted = work.count_greeting(name).await?;
-        work.commit().await?;
+        greeter.times_greeted = self.repo.save(&greeter).await?;
         Ok(greeter)
     }
 }
@@ -58,13 +64,14 @@ impl std::fmt::Debug for GreeterUsecase {
 
 fn validate_name(name: &str) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(Error::InvalidName("name must not be empty".into()));
+        return Err(Error::invalid_argument("name", "name must not be empty"));
     }
     let len = name.chars().count();
     if len > MAX_NAME_LEN {
-        return Err(Error::InvalidName(format!(
-            "name must be at most {MAX_NAME_LEN} characters, got {len}"
-        )));
+        return Err(Error::invalid_argument(
+            "name",
+            format!("name must be at most {MAX_NAME_LEN} characters, got {len}"),
+        ));
     }
     Ok(())
 }
@@ -72,12 +79,23 @@ fn validate_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::FakeStore;
+    use crate::testing::FakeGreeterRepo;
+
+    fn usecase() -> (GreeterUsecase, FakeGreeterRepo) {
+        let greetings = FakeGreeterRepo::default();
+        (GreeterUsecase::new(greetings.clone()), greetings)
+    }
+
+    fn invalid_field(err: &Error) -> &str {
+        match err {
+            Error::InvalidArgument { field, .. } => field,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
 
     #[tokio::test]
     async fn greets_stores_and_counts_the_greeting() {
-        let store = FakeStore::default();
-        let usecase = GreeterUsecase::new(store.clone());
+        let (usecase, store) = usecase();
 
         let first = usecase.say_hello("world").await.expect("greeting");
         let second = usecase.say_hello("world").await.expect("greeting");
@@ -88,39 +106,40 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_count_stores_nothing() {
-        let store = FakeStore::failing_with(|| Error::storage("counter table is locked"));
+    async fn a_failed_save_stores_nothing_and_reaches_the_caller() {
+        let store = FakeGreeterRepo::failing_with(|| Error::storage("counter table is locked"));
         let usecase = GreeterUsecase::new(store.clone());
 
-        let err = usecase.say_hello("world").await.expect_err("count fails");
+        let err = usecase.say_hello("world").await.expect_err("save fails");
 
         assert!(matches!(err, Error::Storage(_)), "got {err:?}");
-        assert!(store.greetings().is_empty(), "the greeting was rolled back");
+        assert!(store.greetings().is_empty(), "neither greeting nor count");
     }
 
     #[tokio::test]
     async fn refuses_an_empty_name_without_storing() {
-        let store = FakeStore::default();
-        let usecase = GreeterUsecase::new(store.clone());
+        let (usecase, store) = usecase();
 
         let err = usecase.say_hello("  ").await.expect_err("empty name");
 
-        assert_eq!(err.to_string(), "invalid name: name must not be empty");
+        assert_eq!(invalid_field(&err), "name");
+        assert_eq!(err.to_string(), "name must not be empty");
         assert!(store.greetings().is_empty());
     }
 
     #[tokio::test]
     async fn accepts_64_characters_and_refuses_65() {
-        let usecase = GreeterUsecase::new(FakeStore::default());
+        let (usecase, _) = usecase();
 
         assert!(usecase.say_hello(&"é".repeat(MAX_NAME_LEN)).await.is_ok());
         let err = usecase
             .say_hello(&"a".repeat(MAX_NAME_LEN + 1))
             .await
             .expect_err("too long");
+        assert_eq!(invalid_field(&err), "name");
         assert_eq!(
             err.to_string(),
-            "invalid name: name must be at most 64 characters, got 65"
+            "name must be at most 64 characters, got 65"
         );
     }
 }

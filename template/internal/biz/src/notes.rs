@@ -211,10 +211,10 @@ fn page_start(page_token: &str) -> Result<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::FakeNotes;
+    use crate::testing::FakeNoteRepo;
 
-    fn usecase() -> (NoteUsecase, FakeNotes) {
-        let notes = FakeNotes::default();
+    fn usecase() -> (NoteUsecase, FakeNoteRepo) {
+        let notes = FakeNoteRepo::default();
         (NoteUsecase::new(notes.clone()), notes)
     }
 
@@ -434,7 +434,7 @@ mod tests {
 
     #[tokio::test]
     async fn storage_failures_reach_the_caller() {
-        let usecase = NoteUsecase::new(FakeNotes::failing_with(|| Error::storage("disk full")));
+        let usecase = NoteUsecase::new(FakeNoteRepo::failing_with(|| Error::storage("disk full")));
 
         let err = usecase.create("Groceries", "").await.expect_err("fails");
 

@@ -1,29 +1,29 @@
-//! In-memory storage for tests of biz and of the layers above it: a [`Transactor`]
-//! whose writes land in a buffer and reach the store only on commit, and a
-//! [`NoteRepo`].
+//! In-memory repositories for tests of biz and of the layers above it, one per
+//! repository trait and all alike: `default()` is empty, `failing_with(error)`
+//! fails every call, and an accessor shows what the fake holds now.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::{Error, Greeter, Note, NoteRepo, Result, Transactor, UnitOfWork};
+use crate::{Error, Greeter, GreeterRepo, Note, NoteRepo, Result};
 
-/// In-memory greetings and counts.
+/// In-memory greetings and how often each name was greeted.
 #[derive(Debug, Clone, Default)]
-pub struct FakeStore {
-    committed: Arc<Mutex<Committed>>,
-    /// When set, counting fails with this error.
+pub struct FakeGreeterRepo {
+    greetings: Arc<Mutex<Greetings>>,
+    /// When set, every call fails with this error.
     fail: Option<fn() -> Error>,
 }
 
 #[derive(Debug, Default)]
-struct Committed {
-    greetings: Vec<Greeter>,
+struct Greetings {
+    saved: Vec<Greeter>,
     counts: HashMap<String, u64>,
 }
 
-impl FakeStore {
-    /// A store whose counting always fails with `error()`, to show a rollback or
-    /// an error mapping.
+impl FakeGreeterRepo {
+    /// A repo whose every call fails with `error()` and stores nothing, to show an
+    /// error mapping.
     pub fn failing_with(error: fn() -> Error) -> Self {
         Self {
             fail: Some(error),
@@ -31,76 +31,36 @@ impl FakeStore {
         }
     }
 
-    /// The greetings committed so far.
+    /// The greetings saved so far, oldest first.
     pub fn greetings(&self) -> Vec<Greeter> {
-        self.lock().greetings.clone()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Committed> {
-        self.committed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.greetings).saved.clone()
     }
 }
 
 #[async_trait::async_trait]
-impl Transactor for FakeStore {
-    async fn begin(&self) -> Result<Box<dyn UnitOfWork>> {
-        Ok(Box::new(FakeWork {
-            store: self.clone(),
-            greetings: Vec::new(),
-            counted: Vec::new(),
-        }))
-    }
-}
-
-struct FakeWork {
-    store: FakeStore,
-    greetings: Vec<Greeter>,
-    counted: Vec<String>,
-}
-
-#[async_trait::async_trait]
-impl UnitOfWork for FakeWork {
-    async fn save_greeting(&mut self, greeter: &Greeter) -> Result<()> {
-        self.greetings.push(greeter.clone());
-        Ok(())
-    }
-
-    async fn count_greeting(&mut self, name: &str) -> Result<u64> {
-        if let Some(error) = self.store.fail {
-            return Err(error());
-        }
-        self.counted.push(name.to_owned());
-        let committed = self.store.lock().counts.get(name).copied().unwrap_or(0);
-        let pending = self
-            .counted
-            .iter()
-            .filter(|counted| *counted == name)
-            .count();
-        Ok(committed + pending as u64)
-    }
-
-    async fn commit(self: Box<Self>) -> Result<()> {
-        let mut committed = self.store.lock();
-        committed.greetings.extend(self.greetings);
-        for name in self.counted {
-            *committed.counts.entry(name).or_default() += 1;
-        }
-        Ok(())
+impl GreeterRepo for FakeGreeterRepo {
+    async fn save(&self, greeter: &Greeter) -> Result<u64> {
+        check(self.fail)?;
+        // One lock for both writes: both or neither, as the trait asks.
+        let mut greetings = lock(&self.greetings);
+        greetings.saved.push(greeter.clone());
+        let count = greetings.counts.entry(greeter.name.clone()).or_default();
+        *count += 1;
+        Ok(*count)
     }
 }
 
 /// In-memory notes, kept in id order like the database keeps them.
 #[derive(Debug, Clone, Default)]
-pub struct FakeNotes {
+pub struct FakeNoteRepo {
     notes: Arc<Mutex<BTreeMap<String, Note>>>,
     /// When set, every call fails with this error.
     fail: Option<fn() -> Error>,
 }
 
-impl FakeNotes {
-    /// Notes whose every call fails with `error()`, to show an error mapping.
+impl FakeNoteRepo {
+    /// A repo whose every call fails with `error()` and stores nothing, to show an
+    /// error mapping.
     pub fn failing_with(error: fn() -> Error) -> Self {
         Self {
             fail: Some(error),
@@ -110,17 +70,7 @@ impl FakeNotes {
 
     /// The notes stored now, in id order.
     pub fn notes(&self) -> Vec<Note> {
-        self.lock().values().cloned().collect()
-    }
-
-    fn check(&self) -> Result<()> {
-        self.fail.map_or(Ok(()), |error| Err(error()))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Note>> {
-        self.notes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.notes).values().cloned().collect()
     }
 }
 
@@ -129,10 +79,10 @@ fn note_not_found(id: &str) -> Error {
 }
 
 #[async_trait::async_trait]
-impl NoteRepo for FakeNotes {
+impl NoteRepo for FakeNoteRepo {
     async fn create(&self, note: &Note) -> Result<()> {
-        self.check()?;
-        let mut notes = self.lock();
+        check(self.fail)?;
+        let mut notes = lock(&self.notes);
         if notes.contains_key(&note.id) {
             return Err(Error::AlreadyExists(format!("note {}", note.id)));
         }
@@ -141,16 +91,16 @@ impl NoteRepo for FakeNotes {
     }
 
     async fn get(&self, id: &str) -> Result<Note> {
-        self.check()?;
-        self.lock()
+        check(self.fail)?;
+        lock(&self.notes)
             .get(id)
             .cloned()
             .ok_or_else(|| note_not_found(id))
     }
 
     async fn list(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<Note>> {
-        self.check()?;
-        let notes = self.lock();
+        check(self.fail)?;
+        let notes = lock(&self.notes);
         let after = notes
             .values()
             .filter(|note| after_id.is_none_or(|after_id| note.id.as_str() > after_id));
@@ -158,8 +108,8 @@ impl NoteRepo for FakeNotes {
     }
 
     async fn update(&self, note: &Note) -> Result<()> {
-        self.check()?;
-        match self.lock().get_mut(&note.id) {
+        check(self.fail)?;
+        match lock(&self.notes).get_mut(&note.id) {
             Some(stored) => {
                 *stored = note.clone();
                 Ok(())
@@ -169,10 +119,22 @@ impl NoteRepo for FakeNotes {
     }
 
     async fn delete(&self, id: &str) -> Result<()> {
-        self.check()?;
-        self.lock()
+        check(self.fail)?;
+        lock(&self.notes)
             .remove(id)
             .map(drop)
             .ok_or_else(|| note_not_found(id))
     }
+}
+
+/// Fails with `fail()` when a fake was built `failing_with` it.
+fn check(fail: Option<fn() -> Error>) -> Result<()> {
+    fail.map_or(Ok(()), |error| Err(error()))
+}
+
+/// The fake's state, even after a test panicked while holding it.
+fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -1,4 +1,4 @@
-use biz::{Greeter, UnitOfWork};
+use biz::Greeter;
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
@@ -7,39 +7,30 @@ use crate::driver::{Db, INCREMENT_ON_CONFLICT};
 use crate::error::to_biz;
 
 /// Greetings (`greetings`) and how often each name was greeted
-/// (`greeting_counts`), written in one database transaction per unit of work.
+/// (`greeting_counts`), both written in one database transaction per save.
 #[derive(Debug, Clone)]
 pub struct GreeterRepo {
     data: Data,
 }
 
 impl GreeterRepo {
+    /// Greetings kept in the database of `data`.
     pub fn new(data: Data) -> Self {
         Self { data }
     }
 }
 
 #[async_trait::async_trait]
-impl biz::Transactor for GreeterRepo {
-    async fn begin(&self) -> biz::Result<Box<dyn UnitOfWork>> {
-        let transaction = self
+impl biz::GreeterRepo for GreeterRepo {
+    async fn save(&self, greeter: &Greeter) -> biz::Result<u64> {
+        // Dropped without a commit (any `?` below), sqlx rolls the transaction back:
+        // the greeting and its count are stored both or neither.
+        let mut transaction = self
             .data
             .pool
             .begin()
             .await
             .map_err(|err| to_biz(err, "transaction"))?;
-        Ok(Box::new(GreeterWork { transaction }))
-    }
-}
-
-/// One transaction. sqlx rolls it back when dropped without a commit.
-struct GreeterWork {
-    transaction: sqlx::Transaction<'static, Db>,
-}
-
-#[async_trait::async_trait]
-impl UnitOfWork for GreeterWork {
-    async fn save_greeting(&mut self, greeter: &Greeter) -> biz::Result<()> {
         // QueryBuilder writes each database's own placeholders (`?` or `$1`).
         QueryBuilder::<Db>::new("INSERT INTO greetings (name, message, created_at) VALUES (")
             .push_bind(&greeter.name)
@@ -49,36 +40,29 @@ impl UnitOfWork for GreeterWork {
             .push_bind(OffsetDateTime::from(greeter.created_at))
             .push(")")
             .build()
-            .execute(&mut *self.transaction)
+            .execute(&mut *transaction)
             .await
             .map_err(|err| to_biz(err, "greeting"))?;
-        Ok(())
-    }
-
-    async fn count_greeting(&mut self, name: &str) -> biz::Result<u64> {
         QueryBuilder::<Db>::new("INSERT INTO greeting_counts (name, greeted) VALUES (")
-            .push_bind(name)
+            .push_bind(&greeter.name)
             .push(", 1) ")
             .push(INCREMENT_ON_CONFLICT)
             .build()
-            .execute(&mut *self.transaction)
+            .execute(&mut *transaction)
             .await
             .map_err(|err| to_biz(err, "greeting count"))?;
         let greeted: i64 =
             QueryBuilder::<Db>::new("SELECT greeted FROM greeting_counts WHERE name = ")
-                .push_bind(name)
+                .push_bind(&greeter.name)
                 .build_query_scalar()
-                .fetch_one(&mut *self.transaction)
+                .fetch_one(&mut *transaction)
                 .await
                 .map_err(|err| to_biz(err, "greeting count"))?;
-        Ok(u64::try_from(greeted).unwrap_or_default())
-    }
-
-    async fn commit(self: Box<Self>) -> biz::Result<()> {
-        self.transaction
+        transaction
             .commit()
             .await
-            .map_err(|err| to_biz(err, "transaction"))
+            .map_err(|err| to_biz(err, "transaction"))?;
+        Ok(u64::try_from(greeted).unwrap_or_default())
     }
 }
 
@@ -86,7 +70,7 @@ impl UnitOfWork for GreeterWork {
 mod tests {
     use std::time::SystemTime;
 
-    use biz::Transactor as _;
+    use biz::GreeterRepo as _;
 
     use super::*;
     use crate::driver::testing;
@@ -127,18 +111,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_committed_unit_stores_the_greeting_and_its_count() {
+    async fn a_save_stores_the_greeting_and_counts_it() {
         let (data, _scratch) = testing::data().await;
         let repo = GreeterRepo::new(data.clone());
-        let name = unique("commit");
+        let name = unique("save");
 
-        let mut work = repo.begin().await.expect("begin");
-        work.save_greeting(&greeting(&name)).await.expect("saved");
-        assert_eq!(work.count_greeting(&name).await.expect("counted"), 1);
-        work.commit().await.expect("committed");
-        let mut again = repo.begin().await.expect("begin");
-        assert_eq!(again.count_greeting(&name).await.expect("counted"), 2);
-        again.commit().await.expect("committed");
+        assert_eq!(repo.save(&greeting(&name)).await.expect("saved"), 1);
+        assert_eq!(repo.save(&greeting(&name)).await.expect("saved"), 2);
 
         let (greeting, count) = stored(&data, &name).await;
         let (message, created_at) = greeting.expect("greeting stored");
@@ -149,17 +128,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_uncommitted_unit_leaves_nothing_behind() {
+    async fn a_count_that_fails_takes_the_greeting_back() {
         let (data, _scratch) = testing::data().await;
         let repo = GreeterRepo::new(data.clone());
         let name = unique("rollback");
+        // A count that cannot go up one more: the second write of the save fails
+        // after the first succeeded.
+        QueryBuilder::<Db>::new("INSERT INTO greeting_counts (name, greeted) VALUES (")
+            .push_bind(&name)
+            .push(", ")
+            .push_bind(i64::MAX)
+            .push(")")
+            .build()
+            .execute(&data.pool)
+            .await
+            .expect("count seeded");
 
-        let mut work = repo.begin().await.expect("begin");
-        work.save_greeting(&greeting(&name)).await.expect("saved");
-        work.count_greeting(&name).await.expect("counted");
-        drop(work);
+        let err = repo
+            .save(&greeting(&name))
+            .await
+            .expect_err("count overflows");
 
-        assert_eq!(stored(&data, &name).await, (None, None));
+        assert!(matches!(err, biz::Error::Storage(_)), "{err:?}");
+        assert_eq!(stored(&data, &name).await, (None, Some(i64::MAX)));
     }
 
     #[tokio::test]
@@ -175,7 +166,10 @@ mod tests {
         let repo = GreeterRepo::new(data.clone());
         data.pool.close().await;
 
-        let err = repo.begin().await.err().expect("pool is closed");
+        let err = repo
+            .save(&greeting(&unique("closed")))
+            .await
+            .expect_err("pool is closed");
 
         assert!(matches!(err, biz::Error::Unavailable(_)), "{err:?}");
     }

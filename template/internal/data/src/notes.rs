@@ -15,6 +15,7 @@ pub struct NoteRepo {
 }
 
 impl NoteRepo {
+    /// Notes kept in the database of `data`.
     pub fn new(data: Data) -> Self {
         Self { data }
     }

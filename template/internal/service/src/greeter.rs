@@ -14,6 +14,7 @@ pub struct GreeterService {
 }
 
 impl GreeterService {
+    /// The service answering through `usecase`.
     pub fn new(usecase: GreeterUsecase) -> Self {
         Self { usecase }
     }
@@ -37,12 +38,18 @@ impl Greeter for GreeterService {
 /// here and never sent.
 fn to_status(err: biz::Error) -> Status {
     match err {
-        biz::Error::InvalidName(why) => error_invalid_name(why)
-            .with_metadata("field", "name")
-            .into(),
-        biz::Error::InvalidArgument { field, message } => error_invalid_name(message)
-            .with_metadata("field", field)
-            .into(),
+        biz::Error::InvalidArgument { field, message } if field == "name" => {
+            error_invalid_name(message)
+                .with_metadata("field", field)
+                .into()
+        }
+        // The greeter refuses only names; a field it may refuse later gets the
+        // framework's generic reason until the api declares one for it.
+        biz::Error::InvalidArgument { field, message } => {
+            strata::Error::new(400, "INVALID_ARGUMENT", message)
+                .with_metadata("field", field)
+                .into()
+        }
         biz::Error::NotFound(what) => error_greeting_not_found(format!("{what} not found")).into(),
         biz::Error::AlreadyExists(what) => {
             error_greeting_already_exists(format!("{what} already exists")).into()
@@ -55,17 +62,17 @@ fn to_status(err: biz::Error) -> Status {
 #[cfg(test)]
 mod tests {
     use api::helloworld::v1::{is_greeting_already_exists, is_invalid_name};
-    use biz::testing::FakeStore;
+    use biz::testing::FakeGreeterRepo;
     use tonic::Code;
 
     use super::*;
 
     fn service() -> GreeterService {
-        GreeterService::new(GreeterUsecase::new(FakeStore::default()))
+        GreeterService::new(GreeterUsecase::new(FakeGreeterRepo::default()))
     }
 
     fn failing_with(error: fn() -> biz::Error) -> GreeterService {
-        GreeterService::new(GreeterUsecase::new(FakeStore::failing_with(error)))
+        GreeterService::new(GreeterUsecase::new(FakeGreeterRepo::failing_with(error)))
     }
 
     fn hello(name: &str) -> Request<HelloRequest> {
@@ -92,6 +99,17 @@ mod tests {
         assert_eq!(error.message(), "name must not be empty");
         assert_eq!(error.domain(), "helloworld.v1");
         assert_eq!(error.metadata()["field"], "name");
+    }
+
+    #[test]
+    fn another_invalid_field_is_invalid_argument_without_the_name_reason() {
+        let status = to_status(biz::Error::invalid_argument("mood", "mood must be sunny"));
+
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let error = strata::Error::from(status);
+        assert_eq!(error.reason(), "INVALID_ARGUMENT");
+        assert_eq!(error.message(), "mood must be sunny");
+        assert_eq!(error.metadata()["field"], "mood");
     }
 
     #[tokio::test]

@@ -12,6 +12,8 @@ pub use notes::NotesService;
 /// both transports.
 #[derive(Debug, Clone)]
 pub struct Services {
+    /// `helloworld.v1.Greeter`.
     pub greeter: GreeterService,
+    /// `notes.v1.Notes`.
     pub notes: NotesService,
 }

@@ -14,6 +14,7 @@ pub struct NotesService {
 }
 
 impl NotesService {
+    /// The service answering through `usecase`.
     pub fn new(usecase: NoteUsecase) -> Self {
         Self { usecase }
     }
@@ -137,7 +138,6 @@ fn to_status(err: biz::Error) -> Status {
         biz::Error::InvalidArgument { field, message } => error_invalid_note(message)
             .with_metadata("field", field)
             .into(),
-        biz::Error::InvalidName(why) => error_invalid_note(why).into(),
         biz::Error::NotFound(what) => error_note_not_found(format!("{what} not found")).into(),
         biz::Error::AlreadyExists(what) => Status::aborted(format!("{what} already exists")),
         biz::Error::Unavailable(cause) => dependency_errors::unavailable("notes", &cause),
@@ -148,14 +148,14 @@ fn to_status(err: biz::Error) -> Status {
 #[cfg(test)]
 mod tests {
     use api::notes::v1::{is_invalid_note, is_note_not_found};
-    use biz::testing::FakeNotes;
+    use biz::testing::FakeNoteRepo;
     use prost_types::FieldMask;
     use tonic::Code;
 
     use super::*;
 
     fn service() -> NotesService {
-        NotesService::new(NoteUsecase::new(FakeNotes::default()))
+        NotesService::new(NoteUsecase::new(FakeNoteRepo::default()))
     }
 
     async fn create(service: &NotesService, title: &str) -> Note {
@@ -262,7 +262,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_storage_failure_is_internal_and_hides_the_cause() {
-        let service = NotesService::new(NoteUsecase::new(FakeNotes::failing_with(|| {
+        let service = NotesService::new(NoteUsecase::new(FakeNoteRepo::failing_with(|| {
             biz::Error::storage("disk full on 10.0.0.7")
         })));
 
