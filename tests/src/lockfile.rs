@@ -251,7 +251,10 @@ pub fn merge(locks: &[(&str, Lock)]) -> Result<String, String> {
         if !probe.text.contains(&format!("\nname = \"{PROBE}\"\n"))
             || probe.text.matches(PROBE).count() != 1
         {
-            return Err(format!("{database}: {PROBE}'s block is unusual:\n{}", probe.text));
+            return Err(format!(
+                "{database}: {PROBE}'s block is unusual:\n{}",
+                probe.text
+            ));
         }
     }
 
@@ -333,7 +336,10 @@ pub fn check_rendered(text: &str, name: &str) -> Result<Lock, String> {
         .package(name)
         .ok_or_else(|| format!("no package {name}"))?;
     if service.source.is_some() || service.version != "0.1.0" {
-        return Err(format!("{name}'s block is not the service's:\n{}", service.text));
+        return Err(format!(
+            "{name}'s block is not the service's:\n{}",
+            service.text
+        ));
     }
     Ok(lock)
 }
