@@ -8,8 +8,8 @@
 use std::process::Command;
 use std::thread;
 
-use strata_tests::lockfile::{self, DATABASES, PROBE, TEMPLATE_LOCK};
-use strata_tests::{cargo, template_root};
+use strata_tests::lockfile::{self, DATABASES, NAMES_MODULE, PROBE, TEMPLATE_LOCK};
+use strata_tests::{cargo, generate_err, template_root};
 
 /// Names that land the service's block at every kind of place: first, last, around
 /// the workspace's own crates (api, biz, conf, data, server, service, strata,
@@ -135,7 +135,8 @@ fn cargo_rewrites_nothing() {
 }
 
 /// template/Cargo.lock is the tool's output, not a hand edit: merging its own
-/// renders gives it back byte for byte.
+/// renders gives it back byte for byte, and the names the name check refuses are
+/// the lock's.
 #[test]
 fn the_template_lock_is_the_tools_output() {
     let renders: Vec<(&str, lockfile::Lock)> = DATABASES
@@ -155,6 +156,30 @@ fn the_template_lock_is_the_tools_output() {
         "{TEMPLATE_LOCK} is not what `make lock` writes from its own renders; \
          do not edit it by hand, run `make lock`"
     );
+    let names =
+        std::fs::read_to_string(template_root().join(NAMES_MODULE)).expect("the names module");
+    assert!(
+        names == lockfile::names_module(&renders),
+        "{NAMES_MODULE} does not list the package names of {TEMPLATE_LOCK}; run `make lock`"
+    );
+}
+
+/// A service sharing its name with a locked crate would need a lock the template
+/// cannot render (cargo tells the two apart as `"http 1.5.0"`): it is refused.
+#[test]
+fn a_locked_crates_name_is_refused() {
+    for name in ["http", "tokio", "strata-config", "sqlx-sqlite"] {
+        let (stderr, left) = generate_err(name);
+        assert!(
+            stderr.contains("is the name of a crate the service depends on"),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("--name {name}-svc")),
+            "{name}: no suggestion: {stderr}"
+        );
+        assert!(left.is_empty(), "{name}: left {left:?}");
+    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! database (see strata_tests::lockfile). Run it after changing a pin in
 //! template/Cargo.toml or a member's dependencies; it needs the crates.io index.
 
-use strata_tests::lockfile::{self, DATABASES, TEMPLATE_LOCK};
+use strata_tests::lockfile::{self, DATABASES, NAMES_MODULE, TEMPLATE_LOCK};
 use strata_tests::template_root;
 
 fn main() {
@@ -17,15 +17,19 @@ fn main() {
         eprintln!("cannot merge the lockfiles: {problem}");
         std::process::exit(1);
     });
-    let path = template_root().join(TEMPLATE_LOCK);
-    let before = std::fs::read_to_string(&path).unwrap_or_default();
-    if before == template {
-        eprintln!("{TEMPLATE_LOCK} is up to date");
-    } else {
-        std::fs::write(&path, &template).expect("write the template's lock");
-        eprintln!("wrote {TEMPLATE_LOCK}");
-    }
+    write(TEMPLATE_LOCK, &template);
+    write(NAMES_MODULE, &lockfile::names_module(&locks));
     for (database, lock) in &locks {
         eprintln!("  {database}: {} packages", lock.packages.len());
+    }
+}
+
+fn write(file: &str, text: &str) {
+    let path = template_root().join(file);
+    if std::fs::read_to_string(&path).is_ok_and(|before| before == text) {
+        eprintln!("{file} is up to date");
+    } else {
+        std::fs::write(&path, text).unwrap_or_else(|error| panic!("write {file}: {error}"));
+        eprintln!("wrote {file}");
     }
 }
