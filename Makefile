@@ -80,7 +80,7 @@ test: tools ## Every test: render, refuse bad names, build/lint/test and run eac
 test-fast: tools ## Only the fast tier: render every variant, refuse bad names (seconds)
 	cd tests && cargo test
 
-lock: ## Rewrite template/Cargo.lock from a fresh resolution of every variant (after changing a dependency; needs crates.io)
+lock: ## After changing a dependency: rewrite template/Cargo.lock (and hooks/locked-names.rhai) from a fresh resolution of every variant (needs crates.io)
 	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then :; else \
 	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
 	fi
