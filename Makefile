@@ -17,7 +17,7 @@ CARGO_DENY_VERSION := 0.20.2
 DEMO_DIR := demo
 DEMO_NAME := hello-svc
 
-.PHONY: help tools demo test test-fast bench clean
+.PHONY: help tools demo test test-fast lock bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -79,6 +79,12 @@ test: tools ## Every test: render, refuse bad names, build/lint/test and run eac
 
 test-fast: tools ## Only the fast tier: render every variant, refuse bad names (seconds)
 	cd tests && cargo test
+
+lock: ## After changing a dependency: rewrite template/Cargo.lock (and hooks/locked-names.rhai) from a fresh resolution of every variant (needs crates.io)
+	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then :; else \
+	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
+	fi
+	cd tests && cargo run -q --bin lockfile
 
 bench: ## Benchmark the sample against bare axum/tonic: writes bench/results.md and results.svg (minutes; docs/bench.md)
 	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then :; else \

@@ -3,6 +3,7 @@
 
 mod built;
 pub mod grpc;
+pub mod lockfile;
 pub mod malformed;
 pub mod process;
 pub mod raw_http;

@@ -1,12 +1,15 @@
 //! Slow tier: each variant builds with zero warnings, is clippy- and fmt-clean and
-//! passes its own tests (unit, data, end-to-end).
+//! passes its own tests (unit, data, end-to-end), all with `--locked`: the shipped
+//! Cargo.lock is complete, and building leaves it byte for byte as it was.
 
 use strata_tests::{Variant, cargo, database_available, generate};
 
 fn builds_lints_and_tests(variant: Variant) {
     let repo = generate(variant);
+    let lock = repo.root.join("Cargo.lock");
+    let shipped = std::fs::read(&lock).expect("the generated repository has a Cargo.lock");
     // Cargo replays cached warnings, so a warm target directory still shows them.
-    let build = cargo(&repo.root, &["build", "--all-targets"]);
+    let build = cargo(&repo.root, &["build", "--locked", "--all-targets"]);
     let warnings: Vec<&str> = build
         .lines()
         .filter(|line| line.starts_with("warning"))
@@ -18,10 +21,22 @@ fn builds_lints_and_tests(variant: Variant) {
     );
     cargo(
         &repo.root,
-        &["clippy", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--locked",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     );
     cargo(&repo.root, &["fmt", "--check"]);
-    cargo(&repo.root, &["test"]);
+    cargo(&repo.root, &["test", "--locked"]);
+    assert!(
+        std::fs::read(&lock).expect("Cargo.lock") == shipped,
+        "{}: building rewrote the shipped Cargo.lock (run `make lock`)",
+        variant.name
+    );
 }
 
 #[test]
@@ -45,13 +60,16 @@ fn the_framework_passes_its_own_tests() {
         "strata-codegen",
     ];
     let clippy = [
-        &["clippy"][..],
+        &["clippy", "--locked"][..],
         &framework,
         &["--all-targets", "--", "-D", "warnings"],
     ]
     .concat();
     cargo(&repo.root, &clippy);
-    cargo(&repo.root, &[&["test"][..], &framework].concat());
+    cargo(
+        &repo.root,
+        &[&["test", "--locked"][..], &framework].concat(),
+    );
 }
 
 #[test]
