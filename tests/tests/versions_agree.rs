@@ -30,7 +30,9 @@ fn every_release_number_is_versions() {
         .find_map(|line| line.strip_prefix("strata_version = "))
         .map(|value| value.trim_matches('"').to_owned());
     if recorded.as_deref() != Some(version.as_str()) {
-        disagree.push(format!("template/.strata-answers.toml strata_version = {recorded:?}"));
+        disagree.push(format!(
+            "template/.strata-answers.toml strata_version = {recorded:?}"
+        ));
     }
 
     for krate in ["runtime", "codegen"] {
@@ -59,7 +61,10 @@ fn every_release_number_is_versions() {
             }
         }
     }
-    assert_eq!(pins, 2, "template/Cargo.toml pins strata and strata-codegen");
+    assert_eq!(
+        pins, 2,
+        "template/Cargo.toml pins strata and strata-codegen"
+    );
 
     assert!(
         disagree.is_empty(),

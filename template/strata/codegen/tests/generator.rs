@@ -255,7 +255,8 @@ fn the_openapi_document_describes_every_route() {
 
 #[test]
 fn error_reasons_get_their_codes() {
-    let enums = strata_codegen::errors::error_enums(&library().pool, "library.v1").expect("valid codes");
+    let enums =
+        strata_codegen::errors::error_enums(&library().pool, "library.v1").expect("valid codes");
     let reasons: Vec<(&str, u32)> = enums[0]
         .reasons
         .iter()

@@ -33,8 +33,9 @@ fn proto_add_writes_a_crud_proto_that_compiles_and_generates() {
 
     proto_add(repo.path(), Path::new("api/library/v1/library.proto")).expect("written");
 
-    let compiled = strata_codegen::compile(&repo.path().join("api"), &repo.path().join("third_party"))
-        .expect("compiles");
+    let compiled =
+        strata_codegen::compile(&repo.path().join("api"), &repo.path().join("third_party"))
+            .expect("compiles");
     let service = compiled
         .pool
         .get_service_by_name("library.v1.LibraryService")

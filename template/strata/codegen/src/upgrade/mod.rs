@@ -161,15 +161,23 @@ pub fn run(options: &Options) -> Result<Outcome> {
     Ok(Outcome::Upgraded { conflicts })
 }
 
-/// `git status --porcelain`: empty when the tree is clean.
+/// `git status --porcelain`: empty when the tree is clean. An untracked
+/// `Cargo.lock` does not count: cargo writes one to build this very command in a
+/// repository that never committed it.
 fn uncommitted(root: &Path) -> Result<String> {
-    process::run(&mut process::git(root, &["status", "--porcelain"])).with_context(|| {
-        format!(
-            "{} is not in a git repository: the upgrade needs git to keep the state before \
+    let status =
+        process::run(&mut process::git(root, &["status", "--porcelain"])).with_context(|| {
+            format!(
+                "{} is not in a git repository: the upgrade needs git to keep the state before \
              it. `git init && git add -A && git commit -m 'Before the strata upgrade'` first",
-            root.display()
-        )
-    })
+                root.display()
+            )
+        })?;
+    Ok(status
+        .lines()
+        .filter(|line| *line != "?? Cargo.lock")
+        .map(|line| format!("{line}\n"))
+        .collect())
 }
 
 fn render_release(
