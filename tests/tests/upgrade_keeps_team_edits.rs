@@ -120,7 +120,7 @@ fn upgrade_merges_team_edits_and_marks_conflicts() {
         );
     }
     assert!(
-        read("internal/biz/src/greeter.rs").contains("TEAM_EDIT"),
+        read("internal/biz/src/lib.rs").contains("TEAM_EDIT"),
         "the team's biz edit was lost"
     );
     let makefile = read("Makefile");
@@ -239,7 +239,7 @@ fn generate(template: &Path, into: &Path) -> PathBuf {
 /// A biz edit, a Makefile target and a config value, committed.
 fn team_edits(service: &Path) {
     append(
-        &service.join("internal/biz/src/greeter.rs"),
+        &service.join("internal/biz/src/lib.rs"),
         "\n/// The team's own code.\npub const TEAM_EDIT: &str = \"kept\";\n",
     );
     append(

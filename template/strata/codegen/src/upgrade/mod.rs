@@ -207,3 +207,26 @@ fn framework_edits_message(plan: &Plan) -> String {
         plan.to
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_template_and_rev() {
+        let options =
+            Options::parse(&["--template", "../strata", "--rev", "v0.2.0"], true).expect("parses");
+        assert_eq!(options.template, "../strata");
+        assert_eq!(options.rev.as_deref(), Some("v0.2.0"));
+        // `make upgrade` passes no --rev without REV; an empty one means the newest tag too.
+        let options = Options::parse(&["--template", "x", "--rev", ""], false).expect("parses");
+        assert_eq!(options.rev, None);
+    }
+
+    #[test]
+    fn requires_a_template() {
+        let err = Options::parse(&[], true).expect_err("no template");
+        assert!(err.to_string().contains("--template is required"), "{err}");
+        assert!(Options::parse(&["--bogus"], true).is_err());
+    }
+}

@@ -225,3 +225,112 @@ fn framework_edits(old: &Tree, team: &Tree) -> Vec<FrameworkEdit> {
     edits.sort_by(|a, b| a.path.cmp(&b.path));
     edits
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+        for (path, text) in files {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+    }
+
+    fn tree_of(files: &[(&str, &str)]) -> Tree {
+        files
+            .iter()
+            .map(|(path, text)| ((*path).to_owned(), text.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn plans_every_kind_of_change_without_writing() {
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let (team, new_root) = (scratch.path().join("team"), scratch.path().join("new"));
+        let old = tree_of(&[
+            ("strata/lib.rs", "v1\n"),
+            ("strata/gone.rs", "x\n"),
+            ("Makefile", "a\nb\nc\n"),
+            ("config.yaml", "port: 1\n"),
+            ("dropped.txt", "d\n"),
+            ("README.md", "r\n"),
+        ]);
+        write_tree(
+            &new_root,
+            &[
+                ("strata/lib.rs", "v2\n"),
+                ("Makefile", "a\nb\nC\n"),
+                ("config.yaml", "port: 3\n"),
+                ("added.txt", "n\n"),
+                ("README.md", "r\n"),
+            ],
+        );
+        let team_files = [
+            ("strata/lib.rs", "v1\n"),
+            ("strata/gone.rs", "x\n"),
+            ("Makefile", "A\nb\nc\n"),
+            ("config.yaml", "port: 2\n"),
+            ("dropped.txt", "d\n"),
+            ("README.md", "mine\n"),
+            ("src/own.rs", "team only\n"),
+        ];
+        write_tree(&team, &team_files);
+
+        let plan = Plan::build(
+            &team,
+            &old,
+            &new_root,
+            ("0.1.0", "0.2.0"),
+            &scratch.path().join("m"),
+        )
+        .expect("plans");
+
+        assert!(plan.framework_edits.is_empty());
+        assert_eq!(plan.strata_writes, ["strata/lib.rs"]);
+        assert_eq!(plan.strata_removals, ["strata/gone.rs"]);
+        let actions: Vec<(&str, Action)> = plan
+            .changes
+            .iter()
+            .map(|change| (change.path.as_str(), change.action))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("Makefile", Action::Merge),
+                ("added.txt", Action::Add),
+                ("config.yaml", Action::Conflict(1)),
+                ("dropped.txt", Action::Remove),
+            ]
+        );
+        let merged = &plan.changes[0].bytes;
+        assert_eq!(merged.as_deref(), Some(b"A\nb\nC\n".as_slice()));
+        for (path, text) in team_files {
+            assert_eq!(
+                std::fs::read_to_string(team.join(path)).expect("kept"),
+                text,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_local_framework_edits() {
+        let old = tree_of(&[("strata/a.rs", "a\n"), ("strata/b.rs", "b\n")]);
+        let team = tree_of(&[("strata/a.rs", "edited\n"), ("strata/new.rs", "n\n")]);
+        let edits = framework_edits(&old, &team);
+        let kinds: Vec<(&str, &str)> = edits
+            .iter()
+            .map(|edit| (edit.kind, edit.path.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("changed", "strata/a.rs"),
+                ("missing", "strata/b.rs"),
+                ("added", "strata/new.rs")
+            ]
+        );
+    }
+}
