@@ -189,11 +189,13 @@ fn release_a(dir: &Path) {
 /// framework file, the Makefile, a deploy file and the config value the team edits.
 fn release_b(dir: &Path) {
     std::fs::write(dir.join("VERSION"), "0.2.0\n").expect("write VERSION");
-    for krate in ["runtime", "codegen"] {
-        let manifest = dir.join(format!("template/strata/{krate}/Cargo.toml"));
-        replace(&manifest, "\nversion = \"0.1.0\"", "\nversion = \"0.2.0\"");
+    for entry in std::fs::read_dir(dir.join("template/strata")).expect("template/strata") {
+        let manifest = entry.expect("entry").path().join("Cargo.toml");
+        if manifest.is_file() {
+            replace(&manifest, "\nversion = \"0.1.0\"", "\nversion = \"0.2.0\"");
+        }
     }
-    replace(
+    replace_all(
         &dir.join("template/Cargo.toml"),
         "version = \"=0.1.0\"",
         "version = \"=0.2.0\"",
@@ -371,4 +373,10 @@ fn replace(file: &Path, from: &str, to: &str) {
 fn append(file: &Path, tail: &str) {
     let text = std::fs::read_to_string(file).expect("readable");
     std::fs::write(file, format!("{text}{tail}")).expect("writable");
+}
+
+fn replace_all(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).expect("readable");
+    assert!(text.contains(from), "{} has no {from:?}", file.display());
+    std::fs::write(file, text.replace(from, to)).expect("writable");
 }

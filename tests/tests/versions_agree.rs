@@ -35,12 +35,22 @@ fn every_release_number_is_versions() {
         ));
     }
 
-    for krate in ["runtime", "codegen"] {
-        let manifest = format!("template/strata/{krate}/Cargo.toml");
-        let found = toml_file(&root.join(&manifest))["package"]["version"].clone();
-        if found.as_str() != Some(version.as_str()) {
-            disagree.push(format!("{manifest} version = {found}"));
+    let mut crates = Vec::new();
+    for entry in std::fs::read_dir(root.join("template/strata")).expect("template/strata") {
+        let dir = entry.expect("entry").path();
+        let manifest = dir.join("Cargo.toml");
+        if !manifest.is_file() {
+            continue;
         }
+        let shown = format!(
+            "template/strata/{}/Cargo.toml",
+            dir.file_name().expect("a name").to_string_lossy()
+        );
+        let found = toml_file(&manifest)["package"]["version"].clone();
+        if found.as_str() != Some(version.as_str()) {
+            disagree.push(format!("{shown} version = {found}"));
+        }
+        crates.push(shown);
     }
 
     let workspace = toml_file(&root.join("template/Cargo.toml"));
@@ -62,8 +72,9 @@ fn every_release_number_is_versions() {
         }
     }
     assert_eq!(
-        pins, 2,
-        "template/Cargo.toml pins strata and strata-codegen"
+        pins,
+        crates.len(),
+        "template/Cargo.toml pins each framework crate ({crates:?}) with `version = \"={version}\"`"
     );
 
     assert!(
