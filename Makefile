@@ -17,7 +17,7 @@ CARGO_DENY_VERSION := 0.20.2
 DEMO_DIR := demo
 DEMO_NAME := hello-svc
 
-.PHONY: help tools demo test test-fast lock bench clean
+.PHONY: help tools demo test test-fast lock sums bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -100,6 +100,11 @@ bench: ## Benchmark the sample against bare axum/tonic: writes bench/results.md 
 	@# The baselines and the driver, built in this run; the driver builds the sample.
 	cd bench && cargo build --release --bins
 	cd bench && cargo run --release --bin bench
+
+sums: ## Rewrite template/strata/SHA256SUMS after changing the framework (a fast test checks it)
+	cd template/strata && sums=$$(find . -type f ! -path ./SHA256SUMS -print | sed 's|^\./||' | LC_ALL=C sort \
+	  | while IFS= read -r file; do sha256sum "$$file"; done) && printf '%s\n' "$$sums" > SHA256SUMS
+	@echo "wrote template/strata/SHA256SUMS ($$(wc -l < template/strata/SHA256SUMS) files)"
 
 clean: ## Remove ./demo and the shared target directory
 	rm -rf $(DEMO_DIR) $(CARGO_TARGET_DIR)

@@ -4,9 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod upgrade;
+
 const USAGE: &str = "usage:
   cargo strata proto-add <api/<package path>/<name>.proto>   write a new CRUD-shaped proto
-  cargo strata proto-server <api/...proto>                   write a service skeleton for it";
+  cargo strata proto-server <api/...proto>                   write a service skeleton for it
+  cargo strata upgrade --template <path or git URL> [--rev <tag or commit>]
+                                                             move to another strata release, keeping your edits
+  cargo strata upgrade-plan --template <..> [--rev <..>]     print what upgrade would do; writes nothing";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,15 +21,17 @@ fn main() -> ExitCode {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["proto-add", proto] => proto_add(Path::new(proto)),
-        ["proto-server", proto] => proto_server(Path::new(proto)),
+        ["proto-add", proto] => proto_add(Path::new(proto)).map(|()| ExitCode::SUCCESS),
+        ["proto-server", proto] => proto_server(Path::new(proto)).map(|()| ExitCode::SUCCESS),
+        ["upgrade", rest @ ..] => upgrade(rest, true),
+        ["upgrade-plan", rest @ ..] => upgrade(rest, false),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
@@ -82,4 +89,13 @@ fn proto_server(proto: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `upgrade` (`write`) or `upgrade-plan`: exits 1 when conflicts are left to resolve.
+fn upgrade(args: &[&str], write: bool) -> anyhow::Result<ExitCode> {
+    let options = upgrade::Options::parse(args, write)?;
+    Ok(match upgrade::run(&options)? {
+        upgrade::Outcome::Upgraded { conflicts } if conflicts > 0 => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    })
 }
