@@ -49,16 +49,19 @@ pub fn refresh_lock(root: &Path, plan: &Plan) -> Result<Option<String>> {
             "Cargo.lock: resolve the Cargo.toml conflicts, then run `cargo metadata --format-version 1 >/dev/null` (or any cargo build) to update it".to_owned(),
         ));
     }
+    let lock = root.join(LOCK_FILE);
+    let before = std::fs::read(&lock).ok();
     let result = output(
         Command::new("cargo")
             .args(["metadata", "--format-version", "1"])
             .current_dir(root)
             .stdout(Stdio::null()),
     )?;
-    let what = if replaced {
-        "Cargo.lock: took the new release's and let cargo re-add your dependencies"
-    } else {
-        "Cargo.lock: updated by cargo for the new manifests"
+    let changed = std::fs::read(&lock).ok() != before;
+    let what = match (changed, replaced) {
+        (false, _) => "Cargo.lock: as the new release resolves it (cargo changed nothing)",
+        (true, true) => "Cargo.lock: took the new release's and let cargo re-add your dependencies",
+        (true, false) => "Cargo.lock: updated by cargo for the new manifests",
     };
     Ok(Some(if result.status.success() {
         what.to_owned()
