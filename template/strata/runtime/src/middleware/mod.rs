@@ -3,7 +3,8 @@
 //! access log, RED metrics), recovery from panics, then the guard (rate and
 //! concurrency limits, timeout, one error body for every refusal; a gRPC request
 //! that cannot be decoded is INVALID_ARGUMENT, not INTERNAL). HTTP also gets
-//! CORS, gzip and a body limit.
+//! CORS, gzip, a body limit, and `X-Content-Type-Options: nosniff` and
+//! `Cache-Control: no-store` (unless the route set one) on every reply.
 //!
 //! gRPC routes get it through `tonic::service::Routes::into_axum_router`, so both
 //! transports run the very same layers.
@@ -19,7 +20,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::MethodRouter;
-use http::Request;
+use http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+use http::{HeaderValue, Request};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -111,7 +113,18 @@ pub(crate) fn apply_http(
     if http.compression {
         router = router.layer(CompressionLayer::new().gzip(true));
     }
-    router
+    router.layer(axum::middleware::map_response(api_reply_headers))
+}
+
+/// Every HTTP reply, refusals included: browsers must not guess its type, and
+/// caches must not keep it unless the route set its own `Cache-Control`.
+async fn api_reply_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Tags an HTTP `route` with the proto operation it serves

@@ -106,15 +106,22 @@ where
         let peer = peer(&request);
         let slot = OperationSlot::default();
         request.extensions_mut().insert(slot.clone());
-        // gRPC names its operation in the path; HTTP routes fill the slot.
+        // gRPC names its operation in the path (kept only if a service answers
+        // it, see `unserved`); HTTP routes fill the slot.
         let grpc_operation =
             (transport == Transport::Grpc).then(|| request.uri().path().to_owned());
 
         // Span names follow the OpenTelemetry conventions: the gRPC method, or
         // `GET /route/{param}`; the proto operation is recorded once known.
-        let span_name = grpc_operation
-            .clone()
-            .unwrap_or_else(|| http_span_name(&request));
+        let span_name = match &grpc_operation {
+            // No service by that name: the path is the client's invention.
+            Some(_) if request.extensions().get::<MatchedPath>().is_none() => {
+                UNMATCHED.to_owned()
+            }
+            Some(path) => path.clone(),
+            None => http_span_name(&request),
+        };
+        let named_unmatched = span_name == UNMATCHED;
         let span = tracing::info_span!(
             "request",
             otel.name = span_name,
@@ -139,9 +146,18 @@ where
             let mut response = handled.await?;
             drop(in_flight);
             let elapsed = started.elapsed();
-            let operation = grpc_operation
-                .or_else(|| slot.0.get().map(|name| (*name).to_owned()))
-                .unwrap_or_else(|| "unmatched".to_owned());
+            let operation = match grpc_operation {
+                Some(_) if unserved(&response) => UNMATCHED.to_owned(),
+                Some(path) => path,
+                None => slot
+                    .0
+                    .get()
+                    .map_or_else(|| UNMATCHED.to_owned(), |name| (*name).to_owned()),
+            };
+            if transport == Transport::Grpc && operation == UNMATCHED && !named_unmatched {
+                // A known service, an unknown method: the span must not keep it.
+                span.record("otel.name", UNMATCHED);
+            }
             let (code, reason) = outcome(transport, &response);
             if options.tracing {
                 // An OpenTelemetry attribute only: recording a tracing field would
@@ -174,13 +190,25 @@ where
     }
 }
 
+/// The operation of a request no route or gRPC method serves: client-chosen paths
+/// must not become label values or log fields, one per path.
+const UNMATCHED: &str = "unmatched";
+
+/// Whether `response` is tonic's answer to a gRPC path no service method serves:
+/// UNIMPLEMENTED with no message (a handler's own UNIMPLEMENTED says why).
+fn unserved<B>(response: &Response<B>) -> bool {
+    Status::from_header_map(response.headers()).is_some_and(|status| {
+        status.code() == tonic::Code::Unimplemented && status.message().is_empty()
+    })
+}
+
 /// `GET /helloworld/{name}`: the method and the route template, never the raw path
 /// (which would make one span name per URL).
 fn http_span_name<B>(request: &Request<B>) -> String {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
+        .map_or(UNMATCHED, MatchedPath::as_str);
     format!("{} {route}", request.method())
 }
 

@@ -334,3 +334,115 @@ async fn a_client_gone_while_sending_is_cancelled_not_unknown() {
         (tonic::Code::Cancelled, "CLIENT_CLOSED".to_owned())
     );
 }
+
+#[tokio::test]
+async fn a_grpc_message_over_the_limit_is_resource_exhausted() {
+    let metrics = Metrics::new("0", "0");
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    let router = tonic::service::Routes::new(health.max_decoding_message_size(4)).into_axum_router();
+    let router = apply(router, Transport::Grpc, &options(), TIMEOUT, &metrics);
+    // A 10-byte message, whole, against a 4-byte limit.
+    let mut frame = vec![0, 0, 0, 0, 10];
+    frame.extend([0; 10]);
+    let request = Request::post("/grpc.health.v1.Health/Check")
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Body::from(frame))
+        .expect("request");
+
+    let response = call(&router, request).await;
+
+    assert_eq!(
+        grpc_failure(&response),
+        (
+            tonic::Code::ResourceExhausted,
+            "PAYLOAD_TOO_LARGE".to_owned()
+        )
+    );
+}
+
+/// The `server_requests_total` series, one per line.
+fn request_series(metrics: &Metrics) -> Vec<String> {
+    metrics
+        .encode()
+        .lines()
+        .filter(|line| line.starts_with("server_requests_total{"))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn grpc_request(path: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Body::from(body))
+        .expect("request")
+}
+
+/// A client choosing method paths must not choose label values: 1,000 made-up
+/// paths (unknown services and unknown methods of a known one) add no series.
+#[tokio::test]
+async fn unknown_grpc_methods_are_one_unmatched_series() {
+    let metrics = Metrics::new("0", "0");
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    let router = tonic::service::Routes::new(health).into_axum_router();
+    let router = apply(router, Transport::Grpc, &options(), TIMEOUT, &metrics);
+    let made_up = |i: usize| {
+        if i % 2 == 0 {
+            format!("/grpc.health.v1.Health/MadeUp{i}")
+        } else {
+            format!("/made.up.v{i}.Service/Call")
+        }
+    };
+
+    // An empty Health.Check: a served method keeps its name.
+    let served = call(&router, grpc_request("/grpc.health.v1.Health/Check", vec![0; 5])).await;
+    // A success carries its status in the trailers, not the headers.
+    assert!(Status::from_header_map(served.headers()).is_none());
+    for i in 0..2 {
+        let response = call(&router, grpc_request(&made_up(i), vec![0; 5])).await;
+        assert_eq!(grpc_failure(&response).0, tonic::Code::Unimplemented);
+    }
+    let before = request_series(&metrics);
+    for i in 2..1000 {
+        call(&router, grpc_request(&made_up(i), vec![0; 5])).await;
+    }
+    let after = request_series(&metrics);
+
+    assert_eq!(before.len(), after.len(), "{after:#?}");
+    assert!(
+        after
+            .iter()
+            .any(|line| line.contains(r#"operation="/grpc.health.v1.Health/Check""#)),
+        "{after:#?}"
+    );
+    let unmatched: Vec<_> = after
+        .iter()
+        .filter(|line| line.contains(r#"operation="unmatched""#))
+        .collect();
+    assert_eq!(unmatched.len(), 1, "{after:#?}");
+    assert!(unmatched[0].ends_with(" 1000"), "{unmatched:?}");
+    assert!(!metrics.encode().contains("MadeUp"));
+}
+
+#[tokio::test]
+async fn http_replies_are_nosniff_and_no_store_unless_the_route_says() {
+    let metrics = Metrics::new("0", "0");
+    let cached = get(|| async { ([(http::header::CACHE_CONTROL, "max-age=60")], "cached") });
+    let router = apply_http(
+        routes().route("/cached", cached),
+        &http_conf(1024, false, None),
+        &options(),
+        &metrics,
+    );
+
+    for path in ["/ok", "/nowhere", "/boom"] {
+        let response = call(&router, get_request(path)).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+    }
+    let response = call(&router, get_request("/cached")).await;
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["cache-control"], "max-age=60");
+}

@@ -33,8 +33,18 @@ impl Transcoder {
             let format = body_format(parts)?;
             let bytes = read(body).await?;
             match format {
-                BodyFormat::Json => self.json_body(&bytes, &mut tree)?,
-                BodyFormat::Protobuf => binary = Some(self.protobuf_body(&bytes)?),
+                Some(BodyFormat::Json) => self.json_body(&bytes, &mut tree)?,
+                Some(BodyFormat::Protobuf) => binary = Some(self.protobuf_body(&bytes)?),
+                None if bytes.is_empty() => {}
+                // Guessing JSON would let a page on another site write without
+                // a CORS preflight (a simple request carries no Content-Type).
+                None => {
+                    return Err(unsupported_media_type(
+                        "the request has a body but no Content-Type; send \
+                         Content-Type: application/json (or application/x-protobuf)"
+                            .to_owned(),
+                    ));
+                }
             }
         }
         self.path_params(parts, &mut tree).await?;
@@ -152,10 +162,11 @@ impl Transcoder {
     }
 }
 
-/// The body's format from Content-Type: JSON when absent.
-fn body_format(parts: &Parts) -> Result<BodyFormat, Error> {
+/// The body's format from Content-Type; `None` when absent, which only an empty
+/// body may be.
+fn body_format(parts: &Parts) -> Result<Option<BodyFormat>, Error> {
     let Some(content_type) = parts.headers.get(CONTENT_TYPE) else {
-        return Ok(BodyFormat::Json);
+        return Ok(None);
     };
     let essence = content_type
         .to_str()
@@ -166,17 +177,19 @@ fn body_format(parts: &Parts) -> Result<BodyFormat, Error> {
         .trim()
         .to_ascii_lowercase();
     match essence.as_str() {
-        "application/json" => Ok(BodyFormat::Json),
-        "application/x-protobuf" | "application/protobuf" => Ok(BodyFormat::Protobuf),
-        _ => Err(Error::new(
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            format!(
-                "Content-Type {:?} is not supported; send application/json or application/x-protobuf",
-                String::from_utf8_lossy(content_type.as_bytes())
-            ),
-        )),
+        "application/json" => Ok(Some(BodyFormat::Json)),
+        "application/x-protobuf" | "application/protobuf" => Ok(Some(BodyFormat::Protobuf)),
+        _ => Err(unsupported_media_type(format!(
+            "Content-Type {:?} is not supported; send Content-Type: application/json \
+             (or application/x-protobuf)",
+            String::from_utf8_lossy(content_type.as_bytes())
+        ))),
     }
+}
+
+/// A 415 UNSUPPORTED_MEDIA_TYPE whose message says what to send.
+fn unsupported_media_type(message: String) -> Error {
+    Error::new(415, "UNSUPPORTED_MEDIA_TYPE", message)
 }
 
 /// The whole body; over `server.http.max_body_bytes` is a 413.

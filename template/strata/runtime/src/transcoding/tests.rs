@@ -385,6 +385,49 @@ async fn an_unsupported_content_type_is_415() {
     assert_eq!(body["reason"], "UNSUPPORTED_MEDIA_TYPE");
 }
 
+/// No guessing: a body without Content-Type could come from a page on another
+/// site (a CORS simple request), so it is refused with what to send.
+#[tokio::test]
+async fn a_body_without_content_type_is_415_saying_what_to_send() {
+    let request = Request::post("/v1/items").body(HttpBody::from(r#"{"name":"x"}"#));
+
+    let (status, body) = json_call(request.expect("request")).await;
+
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(body["code"], 415);
+    assert_eq!(body["reason"], "UNSUPPORTED_MEDIA_TYPE");
+    let message = body["message"].as_str().expect("a message");
+    assert!(message.contains("Content-Type: application/json"), "{message}");
+    assert!(body["metadata"].is_object(), "{body}");
+}
+
+/// curl's `-d` default is a form; the 415 names the header to send instead.
+#[tokio::test]
+async fn a_form_body_is_415_saying_what_to_send() {
+    let request = Request::post("/v1/items")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(HttpBody::from(r#"{"name":"x"}"#));
+
+    let (status, body) = json_call(request.expect("request")).await;
+
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let message = body["message"].as_str().expect("a message");
+    assert!(message.contains("Content-Type: application/json"), "{message}");
+}
+
+/// An empty body needs no Content-Type: the request is what the path and query say.
+#[tokio::test]
+async fn an_empty_body_without_content_type_is_accepted() {
+    let (status, body) = json_call(
+        Request::post("/v1/items")
+            .body(HttpBody::empty())
+            .expect("request"),
+    )
+    .await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 /// A chunked body (no Content-Length for the limit layer to refuse up front) is
 /// cut off at the limit while the transcoder reads it: a 413, not a 400.
 #[tokio::test]
