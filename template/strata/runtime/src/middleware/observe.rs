@@ -115,9 +115,7 @@ where
         // `GET /route/{param}`; the proto operation is recorded once known.
         let span_name = match &grpc_operation {
             // No service by that name: the path is the client's invention.
-            Some(_) if request.extensions().get::<MatchedPath>().is_none() => {
-                UNMATCHED.to_owned()
-            }
+            Some(_) if request.extensions().get::<MatchedPath>().is_none() => UNMATCHED.to_owned(),
             Some(path) => path.clone(),
             None => http_span_name(&request),
         };

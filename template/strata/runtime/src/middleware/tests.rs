@@ -339,7 +339,8 @@ async fn a_client_gone_while_sending_is_cancelled_not_unknown() {
 async fn a_grpc_message_over_the_limit_is_resource_exhausted() {
     let metrics = Metrics::new("0", "0");
     let (_reporter, health) = tonic_health::server::health_reporter();
-    let router = tonic::service::Routes::new(health.max_decoding_message_size(4)).into_axum_router();
+    let router =
+        tonic::service::Routes::new(health.max_decoding_message_size(4)).into_axum_router();
     let router = apply(router, Transport::Grpc, &options(), TIMEOUT, &metrics);
     // A 10-byte message, whole, against a 4-byte limit.
     let mut frame = vec![0, 0, 0, 0, 10];
@@ -388,7 +389,7 @@ async fn unknown_grpc_methods_are_one_unmatched_series() {
     let router = tonic::service::Routes::new(health).into_axum_router();
     let router = apply(router, Transport::Grpc, &options(), TIMEOUT, &metrics);
     let made_up = |i: usize| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             format!("/grpc.health.v1.Health/MadeUp{i}")
         } else {
             format!("/made.up.v{i}.Service/Call")
@@ -396,7 +397,11 @@ async fn unknown_grpc_methods_are_one_unmatched_series() {
     };
 
     // An empty Health.Check: a served method keeps its name.
-    let served = call(&router, grpc_request("/grpc.health.v1.Health/Check", vec![0; 5])).await;
+    let served = call(
+        &router,
+        grpc_request("/grpc.health.v1.Health/Check", vec![0; 5]),
+    )
+    .await;
     // A success carries its status in the trailers, not the headers.
     assert!(Status::from_header_map(served.headers()).is_none());
     for i in 0..2 {

@@ -397,7 +397,10 @@ async fn a_body_without_content_type_is_415_saying_what_to_send() {
     assert_eq!(body["code"], 415);
     assert_eq!(body["reason"], "UNSUPPORTED_MEDIA_TYPE");
     let message = body["message"].as_str().expect("a message");
-    assert!(message.contains("Content-Type: application/json"), "{message}");
+    assert!(
+        message.contains("Content-Type: application/json"),
+        "{message}"
+    );
     assert!(body["metadata"].is_object(), "{body}");
 }
 
@@ -412,7 +415,10 @@ async fn a_form_body_is_415_saying_what_to_send() {
 
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let message = body["message"].as_str().expect("a message");
-    assert!(message.contains("Content-Type: application/json"), "{message}");
+    assert!(
+        message.contains("Content-Type: application/json"),
+        "{message}"
+    );
 }
 
 /// An empty body needs no Content-Type: the request is what the path and query say.
