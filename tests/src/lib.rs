@@ -6,6 +6,7 @@ pub mod grpc;
 pub mod lockfile;
 pub mod malformed;
 pub mod process;
+pub mod quickstart;
 pub mod raw_http;
 mod render;
 pub mod shipping;

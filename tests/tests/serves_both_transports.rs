@@ -1,11 +1,13 @@
 //! Slow tier: the built binary of each variant answers SayHello on gRPC and HTTP,
-//! reports itself alive and ready, counts both calls in /metrics (which promtool
+//! answers the quickstart `curl` commands of both READMEs as written, reports
+//! itself alive and ready, counts both calls in /metrics (which promtool
 //! accepts), refuses a bad config naming the key, and exits 0 on SIGTERM.
 
 use std::process::Command;
 
 use serde_json::{Value, json};
 use strata_tests::process::shared_target_dir;
+use strata_tests::quickstart::{curl_commands, send};
 use strata_tests::{
     Rendered, Service, Variant, cargo, database_available, database_url, generate, grpc,
     promtool_available, promtool_check,
@@ -48,6 +50,8 @@ async fn serves_both_transports(variant: Variant) {
         .await
         .expect_err("empty name");
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
+
+    answers_the_quickstart(&service, &repo).await;
 
     let metrics = reqwest::get(format!("http://{}/metrics", service.http))
         .await
@@ -93,6 +97,42 @@ async fn serves_both_transports(variant: Variant) {
                 && line.contains(r#""operation":"/helloworld.v1.Greeter/SayHello""#)),
         "no access line in the log file:\n{logs}"
     );
+}
+
+/// The `curl` lines of this repository's README and of the generated one, sent as
+/// curl sends them (`-d` without `-H` is a form): each answers 2xx, with the JSON
+/// its comment shows when it shows JSON, and a note created is listed.
+async fn answers_the_quickstart(service: &Service, repo: &Rendered) {
+    let ours = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let generated = std::fs::read_to_string(repo.root.join("README.md")).expect("README.md");
+    for readme in [ours, generated] {
+        let commands = curl_commands(&readme);
+        assert!(
+            commands.iter().any(|curl| curl.method == "POST"),
+            "{commands:#?}"
+        );
+        let mut created = None;
+        for curl in commands {
+            let (status, body) = send(&curl, service.http).await;
+            assert!(
+                (200..300).contains(&status),
+                "{}: {status} {body}\n{}",
+                curl.line,
+                service.output()
+            );
+            let reply: Option<Value> = serde_json::from_str(&body).ok();
+            if let Some(expected) = &curl.expected {
+                assert_eq!(reply.as_ref(), Some(expected), "{}", curl.line);
+            }
+            if curl.method == "POST" && curl.path == "/v1/notes" {
+                created = reply.and_then(|note| note["id"].as_str().map(str::to_owned));
+            } else if curl.path == "/v1/notes" {
+                let id = created.as_deref().expect("the POST came first");
+                assert!(body.contains(id), "{}: {body}", curl.line);
+            }
+        }
+    }
 }
 
 fn refuses_a_bad_config_value(variant: Variant) {

@@ -311,6 +311,54 @@ async fn protobuf_goes_both_ways_and_other_content_types_are_415() {
     assert_eq!(body["reason"], "UNSUPPORTED_MEDIA_TYPE");
 }
 
+/// JSON is never guessed: without Content-Type (what a page on another site can
+/// send without a CORS preflight) or as curl's default form, a body is a 415 whose
+/// message says what to send.
+#[tokio::test]
+async fn a_body_without_json_content_type_is_415_saying_what_to_send() {
+    let service = start().await;
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/v1/notes", service.http);
+
+    for content_type in [None, Some("application/x-www-form-urlencoded")] {
+        let mut request = client.post(&url).body(r#"{"title":"guessed"}"#);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("response");
+
+        assert_eq!(response.status(), 415, "{content_type:?}");
+        let body: Value = response.json().await.expect("JSON error");
+        assert_eq!(body["code"], 415);
+        assert_eq!(body["reason"], "UNSUPPORTED_MEDIA_TYPE");
+        assert!(body["metadata"].is_object(), "{body}");
+        let message = body["message"].as_str().expect("a message");
+        assert!(
+            message.contains("Content-Type: application/json"),
+            "{content_type:?}: {message}"
+        );
+    }
+    let (_, list) = http_get(service.http, "/v1/notes").await;
+    assert!(!list.to_string().contains("guessed"), "{list}");
+}
+
+/// Browsers must not sniff an API reply into something else, and shared caches
+/// must not keep one: on answers and refusals alike.
+#[tokio::test]
+async fn api_replies_are_nosniff_and_no_store() {
+    let service = start().await;
+
+    for path in ["/v1/notes", "/v1/notes/999999", "/no-such-route"] {
+        let response = reqwest::get(format!("http://{}{path}", service.http))
+            .await
+            .expect("response");
+
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+    }
+}
+
 #[tokio::test]
 async fn serves_the_openapi_document() {
     let service = start().await;
