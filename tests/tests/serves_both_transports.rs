@@ -51,8 +51,6 @@ async fn serves_both_transports(variant: Variant) {
         .expect_err("empty name");
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 
-    answers_the_quickstart(&service, &repo).await;
-
     let metrics = reqwest::get(format!("http://{}/metrics", service.http))
         .await
         .expect("metrics")
@@ -69,6 +67,8 @@ async fn serves_both_transports(variant: Variant) {
     if promtool_available() {
         promtool_check(&metrics).unwrap_or_else(|complaint| panic!("promtool: {complaint}"));
     }
+
+    answers_the_quickstart(&service, &repo).await;
 
     for probe in ["/healthz", "/readyz"] {
         let (status, body) = http_get(&service, probe).await;

@@ -25,6 +25,8 @@ use {{crate_name}} as app;
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 /// The trace of a request made at `log.level: warn`.
 const QUIET_TRACE_ID: &str = "5ce03a4688c45eb7b4df03ae1f1f5847";
+/// The trace of a gRPC call, whose span is named once a method answers it.
+const GRPC_TRACE_ID: &str = "6df14b5799d56fc8c5e014bf2f2f6958";
 
 /// An OTLP trace receiver that keeps what it is sent.
 #[derive(Clone, Default)]
@@ -96,6 +98,17 @@ async fn a_requests_logs_and_span_carry_its_ids() {
         .await
         .expect("HTTP response");
     assert_eq!(response.status(), 200);
+    let mut call = tonic::Request::new(api::helloworld::v1::HelloRequest {
+        name: "traced".into(),
+    });
+    let traceparent = format!("00-{GRPC_TRACE_ID}-00f067aa0ba902b7-01");
+    call.metadata_mut()
+        .insert("traceparent", traceparent.parse().expect("metadata value"));
+    support::grpc_client(service.grpc)
+        .await
+        .say_hello(call)
+        .await
+        .expect("SayHello");
     service.stop.send(()).expect("running");
     service.stopped.await.expect("joined").expect("clean stop");
     telemetry.shutdown().await;
@@ -133,6 +146,10 @@ async fn a_requests_logs_and_span_carry_its_ids() {
         .find(|(_, span)| hex(&span.trace_id) == TRACE_ID)
         .unwrap_or_else(|| panic!("no span of trace {TRACE_ID} reached the collector"));
     assert_eq!(span.name, "GET /helloworld/{name}");
+    let (_, grpc_span) = spans()
+        .find(|(_, span)| hex(&span.trace_id) == GRPC_TRACE_ID)
+        .unwrap_or_else(|| panic!("no span of trace {GRPC_TRACE_ID} reached the collector"));
+    assert_eq!(grpc_span.name, "/helloworld.v1.Greeter/SayHello");
     assert!(
         spans().any(|(_, span)| hex(&span.trace_id) == QUIET_TRACE_ID),
         "the span of the request made at warn did not reach the collector"

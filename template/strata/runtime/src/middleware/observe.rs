@@ -106,23 +106,26 @@ where
         let peer = peer(&request);
         let slot = OperationSlot::default();
         request.extensions_mut().insert(slot.clone());
-        // gRPC names its operation in the path (kept only if a service answers
+        // gRPC names its operation in the path (kept only if a method answers
         // it, see `unserved`); HTTP routes fill the slot.
         let grpc_operation =
             (transport == Transport::Grpc).then(|| request.uri().path().to_owned());
 
         // Span names follow the OpenTelemetry conventions: the gRPC method, or
-        // `GET /route/{param}`; the proto operation is recorded once known.
-        let span_name = match &grpc_operation {
-            // No service by that name: the path is the client's invention.
-            Some(_) if request.extensions().get::<MatchedPath>().is_none() => UNMATCHED.to_owned(),
-            Some(path) => path.clone(),
-            None => http_span_name(&request),
-        };
-        let named_unmatched = span_name == UNMATCHED;
+        // `GET /route/{param}`; the proto operation is recorded once known. A gRPC
+        // span is named on the OpenTelemetry span only, never in a field the log
+        // layers print, since a path no method serves is the client's invention.
+        let span_name = (transport == Transport::Http).then(|| http_span_name(&request));
+        let grpc_span_name = grpc_operation.as_ref().map(|path| {
+            if request.extensions().get::<MatchedPath>().is_some() {
+                path.clone()
+            } else {
+                UNMATCHED.to_owned()
+            }
+        });
         let span = tracing::info_span!(
             "request",
-            otel.name = span_name,
+            otel.name = span_name.as_deref(),
             otel.kind = "server",
             transport = transport.name(),
             request_id = request_id.as_deref().unwrap_or_default(),
@@ -131,6 +134,9 @@ where
         );
         if options.tracing {
             continue_trace(&span, &request);
+        }
+        if let Some(name) = &grpc_span_name {
+            span.context().span().update_name(name.clone());
         }
         let in_flight = options
             .metrics
@@ -152,9 +158,9 @@ where
                     .get()
                     .map_or_else(|| UNMATCHED.to_owned(), |name| (*name).to_owned()),
             };
-            if transport == Transport::Grpc && operation == UNMATCHED && !named_unmatched {
+            if operation == UNMATCHED && grpc_span_name.is_some_and(|name| name != UNMATCHED) {
                 // A known service, an unknown method: the span must not keep it.
-                span.record("otel.name", UNMATCHED);
+                span.context().span().update_name(UNMATCHED);
             }
             let (code, reason) = outcome(transport, &response);
             if options.tracing {
