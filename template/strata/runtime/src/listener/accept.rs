@@ -99,13 +99,21 @@ mod tests {
     async fn opening_after(sent: &[u8]) -> Option<Opening> {
         let (mut client, server) = pair().await;
         client.write_all(sent).await.expect("write");
-        opening(&server, Duration::from_millis(200), &CancellationToken::new()).await
+        opening(
+            &server,
+            Duration::from_millis(200),
+            &CancellationToken::new(),
+        )
+        .await
     }
 
     #[tokio::test]
     async fn tells_the_preface_from_http1_and_gives_up_on_silence() {
         assert_eq!(opening_after(HTTP2_PREFACE).await, Some(Opening::Http2));
-        assert_eq!(opening_after(b"GET / HTTP/1.1\r\n").await, Some(Opening::Other));
+        assert_eq!(
+            opening_after(b"GET / HTTP/1.1\r\n").await,
+            Some(Opening::Other)
+        );
         assert_eq!(opening_after(b"P").await, None);
         assert_eq!(opening_after(&HTTP2_PREFACE[..10]).await, None);
         assert_eq!(opening_after(b"").await, None);
