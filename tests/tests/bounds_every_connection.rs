@@ -48,10 +48,18 @@ async fn closes_silent_and_half_open_connections_on_both_ports() {
     let limit = Duration::from_secs(10);
     let cases: [(&str, SocketAddr, &[u8]); 5] = [
         ("gRPC, nothing sent", service.grpc, b""),
-        ("gRPC, preface then silence", service.grpc, PREFACE_AND_SETTINGS),
+        (
+            "gRPC, preface then silence",
+            service.grpc,
+            PREFACE_AND_SETTINGS,
+        ),
         ("HTTP, nothing sent", service.http, b""),
         ("HTTP, `P` only", service.http, b"P"),
-        ("HTTP, preface then silence", service.http, PREFACE_AND_SETTINGS),
+        (
+            "HTTP, preface then silence",
+            service.http,
+            PREFACE_AND_SETTINGS,
+        ),
     ];
     for (case, addr, first) in cases {
         let lived = lifetime(addr, first, limit).await;
@@ -72,7 +80,10 @@ async fn server_settings(stream: &mut TcpStream) -> Vec<(u16, u32)> {
         stream.read_exact(&mut header).await.expect("frame header");
         let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
         let mut payload = vec![0u8; length];
-        stream.read_exact(&mut payload).await.expect("frame payload");
+        stream
+            .read_exact(&mut payload)
+            .await
+            .expect("frame payload");
         let (kind, flags) = (header[3], header[4]);
         if kind == 0x4 && flags & 0x1 == 0 {
             return payload
@@ -96,10 +107,7 @@ async fn grpc_advertises_its_stream_limit_and_reflection_can_be_switched_off() {
     let (service, _scratch) = start_built(Variant::SQLITE, &env);
 
     let mut stream = TcpStream::connect(service.grpc).await.expect("connect");
-    stream
-        .write_all(PREFACE_AND_SETTINGS)
-        .await
-        .expect("write");
+    stream.write_all(PREFACE_AND_SETTINGS).await.expect("write");
     let settings = tokio::time::timeout(Duration::from_secs(5), server_settings(&mut stream))
         .await
         .expect("SETTINGS within 5 s");
