@@ -38,13 +38,18 @@ pub async fn bind(
     let server = &conf.server;
     let grpc_routes = server::grpc(server, services, &health, metrics)?;
     let http_routes = server::http(server, services, &health, metrics);
+    let keepalive = (server.keepalive_interval, server.keepalive_timeout);
     let grpc = strata::Listener::grpc(server.grpc.addr, grpc_routes)
         .await
-        .context("server.grpc.addr")?;
+        .context("server.grpc.addr")?
+        .header_read_timeout(server.grpc.preface_timeout)
+        .http2_keepalive(keepalive.0, keepalive.1)
+        .max_concurrent_streams(server.grpc.max_concurrent_streams);
     let http = strata::Listener::http(server.http.addr, http_routes)
         .await
         .context("server.http.addr")?
-        .header_read_timeout(server.http.header_read_timeout);
+        .header_read_timeout(server.http.header_read_timeout)
+        .http2_keepalive(keepalive.0, keepalive.1);
     let mut app = strata::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .shutdown_grace(server.shutdown_grace)
         .listener(grpc)
@@ -54,7 +59,8 @@ pub async fn bind(
         let admin = strata::Listener::admin(addr, admin_routes)
             .await
             .context("server.admin_addr")?
-            .header_read_timeout(server.http.header_read_timeout);
+            .header_read_timeout(server.http.header_read_timeout)
+            .http2_keepalive(keepalive.0, keepalive.1);
         app = app.listener(admin);
     }
     Ok(app.health(health))

@@ -6,8 +6,8 @@ use strata::{Health, Metrics};
 use tonic::service::Routes;
 
 /// The gRPC routes: every service by its full proto name, plus `grpc.health.v1`
-/// and server reflection (v1 and v1alpha, for older grpcurl clients), behind the
-/// same middleware as HTTP.
+/// and, when `server.grpc.reflection` is on, server reflection (v1 and v1alpha,
+/// for older grpcurl clients), behind the same middleware as HTTP.
 pub fn grpc(
     conf: &Server,
     services: &Services,
@@ -21,13 +21,16 @@ pub fn grpc(
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
     // One line per api service.
-    let routes = Routes::new(
+    let mut routes = Routes::new(
         GreeterServer::new(services.greeter.clone()).max_decoding_message_size(max_message),
     )
     .add_service(NotesServer::new(services.notes.clone()).max_decoding_message_size(max_message))
-    .add_service(health.grpc_service())
-    .add_service(reflection().build_v1()?)
-    .add_service(reflection().build_v1alpha()?);
+    .add_service(health.grpc_service());
+    if conf.grpc.reflection {
+        routes = routes
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?);
+    }
 
     let router = strata::middleware::grpc(routes.into_axum_router(), conf, metrics);
     Ok(Routes::from(router))

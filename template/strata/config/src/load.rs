@@ -225,6 +225,7 @@ fn redact_strings<C: Config>(path: &str, value: &mut serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+    use std::time::Duration;
 
     use super::*;
     use crate::{Invalid, Log, Server, Trace};
@@ -345,10 +346,7 @@ trace:
         let file = file_with(VALID);
         let conf = load_sample(file.path(), "CONF_TEST_VALID").expect("valid config");
 
-        assert_eq!(
-            conf.server.shutdown_grace,
-            std::time::Duration::from_secs(5)
-        );
+        assert_eq!(conf.server.shutdown_grace, Duration::from_secs(5));
         assert_eq!(conf.server.grpc.addr.port(), 9000);
         assert_eq!(conf.data.database.max_connections, 4);
         assert_eq!(conf.log.format, crate::LogFormat::Json);
@@ -472,6 +470,37 @@ trace:
         assert!(
             err.ends_with("`server.http.timeout` must be greater than 0"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_grpc_stream_limit_of_zero() {
+        let yaml = VALID.replace(
+            "max_message_bytes: 4194304\n",
+            "max_message_bytes: 4194304\n    max_concurrent_streams: 0\n",
+        );
+
+        let err = load_err(&yaml, "CONF_TEST_STREAMS");
+
+        assert!(
+            err.ends_with("`server.grpc.max_concurrent_streams` must be greater than 0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn connection_bounds_added_after_0_1_0_have_defaults() {
+        let file = file_with(VALID);
+
+        let sample = load_sample(file.path(), "CONF_TEST_DEFAULTS").expect("a 0.1.0 config loads");
+
+        let server = &sample.server;
+        assert_eq!(server.grpc.max_concurrent_streams, 200);
+        assert!(server.grpc.reflection);
+        assert_eq!(server.grpc.preface_timeout, Duration::from_secs(10));
+        assert_eq!(
+            (server.keepalive_interval, server.keepalive_timeout),
+            (Duration::from_secs(30), Duration::from_secs(10))
         );
     }
 

@@ -46,7 +46,33 @@ pub struct Server {
     /// `host:port` for `/healthz`, `/readyz` and `/metrics` on a listener of their
     /// own; empty serves them on the HTTP port.
     pub admin_addr: String,
+    /// An HTTP/2 connection (either port) without a frame for this long is pinged.
+    #[serde(with = "humantime_serde", default = "default_keepalive_interval")]
+    pub keepalive_interval: Duration,
+    /// A ping unanswered for this long closes the connection.
+    #[serde(with = "humantime_serde", default = "default_keepalive_timeout")]
+    pub keepalive_timeout: Duration,
     pub middleware: Middleware,
+}
+
+fn default_keepalive_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_keepalive_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_preface_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_max_concurrent_streams() -> u32 {
+    200
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Server {
@@ -66,6 +92,13 @@ impl Server {
             ),
             ("http.max_body_bytes", self.http.max_body_bytes == 0),
             ("grpc.max_message_bytes", self.grpc.max_message_bytes == 0),
+            ("grpc.preface_timeout", self.grpc.preface_timeout.is_zero()),
+            (
+                "grpc.max_concurrent_streams",
+                self.grpc.max_concurrent_streams == 0,
+            ),
+            ("keepalive_interval", self.keepalive_interval.is_zero()),
+            ("keepalive_timeout", self.keepalive_timeout.is_zero()),
         ];
         if let Some((key, _)) = positive.into_iter().find(|(_, is_zero)| *is_zero) {
             return Err(Invalid::new(path(section, key), "must be greater than 0"));
@@ -124,6 +157,15 @@ pub struct Grpc {
     pub timeout: Duration,
     /// Larger request messages are refused with RESOURCE_EXHAUSTED.
     pub max_message_bytes: usize,
+    /// A connection that has not sent the HTTP/2 preface within this is closed.
+    #[serde(with = "humantime_serde", default = "default_preface_timeout")]
+    pub preface_timeout: Duration,
+    /// Calls one connection may have open at once, advertised in SETTINGS.
+    #[serde(default = "default_max_concurrent_streams")]
+    pub max_concurrent_streams: u32,
+    /// Serve gRPC server reflection (v1 and v1alpha), which grpcurl uses.
+    #[serde(default = "default_true")]
+    pub reflection: bool,
 }
 
 /// The middleware both transports share; each piece can be switched off.

@@ -1,7 +1,6 @@
 //! The HTTP accept loop: HTTP/1.1 and HTTP/2 (prior knowledge) on one port, with a
-//! header read timeout that `axum::serve` does not offer, and a graceful drain.
-
-use std::time::Duration;
+//! header read timeout that `axum::serve` does not offer, keep-alive pings and a
+//! stream limit on HTTP/2, and a graceful drain.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -9,38 +8,34 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::Service;
+
+use super::{Limits, accept};
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then stops
 /// accepting and waits for open connections to finish their requests.
 pub(super) async fn serve(
+    transport: &'static str,
     listener: TcpListener,
     router: Router,
-    header_read_timeout: Duration,
+    limits: Limits,
     shutdown: CancellationToken,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .keep_alive_interval(limits.keepalive_interval)
+        .keep_alive_timeout(limits.keepalive_timeout);
     let connections = GracefulShutdown::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    // Out of file descriptors, or a connection reset while queued:
-                    // back off a little instead of spinning.
-                    tracing::warn!(%err, "accepting an HTTP connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = shutdown.cancelled() => break,
-        };
+    while let Some((stream, peer)) = accept::next(transport, &listener, &shutdown).await {
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             // Connect info gives the access log its peer address.
@@ -52,7 +47,10 @@ pub(super) async fn serve(
         let builder = builder.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            if !first_bytes(&stream, header_read_timeout, &shutdown).await {
+            if accept::opening(&stream, limits.header_read_timeout, &shutdown)
+                .await
+                .is_none()
+            {
                 return;
             }
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
@@ -63,18 +61,4 @@ pub(super) async fn serve(
     }
     drop(listener);
     connections.shutdown().await;
-}
-
-/// Waits until a new connection sends something. hyper's header read timeout
-/// starts only once it knows the protocol, which needs the first bytes, so a
-/// client that connects and stays silent is dropped here after the same timeout,
-/// or as soon as shutdown begins.
-async fn first_bytes(stream: &TcpStream, timeout: Duration, shutdown: &CancellationToken) -> bool {
-    let mut first = [0u8; 1];
-    tokio::select! {
-        peeked = tokio::time::timeout(timeout, stream.peek(&mut first)) => {
-            matches!(peeked, Ok(Ok(read)) if read > 0)
-        }
-        () = shutdown.cancelled() => false,
-    }
 }

@@ -1,3 +1,5 @@
+mod accept;
+mod grpc;
 mod http;
 
 use std::future::Future;
@@ -6,12 +8,30 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 /// How long an HTTP client may take to send a request's headers unless
 /// [`Listener::header_read_timeout`] says otherwise.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an HTTP/2 connection may go without a frame before it is pinged,
+/// and how long the ping may go unanswered, unless [`Listener::http2_keepalive`]
+/// says otherwise.
+pub const DEFAULT_HTTP2_KEEPALIVE: (Duration, Duration) =
+    (Duration::from_secs(30), Duration::from_secs(10));
+
+/// Streams one HTTP/2 connection may have open at once unless
+/// [`Listener::max_concurrent_streams`] says otherwise (hyper's own default).
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 200;
+
+/// What bounds a connection's life, whatever the transport.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) keepalive_interval: Duration,
+    pub(crate) keepalive_timeout: Duration,
+    pub(crate) max_concurrent_streams: u32,
+}
 
 /// A bound listener and what serves it. Binding happens when the server is built,
 /// so a taken port fails startup before anything runs.
@@ -20,7 +40,7 @@ pub struct Listener {
     listener: TcpListener,
     local_addr: SocketAddr,
     routes: Routes,
-    header_read_timeout: Duration,
+    limits: Limits,
 }
 
 enum Routes {
@@ -59,16 +79,38 @@ impl Listener {
             local_addr: listener.local_addr()?,
             listener,
             routes,
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            limits: Limits {
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                keepalive_interval: DEFAULT_HTTP2_KEEPALIVE.0,
+                keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE.1,
+                max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            },
         })
     }
 
-    /// How long an HTTP client may take to send a request's headers, or to start a
-    /// request at all on a new or idle connection, before the connection is closed:
-    /// a slow or silent client cannot hold a connection forever. HTTP/1 only; the
-    /// gRPC server ignores it.
+    /// How long a client may take to send a request's headers, or to start a
+    /// request at all on a new or idle HTTP/1 connection, before the connection is
+    /// closed: a slow or silent client cannot hold a connection forever. A new
+    /// connection must also show its protocol (a whole HTTP/2 preface, or bytes
+    /// that cannot begin one) within it; on the gRPC listener, the preface.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.header_read_timeout = timeout;
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// An HTTP/2 connection without a frame for `interval` is pinged; one that
+    /// does not answer within `timeout` is closed, so a vanished or silent peer
+    /// cannot hold it.
+    pub fn http2_keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.limits.keepalive_interval = interval;
+        self.limits.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Streams (requests, calls) one HTTP/2 connection may have open at once;
+    /// advertised in SETTINGS, and more are refused.
+    pub fn max_concurrent_streams(mut self, max: u32) -> Self {
+        self.limits.max_concurrent_streams = max;
         self
     }
 
@@ -88,25 +130,19 @@ impl Listener {
         shutdown: CancellationToken,
     ) -> impl Future<Output = io::Result<()>> + Send {
         let Self {
+            transport,
             listener,
             routes,
-            header_read_timeout,
+            limits,
             ..
         } = self;
         async move {
             match routes {
                 Routes::Http(router) => {
-                    http::serve(listener, router, header_read_timeout, shutdown).await;
+                    http::serve(transport, listener, router, limits, shutdown).await;
                     Ok(())
                 }
-                Routes::Grpc(routes) => tonic::transport::Server::builder()
-                    .add_routes(routes)
-                    .serve_with_incoming_shutdown(
-                        TcpListenerStream::new(listener),
-                        shutdown.cancelled_owned(),
-                    )
-                    .await
-                    .map_err(io::Error::other),
+                Routes::Grpc(routes) => grpc::serve(listener, routes, limits, shutdown).await,
             }
         }
     }
@@ -117,7 +153,7 @@ impl std::fmt::Debug for Listener {
         f.debug_struct("Listener")
             .field("transport", &self.transport)
             .field("local_addr", &self.local_addr)
-            .field("header_read_timeout", &self.header_read_timeout)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
