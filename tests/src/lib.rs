@@ -14,6 +14,7 @@ pub mod validators;
 
 pub use built::{built, start_built};
 pub use process::{
-    Service, cargo, database_available, database_url, free_port, promtool_available, promtool_check,
+    Made, Service, cargo, database_available, database_url, free_port, make, make_ok,
+    promtool_available, promtool_check,
 };
 pub use render::{Rendered, Variant, generate, generate_err, generate_err_with, template_root};

@@ -37,6 +37,46 @@ pub fn cargo(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// What `make` did: whether it succeeded, and its stdout and stderr together.
+#[derive(Debug)]
+pub struct Made {
+    pub ok: bool,
+    pub text: String,
+}
+
+/// Runs `make <args>` in `dir` (a generated repository or this one) with the shared
+/// target directory, whatever its outcome.
+pub fn make(dir: &Path, args: &[&str]) -> Made {
+    let output = Command::new("make")
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .expect("make runs");
+    Made {
+        ok: output.status.success(),
+        text: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
+
+/// [`make`] that must succeed: panics with the output naming the step, else returns it.
+pub fn make_ok(dir: &Path, args: &[&str]) -> String {
+    let made = make(dir, args);
+    assert!(
+        made.ok,
+        "make {} in {}:\n{}",
+        args.join(" "),
+        dir.display(),
+        made.text
+    );
+    made.text
+}
+
 /// Reports a missing prerequisite and returns false: under `CI=true` the test fails
 /// instead, so CI never passes by skipping.
 pub(crate) fn unavailable(what: &str) -> bool {

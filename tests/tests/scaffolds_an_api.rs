@@ -3,28 +3,8 @@
 //! registered with the lines proto-server prints.
 
 use std::path::Path;
-use std::process::Command;
 
-use strata_tests::{Variant, cargo, generate};
-
-fn make(repo: &Path, args: &[&str]) -> String {
-    let output = Command::new("make")
-        .args(args)
-        .current_dir(repo)
-        .env(
-            "CARGO_TARGET_DIR",
-            strata_tests::process::shared_target_dir(),
-        )
-        .output()
-        .expect("make runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "make {}:\n{text}", args.join(" "));
-    text
-}
+use strata_tests::{Variant, cargo, generate, make, make_ok};
 
 /// Inserts `line` into `file` after the first line containing `anchor`.
 fn insert_after(file: &Path, anchor: &str, line: &str) {
@@ -44,24 +24,24 @@ fn proto_add_and_proto_server_build_once_registered() {
     let root = &repo.root;
     let proto = "api/library/v1/library.proto";
 
-    make(root, &["proto-add", &format!("NAME={proto}")]);
-    let refused = Command::new("make")
-        .args(["proto-add", &format!("NAME={proto}")])
-        .current_dir(root)
-        .output()
-        .expect("make runs");
-    assert!(!refused.status.success(), "proto-add overwrote {proto}");
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("never overwrites"));
+    make_ok(root, &["proto-add", &format!("NAME={proto}")]);
+    let refused = make(root, &["proto-add", &format!("NAME={proto}")]);
+    assert!(!refused.ok, "proto-add overwrote {proto}");
+    assert!(
+        refused.text.contains("never overwrites"),
+        "{}",
+        refused.text
+    );
 
     // The proto alone builds: routes, errors and OpenAPI come from `make api`.
-    make(root, &["api"]);
+    make_ok(root, &["api"]);
     let openapi = std::fs::read_to_string(root.join("api/openapi.json")).expect("openapi");
     assert!(
         openapi.contains("/v1/libraries/{id}"),
         "api/openapi.json lists the new routes"
     );
 
-    let printed = make(root, &["proto-server", &format!("PROTO={proto}")]);
+    let printed = make_ok(root, &["proto-server", &format!("PROTO={proto}")]);
     assert!(
         root.join("internal/service/src/library_service.rs")
             .is_file()

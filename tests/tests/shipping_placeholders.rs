@@ -2,10 +2,8 @@
 //! each keep or drop their files whole, and the Makefile offers exactly the targets
 //! whose files exist, each listed by `make help`.
 
-use std::process::Command;
-
 use strata_tests::shipping::{SHIPPED, database_choices, read};
-use strata_tests::{Variant, generate};
+use strata_tests::{Made, Variant, generate, make};
 
 #[test]
 fn covers_every_database() {
@@ -15,22 +13,6 @@ fn covers_every_database() {
         database_choices(),
         "tests/src/shipping.rs SHIPPED must list every database choice"
     );
-}
-
-fn make(root: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let output = Command::new("make")
-        .args(args)
-        .current_dir(root)
-        .output()
-        .expect("make runs");
-    (
-        output.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
 }
 
 const DOCKER_FILES: [&str; 5] = [
@@ -59,7 +41,7 @@ fn defaults_ship_docker_kubernetes_and_github() {
     assert!(!repo.root.join(".gitlab-ci.yml").exists());
     assert!(!repo.root.join("ci/gitlab").exists());
 
-    let (ok, help) = make(&repo.root, &["help"]);
+    let Made { ok, text: help } = make(&repo.root, &["help"]);
     assert!(ok, "{help}");
     for target in ["docker", "compose-up", "compose-down", "k8s-render", "deny"] {
         assert!(
@@ -88,7 +70,7 @@ fn defaults_ship_docker_kubernetes_and_github() {
         ),
         ("deny", "cargo deny check"),
     ] {
-        let (ok, out) = make(&repo.root, &["-n", target]);
+        let Made { ok, text: out } = make(&repo.root, &["-n", target]);
         assert!(ok && out.contains(command), "make -n {target}:\n{out}");
     }
 }
@@ -119,7 +101,7 @@ fn each_placeholder_drops_its_files() {
         assert!(!makefile.contains(target), "{target} without its files");
     }
     assert!(makefile.contains("deny:"));
-    let (ok, help) = make(&repo.root, &["help"]);
+    let Made { ok, text: help } = make(&repo.root, &["help"]);
     assert!(ok, "{help}");
 }
 

@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use strata_tests::process::shared_target_dir;
-use strata_tests::{cargo, template_root};
+use strata_tests::{cargo, make, make_ok, template_root};
 
 /// As long as `hello-sqlite`: code holding the crate name formats the same.
 const NAME: &str = "upgraded-svc";
@@ -292,36 +291,6 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     files
-}
-
-struct Made {
-    ok: bool,
-    text: String,
-}
-
-fn make(dir: &Path, args: &[&str]) -> Made {
-    let output = Command::new("make")
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", shared_target_dir())
-        .env("CARGO_TERM_COLOR", "never")
-        .output()
-        .expect("make runs");
-    Made {
-        ok: output.status.success(),
-        text: text(&output),
-    }
-}
-
-fn make_ok(dir: &Path, args: &[&str]) {
-    let made = make(dir, args);
-    assert!(
-        made.ok,
-        "make {} in {}:\n{}",
-        args.join(" "),
-        dir.display(),
-        made.text
-    );
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
