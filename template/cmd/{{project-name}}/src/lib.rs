@@ -2,7 +2,6 @@
 //! whole dependency graph by hand, so the end-to-end tests start exactly what
 //! production starts.
 
-use anyhow::Context;
 use strata::telemetry;
 
 /// The whole graph: data -> biz -> service -> server, then the listeners bound and
@@ -38,31 +37,18 @@ pub async fn bind(
     let server = &conf.server;
     let grpc_routes = server::grpc(server, services, &health, metrics)?;
     let http_routes = server::http(server, services, &health, metrics);
-    let keepalive = (server.keepalive_interval, server.keepalive_timeout);
-    let grpc = strata::Listener::grpc(server.grpc.addr, grpc_routes)
-        .await
-        .context("server.grpc.addr")?
-        .header_read_timeout(server.grpc.preface_timeout)
-        .http2_keepalive(keepalive.0, keepalive.1)
-        .max_concurrent_streams(server.grpc.max_concurrent_streams);
-    let http = strata::Listener::http(server.http.addr, http_routes)
-        .await
-        .context("server.http.addr")?
-        .header_read_timeout(server.http.header_read_timeout)
-        .http2_keepalive(keepalive.0, keepalive.1);
-    let mut app = strata::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+    let grpc = strata::Listener::grpc_from(server, grpc_routes).await?;
+    let http = strata::Listener::http_from(server, http_routes).await?;
+    let admin_routes = strata::admin::routes(health.clone(), metrics.clone());
+    let admin = strata::Listener::admin_from(server, admin_routes).await?;
+    let app = strata::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .shutdown_grace(server.shutdown_grace)
         .listener(grpc)
         .listener(http);
-    if let Some(addr) = server.admin_addr() {
-        let admin_routes = strata::admin::routes(health.clone(), metrics.clone());
-        let admin = strata::Listener::admin(addr, admin_routes)
-            .await
-            .context("server.admin_addr")?
-            .header_read_timeout(server.http.header_read_timeout)
-            .http2_keepalive(keepalive.0, keepalive.1);
-        app = app.listener(admin);
-    }
+    let app = match admin {
+        Some(admin) => app.listener(admin),
+        None => app,
+    };
     Ok(app.health(health))
 }
 

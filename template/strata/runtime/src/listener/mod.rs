@@ -1,4 +1,5 @@
 mod accept;
+mod configured;
 mod grpc;
 mod http;
 
