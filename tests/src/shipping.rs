@@ -83,6 +83,22 @@ pub fn configured_port(root: &Path, transport: &str) -> u16 {
         .unwrap_or_else(|| panic!("a port in {addr}"))
 }
 
+/// The admin listener's port that a deploy file sets through
+/// `<PREFIX>__SERVER__ADMIN_ADDR=0.0.0.0:<port>` (Dockerfile `ENV`, `config.env`).
+pub fn admin_port_set_in(root: &Path, file: &str, prefix: &str) -> u16 {
+    let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|err| panic!("{file}: {err}"));
+    let key = format!("{prefix}__SERVER__ADMIN_ADDR=");
+    let addr = text
+        .lines()
+        .find_map(|line| line.trim().split_once(&key).map(|(_, addr)| addr))
+        .unwrap_or_else(|| panic!("{file} sets {key}"));
+    addr.trim_end_matches(['\\', ' '])
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("a port in {file}'s {key}{addr}"))
+}
+
 /// Seconds of a humantime duration as the config writes them: `10s`, `1m`.
 pub fn seconds(duration: &str) -> u64 {
     let (number, unit) = duration.split_at(duration.trim_end_matches(char::is_alphabetic).len());

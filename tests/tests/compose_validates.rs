@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use strata_tests::shipping::{SHIPPED, configured_port, yaml_file};
+use strata_tests::shipping::{SHIPPED, admin_port_set_in, configured_port, yaml_file};
 use strata_tests::validators::{check_jsonschema, check_schema};
 use strata_tests::{generate, promtool_available};
 
@@ -57,6 +57,7 @@ fn the_stack_is_wired_together() {
         );
         let http = configured_port(&repo.root, "http");
         let grpc = configured_port(&repo.root, "grpc");
+        let admin = admin_port_set_in(&repo.root, "deploy/Dockerfile", &prefix);
         let ports: Vec<&str> = service["ports"]
             .as_vec()
             .expect("ports")
@@ -65,7 +66,11 @@ fn the_stack_is_wired_together() {
             .collect();
         assert_eq!(
             ports,
-            [format!("{http}:{http}"), format!("{grpc}:{grpc}")],
+            [
+                format!("{http}:{http}"),
+                format!("{grpc}:{grpc}"),
+                format!("127.0.0.1:{admin}:{admin}")
+            ],
             "{name}"
         );
 
@@ -108,8 +113,8 @@ fn the_stack_is_wired_together() {
         let prometheus = yaml_file(&repo.root, "deploy/prometheus/prometheus.yml");
         assert_eq!(
             prometheus["scrape_configs"][0]["static_configs"][0]["targets"][0].as_str(),
-            Some(format!("{name}:{http}").as_str()),
-            "{name}: Prometheus scrapes the service's HTTP port"
+            Some(format!("{name}:{admin}").as_str()),
+            "{name}: Prometheus scrapes the service's admin port"
         );
     }
 }

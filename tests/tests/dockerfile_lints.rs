@@ -3,7 +3,7 @@
 //! non-root user, both ports exposed, the config at /app/configs/config.yaml, and
 //! probes on /healthz and /readyz in place of a HEALTHCHECK the image cannot run.
 
-use strata_tests::shipping::{SHIPPED, configured_port, read};
+use strata_tests::shipping::{SHIPPED, admin_port_set_in, configured_port, read};
 use strata_tests::validators::hadolint;
 use strata_tests::{Variant, generate};
 
@@ -96,7 +96,12 @@ fn the_image_is_what_the_docs_say() {
 
         let http = configured_port(&repo.root, "http");
         let grpc = configured_port(&repo.root, "grpc");
-        assert_eq!(args(&steps, "EXPOSE"), [format!("{http} {grpc}")], "{name}");
+        let admin = admin_port_set_in(&repo.root, "deploy/Dockerfile", &variant.env_prefix());
+        assert_eq!(
+            args(&steps, "EXPOSE"),
+            [format!("{http} {grpc} {admin}")],
+            "{name}: the API ports and the admin port that ENV sets"
+        );
 
         assert_eq!(
             args(&steps, "ENTRYPOINT"),

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use strata_tests::shipping::{SHIPPED, configured_port, seconds, yaml_documents};
+use strata_tests::shipping::{SHIPPED, admin_port_set_in, configured_port, seconds, yaml_documents};
 use strata_tests::validators::{kubectl, kubernetes_validate, kustomize, validate_manifests};
 use strata_tests::{Variant, generate};
 use yaml_rust2::Yaml;
@@ -105,8 +105,8 @@ fn assert_deployment(variant: Variant, root: &Path, documents: &[Yaml]) {
         );
         assert_eq!(
             container[probe]["httpGet"]["port"].as_str(),
-            Some("http"),
-            "{name} {probe}"
+            Some("admin"),
+            "{name} {probe}: probes use the admin port, which no Service publishes"
         );
     }
     let ports: Vec<(Option<&str>, Option<i64>)> = container["ports"]
@@ -117,10 +117,21 @@ fn assert_deployment(variant: Variant, root: &Path, documents: &[Yaml]) {
         .collect();
     let http = i64::from(configured_port(root, "http"));
     let grpc = i64::from(configured_port(root, "grpc"));
+    let admin = admin_port_set_in(root, "deploy/kubernetes/base/config.env", &prefix);
     assert_eq!(
         ports,
-        [(Some("http"), Some(http)), (Some("grpc"), Some(grpc))],
+        [
+            (Some("http"), Some(http)),
+            (Some("grpc"), Some(grpc)),
+            (Some("admin"), Some(i64::from(admin)))
+        ],
         "{name}"
+    );
+    let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(
+        annotations["prometheus.io/port"].as_str(),
+        Some(admin.to_string().as_str()),
+        "{name}: Prometheus scrapes the admin port"
     );
 
     for resource in ["cpu", "memory"] {

@@ -16,6 +16,7 @@ const ANSWERED: Variant = Variant {
         ("database", "postgres"),
         ("http_port", "8080"),
         ("grpc_port", "9090"),
+        ("admin_port", "9191"),
         ("docker", "false"),
         ("kubernetes", "false"),
         ("github_ci", "false"),
