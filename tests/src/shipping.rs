@@ -86,7 +86,8 @@ pub fn configured_port(root: &Path, transport: &str) -> u16 {
 /// The admin listener's port that a deploy file sets through
 /// `<PREFIX>__SERVER__ADMIN_ADDR=0.0.0.0:<port>` (Dockerfile `ENV`, `config.env`).
 pub fn admin_port_set_in(root: &Path, file: &str, prefix: &str) -> u16 {
-    let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|err| panic!("{file}: {err}"));
+    let text =
+        std::fs::read_to_string(root.join(file)).unwrap_or_else(|err| panic!("{file}: {err}"));
     let key = format!("{prefix}__SERVER__ADMIN_ADDR=");
     let addr = text
         .lines()

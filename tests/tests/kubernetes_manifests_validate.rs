@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use strata_tests::shipping::{SHIPPED, admin_port_set_in, configured_port, seconds, yaml_documents};
+use strata_tests::shipping::{
+    SHIPPED, admin_port_set_in, configured_port, seconds, yaml_documents,
+};
 use strata_tests::validators::{kubectl, kubernetes_validate, kustomize, validate_manifests};
 use strata_tests::{Variant, generate};
 use yaml_rust2::Yaml;
