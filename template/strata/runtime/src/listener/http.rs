@@ -87,7 +87,10 @@ struct Refusals {
 impl Refusals {
     fn count(&mut self, transport: &'static str, max_connections: usize) {
         self.since_logged += 1;
-        if self.logged_at.is_some_and(|at| at.elapsed() < REFUSAL_LOG_EVERY) {
+        if self
+            .logged_at
+            .is_some_and(|at| at.elapsed() < REFUSAL_LOG_EVERY)
+        {
             return;
         }
         tracing::warn!(
