@@ -52,6 +52,14 @@ pub struct Server {
     /// A ping unanswered for this long closes the connection.
     #[serde(with = "humantime_serde", default = "default_keepalive_timeout")]
     pub keepalive_timeout: Duration,
+    /// A connection (either port, either HTTP version) with no request open for
+    /// this long is closed, HTTP/2 with GOAWAY.
+    #[serde(with = "humantime_serde", default = "default_idle_timeout")]
+    pub idle_timeout: Duration,
+    /// Connections each listener holds at once; more are closed as soon as they
+    /// are accepted. 0: a quarter of the process's open-file limit.
+    #[serde(default)]
+    pub max_connections: usize,
     pub middleware: Middleware,
 }
 
@@ -61,6 +69,10 @@ fn default_keepalive_interval() -> Duration {
 
 fn default_keepalive_timeout() -> Duration {
     Duration::from_secs(10)
+}
+
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(120)
 }
 
 fn default_preface_timeout() -> Duration {
@@ -99,6 +111,7 @@ impl Server {
             ),
             ("keepalive_interval", self.keepalive_interval.is_zero()),
             ("keepalive_timeout", self.keepalive_timeout.is_zero()),
+            ("idle_timeout", self.idle_timeout.is_zero()),
         ];
         if let Some((key, _)) = positive.into_iter().find(|(_, is_zero)| *is_zero) {
             return Err(Invalid::new(path(section, key), "must be greater than 0"));

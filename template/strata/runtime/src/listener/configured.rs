@@ -22,7 +22,7 @@ impl Listener {
         Ok(listener
             .header_read_timeout(grpc.preface_timeout)
             .max_concurrent_streams(grpc.max_concurrent_streams)
-            .keepalive_from(server))
+            .shared_from(server))
     }
 
     /// The HTTP listener of `server.http`: its address and header read timeout, and
@@ -34,7 +34,7 @@ impl Listener {
             .map_err(|err| naming("server.http.addr", http.addr, err))?;
         Ok(listener
             .header_read_timeout(http.header_read_timeout)
-            .keepalive_from(server))
+            .shared_from(server))
     }
 
     /// The admin listener at `server.admin_addr`, when one is set, with the HTTP
@@ -52,13 +52,40 @@ impl Listener {
         Ok(Some(
             listener
                 .header_read_timeout(server.http.header_read_timeout)
-                .keepalive_from(server),
+                .shared_from(server),
         ))
     }
 
-    fn keepalive_from(self, server: &config::Server) -> Self {
+    /// What every listener shares: `server.keepalive_*`, `server.idle_timeout`
+    /// and `server.max_connections`.
+    fn shared_from(self, server: &config::Server) -> Self {
         self.http2_keepalive(server.keepalive_interval, server.keepalive_timeout)
+            .idle_timeout(server.idle_timeout)
+            .max_connections(max_connections(server.max_connections))
     }
+}
+
+/// `server.max_connections`, or when it is 0 a quarter of the open-file limit:
+/// three listeners at their cap still leave a quarter of the descriptors for the
+/// database, log files and a health probe.
+fn max_connections(configured: usize) -> usize {
+    if configured > 0 {
+        return configured;
+    }
+    open_file_limit().map_or(super::DEFAULT_MAX_CONNECTIONS, |limit| (limit / 4).max(16))
+}
+
+/// The soft `RLIMIT_NOFILE`, from `/proc/self/limits` (Linux; elsewhere `None`).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    soft.parse().ok()
 }
 
 /// A bind error that names the key and the address, e.g. `server.http.addr

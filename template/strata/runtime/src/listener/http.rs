@@ -1,26 +1,33 @@
-//! The HTTP accept loop: HTTP/1.1 and HTTP/2 (prior knowledge) on one port, with a
-//! header read timeout that `axum::serve` does not offer, keep-alive pings and a
-//! stream limit on HTTP/2, and a graceful drain.
+//! The accept loop of every listener: HTTP/1.1 and HTTP/2 (prior knowledge) on the
+//! HTTP and admin ports, HTTP/2 only on the gRPC port, each connection served by
+//! [`connection::serve`]. At most `max_connections` are open at once; the permits
+//! also tell the drain when the last one has ended.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tower::Service;
 
-use super::{Limits, accept};
+use super::{Limits, accept, connection};
+
+/// How often a full listener logs the connections it refused: a flood must not
+/// become a flood of log lines.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(1);
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then stops
-/// accepting and waits for open connections to finish their requests.
+/// accepting and waits for open connections to finish their requests. `http2_only`
+/// (gRPC) closes connections that do not open with the HTTP/2 preface.
 pub(super) async fn serve(
     transport: &'static str,
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    http2_only: bool,
     shutdown: CancellationToken,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -34,31 +41,65 @@ pub(super) async fn serve(
         .max_concurrent_streams(limits.max_concurrent_streams)
         .keep_alive_interval(limits.keepalive_interval)
         .keep_alive_timeout(limits.keepalive_timeout);
-    let connections = GracefulShutdown::new();
+    if http2_only {
+        builder = builder.http2_only();
+    }
+    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let open = Arc::new(Semaphore::new(max));
+    let mut refusals = Refusals::default();
     while let Some((stream, peer)) = accept::next(transport, &listener, &shutdown).await {
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            // Closing at once (rather than leaving it queued) tells the client to
+            // retry elsewhere and keeps the accept queue moving for the next one.
+            drop(stream);
+            refusals.count(transport, max);
+            continue;
+        };
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
-            // Connect info gives the access log its peer address.
-            request.extensions_mut().insert(ConnectInfo(peer));
-            let mut router = router.clone();
-            async move { router.call(request).await }
-        });
-        let watcher = connections.watcher();
         let builder = builder.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            if accept::opening(&stream, limits.header_read_timeout, &shutdown)
-                .await
-                .is_none()
-            {
-                return;
+            let opening = accept::opening(&stream, limits.header_read_timeout, &shutdown).await;
+            let shown = match opening {
+                Some(accept::Opening::Http2) => true,
+                Some(accept::Opening::Other) => !http2_only,
+                None => false,
+            };
+            if shown {
+                connection::serve(stream, peer, router, &builder, &limits, &shutdown).await;
             }
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(err) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(%err, %peer, "HTTP connection ended with an error");
-            }
+            drop(permit);
         });
     }
     drop(listener);
-    connections.shutdown().await;
+    // Every permit back: every connection has ended.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    let _ = open.acquire_many(all).await;
+}
+
+/// Connections refused since the last log line.
+#[derive(Default)]
+struct Refusals {
+    since_logged: u64,
+    logged_at: Option<Instant>,
+}
+
+impl Refusals {
+    fn count(&mut self, transport: &'static str, max_connections: usize) {
+        self.since_logged += 1;
+        if self
+            .logged_at
+            .is_some_and(|at| at.elapsed() < REFUSAL_LOG_EVERY)
+        {
+            return;
+        }
+        tracing::warn!(
+            transport,
+            max_connections,
+            refused = self.since_logged,
+            "connections refused: the listener is at server.max_connections"
+        );
+        self.since_logged = 0;
+        self.logged_at = Some(Instant::now());
+    }
 }

@@ -1,6 +1,6 @@
 mod accept;
 mod configured;
-mod grpc;
+mod connection;
 mod http;
 
 use std::future::Future;
@@ -25,6 +25,14 @@ pub const DEFAULT_HTTP2_KEEPALIVE: (Duration, Duration) =
 /// [`Listener::max_concurrent_streams`] says otherwise (hyper's own default).
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 200;
 
+/// How long a connection may go without an open request unless
+/// [`Listener::idle_timeout`] says otherwise.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Connections one listener holds at once unless [`Listener::max_connections`]
+/// says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
 /// What bounds a connection's life, whatever the transport.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -32,6 +40,8 @@ pub(crate) struct Limits {
     pub(crate) keepalive_interval: Duration,
     pub(crate) keepalive_timeout: Duration,
     pub(crate) max_concurrent_streams: u32,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_connections: usize,
 }
 
 /// A bound listener and what serves it. Binding happens when the server is built,
@@ -85,6 +95,8 @@ impl Listener {
                 keepalive_interval: DEFAULT_HTTP2_KEEPALIVE.0,
                 keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE.1,
                 max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
             },
         })
     }
@@ -115,6 +127,21 @@ impl Listener {
         self
     }
 
+    /// A connection with no request open for `timeout` is closed (HTTP/2 with
+    /// GOAWAY): an idle client cannot hold a connection forever.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// Connections this listener holds at once; one more is closed as soon as it
+    /// is accepted (and logged), so a flood on one port cannot take every file
+    /// descriptor the others need.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max;
+        self
+    }
+
     /// `http`, `grpc` or `admin`.
     pub fn transport(&self) -> &'static str {
         self.transport
@@ -138,13 +165,12 @@ impl Listener {
             ..
         } = self;
         async move {
-            match routes {
-                Routes::Http(router) => {
-                    http::serve(transport, listener, router, limits, shutdown).await;
-                    Ok(())
-                }
-                Routes::Grpc(routes) => grpc::serve(listener, routes, limits, shutdown).await,
-            }
+            let (router, http2_only) = match routes {
+                Routes::Http(router) => (router, false),
+                Routes::Grpc(routes) => (routes.into_axum_router(), true),
+            };
+            http::serve(transport, listener, router, limits, http2_only, shutdown).await;
+            Ok(())
         }
     }
 }

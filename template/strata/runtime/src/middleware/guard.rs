@@ -102,6 +102,12 @@ where
             return refuse("request rate limit exceeded");
         }
 
+        // tonic's server honoured a caller's `grpc-timeout`; the listener serves
+        // gRPC through hyper now, so the guard does.
+        let timeout = match transport {
+            Transport::Grpc => grpc_timeout(request.headers()).map_or(timeout, |t| t.min(timeout)),
+            Transport::Http => timeout,
+        };
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let body = caller_codes::BodyWatch::default();
@@ -126,6 +132,26 @@ where
             })
         })
     }
+}
+
+/// The caller's deadline from `grpc-timeout` (up to 8 digits and a unit, e.g.
+/// `100m`), or `None` when absent or malformed.
+fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
 }
 
 /// An HTTP error response with a non-JSON body (axum's own 404, 405, 413 or
