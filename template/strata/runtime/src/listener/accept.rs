@@ -28,7 +28,15 @@ pub(super) async fn next(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => return Some(accepted),
+                Ok((stream, peer)) => {
+                    // Replies go out as they are written: without this, Nagle's
+                    // algorithm holds a small frame back until the client's delayed
+                    // ACK (tens of milliseconds). tonic's own server set it too.
+                    if let Err(err) = stream.set_nodelay(true) {
+                        tracing::debug!(%err, transport, "TCP_NODELAY not set");
+                    }
+                    return Some((stream, peer));
+                }
                 Err(err) => {
                     tracing::warn!(%err, transport, "accepting a connection failed");
                     tokio::select! {

@@ -221,3 +221,28 @@ impl RateLimit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(value: &str) -> Option<Duration> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("grpc-timeout", value.parse().expect("header value"));
+        grpc_timeout(&headers)
+    }
+
+    #[test]
+    fn reads_each_grpc_timeout_unit_and_ignores_malformed_ones() {
+        assert_eq!(parsed("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(parsed("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(parsed("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(parsed("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parsed("250u"), Some(Duration::from_micros(250)));
+        assert_eq!(parsed("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        for malformed in ["", "S", "100", "100x", "123456789S", "1.5S", "-1S"] {
+            assert_eq!(parsed(malformed), None, "{malformed:?}");
+        }
+        assert_eq!(grpc_timeout(&http::HeaderMap::new()), None);
+    }
+}
