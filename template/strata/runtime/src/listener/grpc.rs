@@ -24,6 +24,7 @@ pub(super) async fn serve(
     let accepting = tokio::spawn(admit(listener, limits, shutdown.clone(), ready));
     let served = tonic::transport::Server::builder()
         .max_concurrent_streams(limits.max_concurrent_streams)
+        .http2_max_header_list_size(super::http::header_list_limit(limits.max_header_bytes))
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))
         .add_routes(routes)

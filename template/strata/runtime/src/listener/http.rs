@@ -1,6 +1,6 @@
 //! The HTTP accept loop: HTTP/1.1 and HTTP/2 (prior knowledge) on one port, with a
-//! header read timeout that `axum::serve` does not offer, keep-alive pings and a
-//! stream limit on HTTP/2, and a graceful drain.
+//! header read timeout that `axum::serve` does not offer, a header size limit,
+//! keep-alive pings and a stream limit on HTTP/2, and a graceful drain.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -12,7 +12,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::Service;
 
-use super::{Limits, accept};
+use super::{Limits, accept, head};
+
+/// The smallest HTTP/1 read buffer hyper allows.
+const MIN_HTTP1_BUFFER: usize = 8192;
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then stops
 /// accepting and waits for open connections to finish their requests.
@@ -27,10 +30,14 @@ pub(super) async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        // Room to read a head somewhat over the limit whole, so `head` answers it
+        // with the standard body; beyond, hyper answers a bare 431 and closes.
+        .max_buf_size((2 * limits.max_header_bytes).max(MIN_HTTP1_BUFFER));
     builder
         .http2()
         .timer(TokioTimer::new())
+        .max_header_list_size(header_list_limit(limits.max_header_bytes))
         .max_concurrent_streams(limits.max_concurrent_streams)
         .keep_alive_interval(limits.keepalive_interval)
         .keep_alive_timeout(limits.keepalive_timeout);
@@ -40,8 +47,14 @@ pub(super) async fn serve(
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             // Connect info gives the access log its peer address.
             request.extensions_mut().insert(ConnectInfo(peer));
+            let refused = head::refusal(&request, limits.max_header_bytes);
             let mut router = router.clone();
-            async move { router.call(request).await }
+            async move {
+                match refused {
+                    Some(refused) => Ok(refused),
+                    None => router.call(request).await,
+                }
+            }
         });
         let watcher = connections.watcher();
         let builder = builder.clone();
@@ -61,4 +74,9 @@ pub(super) async fn serve(
     }
     drop(listener);
     connections.shutdown().await;
+}
+
+/// `max` as HTTP/2 SETTINGS carry it (a u32).
+pub(super) fn header_list_limit(max: usize) -> u32 {
+    u32::try_from(max).unwrap_or(u32::MAX)
 }

@@ -1,6 +1,7 @@
 mod accept;
 mod configured;
 mod grpc;
+mod head;
 mod http;
 
 use std::future::Future;
@@ -25,6 +26,10 @@ pub const DEFAULT_HTTP2_KEEPALIVE: (Duration, Duration) =
 /// [`Listener::max_concurrent_streams`] says otherwise (hyper's own default).
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 200;
 
+/// The largest request header list (HTTP/2's measure) unless
+/// [`Listener::max_header_bytes`] says otherwise.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// What bounds a connection's life, whatever the transport.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -32,6 +37,7 @@ pub(crate) struct Limits {
     pub(crate) keepalive_interval: Duration,
     pub(crate) keepalive_timeout: Duration,
     pub(crate) max_concurrent_streams: u32,
+    pub(crate) max_header_bytes: usize,
 }
 
 /// A bound listener and what serves it. Binding happens when the server is built,
@@ -85,6 +91,7 @@ impl Listener {
                 keepalive_interval: DEFAULT_HTTP2_KEEPALIVE.0,
                 keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE.1,
                 max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+                max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             },
         })
     }
@@ -112,6 +119,14 @@ impl Listener {
     /// advertised in SETTINGS, and more are refused.
     pub fn max_concurrent_streams(mut self, max: u32) -> Self {
         self.limits.max_concurrent_streams = max;
+        self
+    }
+
+    /// The largest request header list accepted, sized as HTTP/2 sizes it (each
+    /// field's name and value plus 32 bytes); advertised in HTTP/2 SETTINGS, and
+    /// larger ones are answered 431.
+    pub fn max_header_bytes(mut self, max: usize) -> Self {
+        self.limits.max_header_bytes = max;
         self
     }
 
