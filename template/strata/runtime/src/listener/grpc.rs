@@ -1,5 +1,5 @@
 //! The gRPC accept loop: tonic serves connections that have sent the HTTP/2
-//! preface in time, with keep-alive pings and a stream limit.
+//! preface in time, with keep-alive pings, a stream limit and a header limit.
 
 use std::io;
 
@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Limits;
 use super::accept::{self, Opening};
+use super::head;
 
 /// Serves `routes` on `listener` until `shutdown` is cancelled, then stops
 /// accepting and waits for open calls to finish.
@@ -27,7 +28,7 @@ pub(super) async fn serve(
         .http2_max_header_list_size(super::http::header_list_limit(limits.max_header_bytes))
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))
-        .add_routes(routes)
+        .add_routes(head::limit_grpc(routes, limits.max_header_bytes))
         .serve_with_incoming_shutdown(
             ReceiverStream::new(incoming).map(Ok::<_, io::Error>),
             shutdown.cancelled_owned(),

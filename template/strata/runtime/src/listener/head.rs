@@ -2,13 +2,20 @@
 //! admin listeners alike, with the standard error body: an HTTP/1.1 request
 //! without exactly one valid `Host` (RFC 9112 §3.2), a `Host` that names another
 //! authority than HTTP/2's `:authority` (RFC 9113 §8.3.1), and a header list over
-//! the limit (431). hyper and h2 enforce the limit too, with bare replies, on
-//! heads too large to read whole (see `http.rs`).
+//! the limit (431; RESOURCE_EXHAUSTED on the gRPC listener). The transports read
+//! heads up to twice the limit ([`transport_ceiling`]); beyond it hyper and h2
+//! answer a bare 431 themselves.
 
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{CONNECTION, HOST};
 use http::uri::Authority;
 use http::{HeaderValue, Request, StatusCode, Version};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::error::Error;
 use crate::middleware::{mark_api_reply, reason_of};
@@ -18,20 +25,51 @@ use crate::middleware::{mark_api_reply, reason_of};
 /// thing on both.
 const FIELD_OVERHEAD: usize = 32;
 
+/// How large a head the transports read (HTTP/1's buffer, HTTP/2's
+/// SETTINGS_MAX_HEADER_LIST_SIZE) for a limit of `max_header_bytes`: room to read
+/// a head somewhat over the limit whole, so it gets the standard answer.
+pub(super) fn transport_ceiling(max_header_bytes: usize) -> usize {
+    max_header_bytes.saturating_mul(2)
+}
+
 /// The refusal for `request`, or `None` when its head is acceptable.
 pub(super) fn refusal<B>(request: &Request<B>, max_header_bytes: usize) -> Option<Response> {
-    let size = header_list_size(request);
-    if size > max_header_bytes {
-        let message = format!(
-            "request headers take {size} bytes, more than the {max_header_bytes} this server accepts"
-        );
-        return Some(refuse(
-            request,
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            message,
-        ));
+    if let Some(message) = too_large(request, max_header_bytes) {
+        let code = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        return Some(refuse(request, code, message));
     }
     host_problem(request).map(|problem| refuse(request, StatusCode::BAD_REQUEST, problem))
+}
+
+/// gRPC `routes` behind the header limit: a call over it is RESOURCE_EXHAUSTED
+/// (reason `REQUEST_HEADER_FIELDS_TOO_LARGE`), as gRPC answers metadata over its
+/// limit; h2's bare 431 would reach the client as UNKNOWN.
+pub(super) fn limit_grpc(
+    routes: tonic::service::Routes,
+    max_header_bytes: usize,
+) -> tonic::service::Routes {
+    let check = move |request: Request<Body>, next: Next| async move {
+        match too_large(&request, max_header_bytes) {
+            Some(message) => {
+                let reason = reason_of(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+                let details = ErrorDetails::with_error_info(reason, "strata", HashMap::new());
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+                    .into_http::<Body>()
+                    .into_response()
+            }
+            None => next.run(request).await,
+        }
+    };
+    let router = routes.into_axum_router();
+    tonic::service::Routes::from(router.layer(axum::middleware::from_fn(check)))
+}
+
+/// What is too large about `request`'s head, if it is.
+fn too_large<B>(request: &Request<B>, max_header_bytes: usize) -> Option<String> {
+    let size = header_list_size(request);
+    (size > max_header_bytes).then(|| {
+        format!("request headers take {size} bytes, more than the {max_header_bytes} this server accepts")
+    })
 }
 
 /// The header list size as HTTP/2 counts it: every field, and the pseudo-fields

@@ -31,9 +31,7 @@ pub(super) async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        // Room to read a head somewhat over the limit whole, so `head` answers it
-        // with the standard body; beyond, hyper answers a bare 431 and closes.
-        .max_buf_size((2 * limits.max_header_bytes).max(MIN_HTTP1_BUFFER));
+        .max_buf_size(head::transport_ceiling(limits.max_header_bytes).max(MIN_HTTP1_BUFFER));
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -76,7 +74,7 @@ pub(super) async fn serve(
     connections.shutdown().await;
 }
 
-/// `max` as HTTP/2 SETTINGS carry it (a u32).
-pub(super) fn header_list_limit(max: usize) -> u32 {
-    u32::try_from(max).unwrap_or(u32::MAX)
+/// SETTINGS_MAX_HEADER_LIST_SIZE for a limit of `max_header_bytes`.
+pub(super) fn header_list_limit(max_header_bytes: usize) -> u32 {
+    u32::try_from(head::transport_ceiling(max_header_bytes)).unwrap_or(u32::MAX)
 }

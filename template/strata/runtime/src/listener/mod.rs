@@ -123,8 +123,9 @@ impl Listener {
     }
 
     /// The largest request header list accepted, sized as HTTP/2 sizes it (each
-    /// field's name and value plus 32 bytes); advertised in HTTP/2 SETTINGS, and
-    /// larger ones are answered 431.
+    /// field's name and value plus 32 bytes); larger ones are answered 431 with the
+    /// standard body (RESOURCE_EXHAUSTED on gRPC). Heads over twice this are not
+    /// read: HTTP/2 SETTINGS advertise that, and hyper answers a bare 431.
     pub fn max_header_bytes(mut self, max: usize) -> Self {
         self.limits.max_header_bytes = max;
         self
