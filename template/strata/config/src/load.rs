@@ -489,6 +489,21 @@ trace:
     }
 
     #[test]
+    fn refuses_a_header_limit_of_zero() {
+        let yaml = VALID.replace(
+            "admin_addr: ''\n",
+            "admin_addr: ''\n  max_header_bytes: 0\n",
+        );
+
+        let err = load_err(&yaml, "CONF_TEST_HEADERS");
+
+        assert!(
+            err.ends_with("`server.max_header_bytes` must be greater than 0"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn connection_bounds_added_after_0_1_0_have_defaults() {
         let file = file_with(VALID);
 
@@ -496,6 +511,7 @@ trace:
 
         let server = &sample.server;
         assert_eq!(server.grpc.max_concurrent_streams, 200);
+        assert_eq!(server.max_header_bytes, 64 * 1024);
         assert!(server.grpc.reflection);
         assert_eq!(server.grpc.preface_timeout, Duration::from_secs(10));
         assert_eq!(

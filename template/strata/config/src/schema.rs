@@ -60,6 +60,10 @@ pub struct Server {
     /// are accepted. 0: a quarter of the process's open-file limit.
     #[serde(default)]
     pub max_connections: usize,
+    /// Request header lists larger than this (each field's name and value plus 32
+    /// bytes, as HTTP/2 counts them) are refused with 431, on every listener.
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: usize,
     pub middleware: Middleware,
 }
 
@@ -81,6 +85,10 @@ fn default_preface_timeout() -> Duration {
 
 fn default_max_concurrent_streams() -> u32 {
     200
+}
+
+fn default_max_header_bytes() -> usize {
+    64 * 1024
 }
 
 fn default_true() -> bool {
@@ -112,6 +120,7 @@ impl Server {
             ("keepalive_interval", self.keepalive_interval.is_zero()),
             ("keepalive_timeout", self.keepalive_timeout.is_zero()),
             ("idle_timeout", self.idle_timeout.is_zero()),
+            ("max_header_bytes", self.max_header_bytes == 0),
         ];
         if let Some((key, _)) = positive.into_iter().find(|(_, is_zero)| *is_zero) {
             return Err(Invalid::new(path(section, key), "must be greater than 0"));

@@ -10,7 +10,7 @@ use crate::config;
 
 impl Listener {
     /// The gRPC listener of `server.grpc`: its address, preface timeout and stream
-    /// limit, and `server.keepalive_*`.
+    /// limit, and `server.keepalive_*` and `server.max_header_bytes`.
     pub async fn grpc_from(
         server: &config::Server,
         routes: tonic::service::Routes,
@@ -26,7 +26,7 @@ impl Listener {
     }
 
     /// The HTTP listener of `server.http`: its address and header read timeout, and
-    /// `server.keepalive_*`.
+    /// `server.keepalive_*` and `server.max_header_bytes`.
     pub async fn http_from(server: &config::Server, router: axum::Router) -> io::Result<Self> {
         let http = &server.http;
         let listener = Self::http(http.addr, router)
@@ -56,12 +56,13 @@ impl Listener {
         ))
     }
 
-    /// What every listener shares: `server.keepalive_*`, `server.idle_timeout`
-    /// and `server.max_connections`.
+    /// What every listener shares: `server.keepalive_*`, `server.idle_timeout`,
+    /// `server.max_connections` and `server.max_header_bytes`.
     fn shared_from(self, server: &config::Server) -> Self {
         self.http2_keepalive(server.keepalive_interval, server.keepalive_timeout)
             .idle_timeout(server.idle_timeout)
             .max_connections(max_connections(server.max_connections))
+            .max_header_bytes(server.max_header_bytes)
     }
 }
 

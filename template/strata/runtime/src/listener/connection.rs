@@ -17,25 +17,37 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tower::Service;
 
-use super::Limits;
+use super::{Limits, head};
 
-/// Serves `router` on `stream` until it ends.
+/// Serves `router` on `stream` until it ends. Request heads are checked here
+/// ([`head::refusal`]) unless `grpc`: gRPC routes check their own
+/// ([`head::limit_grpc`]), to answer with a gRPC status.
 pub(super) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
     builder: &auto::Builder<TokioExecutor>,
     limits: &Limits,
+    grpc: bool,
     shutdown: &CancellationToken,
 ) {
     let (open, mut watching) = watch::channel(0usize);
     let open = Arc::new(open);
+    let max_header_bytes = limits.max_header_bytes;
     let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
         // Connect info gives the access log its peer address.
         request.extensions_mut().insert(ConnectInfo(peer));
+        let refused = if grpc {
+            None
+        } else {
+            head::refusal(&request, max_header_bytes)
+        };
         let mut router = router.clone();
         let open = Open::start(&open);
         async move {
+            if let Some(refused) = refused {
+                return Ok(refused);
+            }
             let response = router.call(request).await?;
             // The request stays open until its response body has been sent.
             Ok::<_, std::convert::Infallible>(response.map(|body| {

@@ -1,7 +1,8 @@
 //! The accept loop of every listener: HTTP/1.1 and HTTP/2 (prior knowledge) on the
 //! HTTP and admin ports, HTTP/2 only on the gRPC port, each connection served by
-//! [`connection::serve`]. At most `max_connections` are open at once; the permits
-//! also tell the drain when the last one has ended.
+//! [`connection::serve`], with a header size limit on both HTTP versions. At most
+//! `max_connections` are open at once; the permits also tell the drain when the
+//! last one has ended.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,11 +14,14 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::{Limits, accept, connection};
+use super::{Limits, accept, connection, head};
 
 /// How often a full listener logs the connections it refused: a flood must not
 /// become a flood of log lines.
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(1);
+
+/// The smallest HTTP/1 read buffer hyper allows.
+const MIN_HTTP1_BUFFER: usize = 8192;
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then stops
 /// accepting and waits for open connections to finish their requests. `http2_only`
@@ -34,10 +38,12 @@ pub(super) async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(head::transport_ceiling(limits.max_header_bytes).max(MIN_HTTP1_BUFFER));
     builder
         .http2()
         .timer(TokioTimer::new())
+        .max_header_list_size(header_list_limit(limits.max_header_bytes))
         .max_concurrent_streams(limits.max_concurrent_streams)
         .keep_alive_interval(limits.keepalive_interval)
         .keep_alive_timeout(limits.keepalive_timeout);
@@ -66,7 +72,10 @@ pub(super) async fn serve(
                 None => false,
             };
             if shown {
-                connection::serve(stream, peer, router, &builder, &limits, &shutdown).await;
+                connection::serve(
+                    stream, peer, router, &builder, &limits, http2_only, &shutdown,
+                )
+                .await;
             }
             drop(permit);
         });
@@ -102,4 +111,9 @@ impl Refusals {
         self.since_logged = 0;
         self.logged_at = Some(Instant::now());
     }
+}
+
+/// SETTINGS_MAX_HEADER_LIST_SIZE for a limit of `max_header_bytes`.
+pub(super) fn header_list_limit(max_header_bytes: usize) -> u32 {
+    u32::try_from(head::transport_ceiling(max_header_bytes)).unwrap_or(u32::MAX)
 }

@@ -1,6 +1,7 @@
 mod accept;
 mod configured;
 mod connection;
+mod head;
 mod http;
 
 use std::future::Future;
@@ -32,6 +33,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Connections one listener holds at once unless [`Listener::max_connections`]
 /// says otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The largest request header list (HTTP/2's measure) unless
+/// [`Listener::max_header_bytes`] says otherwise.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// What bounds a connection's life, whatever the transport.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +46,7 @@ pub(crate) struct Limits {
     pub(crate) max_concurrent_streams: u32,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) max_header_bytes: usize,
 }
 
 /// A bound listener and what serves it. Binding happens when the server is built,
@@ -97,6 +102,7 @@ impl Listener {
                 max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
+                max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             },
         })
     }
@@ -142,6 +148,15 @@ impl Listener {
         self
     }
 
+    /// The largest request header list accepted, sized as HTTP/2 sizes it (each
+    /// field's name and value plus 32 bytes); larger ones are answered 431 with the
+    /// standard body (RESOURCE_EXHAUSTED on gRPC). Heads over twice this are not
+    /// read: HTTP/2 SETTINGS advertise that, and hyper answers a bare 431.
+    pub fn max_header_bytes(mut self, max: usize) -> Self {
+        self.limits.max_header_bytes = max;
+        self
+    }
+
     /// `http`, `grpc` or `admin`.
     pub fn transport(&self) -> &'static str {
         self.transport
@@ -167,7 +182,7 @@ impl Listener {
         async move {
             let (router, http2_only) = match routes {
                 Routes::Http(router) => (router, false),
-                Routes::Grpc(routes) => (routes.into_axum_router(), true),
+                Routes::Grpc(routes) => (head::limit_grpc(routes, limits.max_header_bytes), true),
             };
             http::serve(transport, listener, router, limits, http2_only, shutdown).await;
             Ok(())

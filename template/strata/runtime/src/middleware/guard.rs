@@ -1,5 +1,6 @@
 //! The innermost layer: refuses work beyond the concurrency and rate limits, drops
-//! a request that outlives its timeout, and gives every refusal, including those
+//! a request that outlives its timeout (408 when it was still waiting for its
+//! body, 504 otherwise), and gives every refusal, including those
 //! axum makes itself (404, 405, 413, a rejected body), the standard error body.
 
 use std::future::Future;
@@ -9,12 +10,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use axum::response::IntoResponse;
 use http::{Request, Response, StatusCode, header};
 use tokio::sync::Semaphore;
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::{Transport, caller_codes};
+use super::{Transport, caller_codes, upload};
 use crate::config;
 use crate::error::{Error, ErrorReason, http_error, render};
 
@@ -111,15 +113,18 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let body = caller_codes::BodyWatch::default();
+        let upload = upload::UploadWatch::default();
+        let http1 = request.version() < http::Version::HTTP_2;
         let request = match transport {
             Transport::Grpc => body.watch(request),
-            Transport::Http => request,
+            Transport::Http => upload.watch(request),
         };
         let handled = inner.call(request);
         Box::pin(async move {
             let response = match tokio::time::timeout(timeout, handled).await {
                 Ok(response) => response?,
                 // Dropping `handled` cancels the handler.
+                Err(_) if upload.stalled() => stalled_upload(timeout, http1),
                 Err(_) => render(
                     transport,
                     Status::deadline_exceeded(format!("no response within {timeout:?}")),
@@ -154,6 +159,22 @@ fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
     })
 }
 
+/// 408 for a request whose body had not arrived when its time ran out; an
+/// HTTP/1 connection is closed, as the rest of the body may still come.
+fn stalled_upload(timeout: Duration, http1: bool) -> Response<Body> {
+    let code = StatusCode::REQUEST_TIMEOUT;
+    let message = format!("the request body did not arrive within {timeout:?}");
+    let mut response = Error::new(code.as_u16(), reason_of(code), message)
+        .with_domain("strata")
+        .into_response();
+    if http1 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    response
+}
+
 /// An HTTP error response with a non-JSON body (axum's own 404, 405, 413 or
 /// extractor rejections) rewritten with the standard JSON error body; its text
 /// becomes the message.
@@ -184,7 +205,7 @@ async fn standard_error_body(response: Response<Body>) -> Response<Body> {
 }
 
 /// `PAYLOAD_TOO_LARGE` for 413: the canonical phrase as a reason.
-fn reason_of(code: StatusCode) -> String {
+pub(crate) fn reason_of(code: StatusCode) -> String {
     code.canonical_reason()
         .unwrap_or("UNKNOWN")
         .to_uppercase()

@@ -14,6 +14,7 @@ mod context;
 mod guard;
 mod observe;
 mod recovery;
+mod upload;
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use context::{RequestContext, outbound_headers};
+pub(crate) use guard::reason_of;
 pub use observe::REQUEST_ID;
 
 use crate::{Metrics, config};
@@ -119,12 +121,16 @@ pub(crate) fn apply_http(
 /// Every HTTP reply, refusals included: browsers must not guess its type, and
 /// caches must not keep it unless the route set its own `Cache-Control`.
 async fn api_reply_headers(mut response: axum::response::Response) -> axum::response::Response {
-    let headers = response.headers_mut();
+    mark_api_reply(response.headers_mut());
+    response
+}
+
+/// `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless set.
+pub(crate) fn mark_api_reply(headers: &mut http::HeaderMap) {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers
         .entry(CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
-    response
 }
 
 /// Tags an HTTP `route` with the proto operation it serves
