@@ -89,7 +89,9 @@ impl Proxy {
     /// Passes connections through again, on the same port.
     async fn restore(&self) {
         if self.accepting.lock().expect("lock").is_none() {
-            let listener = TcpListener::bind(self.addr).await.expect("rebind the proxy's port");
+            let listener = TcpListener::bind(self.addr)
+                .await
+                .expect("rebind the proxy's port");
             self.accept(listener);
         }
         self.cut.store(false, Ordering::SeqCst);
@@ -130,7 +132,10 @@ async fn until_status(addr: SocketAddr, path: &str, status: u16, within: Duratio
         if status_of(addr, path).await.0 == status {
             return;
         }
-        assert!(Instant::now() < deadline, "{path}: no {status} within {within:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{path}: no {status} within {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -154,14 +159,25 @@ async fn fails_fast_during_an_outage_and_recovers_after_it(outage: Outage) {
     let started = Instant::now();
     let (status, body) = status_of(service.http, "/helloworld/during").await;
     assert_unavailable(status, &body);
-    assert!(started.elapsed() < Duration::from_secs(5), "{outage:?}: first request took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{outage:?}: first request took {:?}",
+        started.elapsed()
+    );
 
     // Known down: readiness answers from the last probe, not a fresh wait.
     let started = Instant::now();
     let (status, body) = status_of(service.http, "/readyz").await;
     let readyz = started.elapsed();
-    assert_eq!((status, &body["check"]), (503, &json!("database")), "{body}");
-    assert!(readyz < Duration::from_secs(1), "{outage:?}: /readyz took {readyz:?}");
+    assert_eq!(
+        (status, &body["check"]),
+        (503, &json!("database")),
+        "{body}"
+    );
+    assert!(
+        readyz < Duration::from_secs(1),
+        "{outage:?}: /readyz took {readyz:?}"
+    );
 
     // 50 requests in a row, against 50 x acquire_timeout = 100 s if each waited.
     let started = Instant::now();
@@ -170,18 +186,32 @@ async fn fails_fast_during_an_outage_and_recovers_after_it(outage: Outage) {
         assert_unavailable(status, &body);
     }
     let batch = started.elapsed();
-    assert!(batch < Duration::from_secs(5), "{outage:?}: 50 requests took {batch:?}");
+    assert!(
+        batch < Duration::from_secs(5),
+        "{outage:?}: 50 requests took {batch:?}"
+    );
     let mut greeter = support::grpc_client(service.grpc).await;
     let status = greeter
-        .say_hello(api::helloworld::v1::HelloRequest { name: "during".into() })
+        .say_hello(api::helloworld::v1::HelloRequest {
+            name: "during".into(),
+        })
         .await
         .expect_err("the database is down");
     assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
     assert_eq!(status_of(service.http, "/healthz").await.0, 200);
-    eprintln!("{outage:?}: /readyz {readyz:?}, 50 requests {batch:?} ({:?} each)", batch / 50);
+    eprintln!(
+        "{outage:?}: /readyz {readyz:?}, 50 requests {batch:?} ({:?} each)",
+        batch / 50
+    );
 
     proxy.restore().await;
-    until_status(service.http, "/helloworld/after", 200, Duration::from_secs(15)).await;
+    until_status(
+        service.http,
+        "/helloworld/after",
+        200,
+        Duration::from_secs(15),
+    )
+    .await;
     assert_eq!(status_of(service.http, "/readyz").await.0, 200);
 }
 
