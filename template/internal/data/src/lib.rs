@@ -84,7 +84,9 @@ impl Data {
     /// The pool, or at once `Unavailable` while the database is known to be down:
     /// a request then fails in microseconds instead of waiting `acquire_timeout`.
     pub(crate) fn pool(&self) -> biz::Result<&driver::Pool> {
-        self.breaker.check().map_err(|down| biz::Error::Unavailable(down.into()))?;
+        self.breaker
+            .check()
+            .map_err(|down| biz::Error::Unavailable(down.into()))?;
         Ok(&self.pool)
     }
 
