@@ -59,6 +59,16 @@ pub struct Database {
     pub connect_attempts: u32,
     /// Apply the embedded migrations at startup.
     pub migrate: bool,
+    /// How often a background probe checks the database. While it is known to be
+    /// down, requests fail at once (503) until a probe passes; `/readyz` answers
+    /// from the last probe. Each probe may take up to `acquire_timeout`.
+    #[serde(default = "default_probe_interval", with = "humantime_serde")]
+    pub probe_interval: Duration,
+}
+
+/// `probe_interval` when a config file predating it leaves it out.
+fn default_probe_interval() -> Duration {
+    Duration::from_secs(1)
 }
 
 impl Database {
@@ -104,6 +114,9 @@ impl Database {
         if self.connect_attempts == 0 {
             return Err(Invalid::new(key("connect_attempts"), "must be at least 1"));
         }
+        if self.probe_interval.is_zero() {
+            return Err(Invalid::new(key("probe_interval"), "must be more than 0s"));
+        }
         Ok(())
     }
 }
@@ -134,6 +147,7 @@ impl std::fmt::Debug for Database {
             .field("statement_timeout", &self.statement_timeout)
             .field("connect_attempts", &self.connect_attempts)
             .field("migrate", &self.migrate)
+            .field("probe_interval", &self.probe_interval)
             .finish()
     }
 }

@@ -64,3 +64,36 @@ fn debug_output_and_the_printed_config_hide_the_database_password() {
         );
     }
 }
+
+#[test]
+fn refuses_a_zero_probe_interval() {
+    let err = shipped_with("data.database.probe_interval=0s")
+        .expect_err("refused")
+        .to_string();
+
+    assert!(
+        err.ends_with("`data.database.probe_interval` must be more than 0s"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_config_without_probe_interval_still_loads() {
+    let shipped = std::fs::read_to_string(shipped().conf).expect("configs/config.yaml");
+    let older: String = shipped
+        .lines()
+        .filter(|line| !line.contains("probe_interval"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let file = std::env::temp_dir().join(format!("conf-older-{}.yaml", std::process::id()));
+    std::fs::write(&file, older).expect("write the older config");
+
+    let conf = load(&Sources::new(&file, "CONF_TEST_OLDER"));
+    let _ = std::fs::remove_file(&file);
+
+    let conf = conf.expect("a config predating probe_interval loads");
+    assert_eq!(
+        conf.data.database.probe_interval,
+        std::time::Duration::from_secs(1)
+    );
+}

@@ -4,7 +4,6 @@ use time::OffsetDateTime;
 
 use crate::Data;
 use crate::driver::{Db, INCREMENT_ON_CONFLICT};
-use crate::error::to_biz;
 
 /// Greetings (`greetings`) and how often each name was greeted
 /// (`greeting_counts`), both written in one database transaction per save.
@@ -27,10 +26,10 @@ impl biz::GreeterRepo for GreeterRepo {
         // the greeting and its count are stored both or neither.
         let mut transaction = self
             .data
-            .pool
+            .pool()?
             .begin()
             .await
-            .map_err(|err| to_biz(err, "transaction"))?;
+            .map_err(|err| self.data.to_biz(err, "transaction"))?;
         // QueryBuilder writes each database's own placeholders (`?` or `$1`).
         QueryBuilder::<Db>::new("INSERT INTO greetings (name, message, created_at) VALUES (")
             .push_bind(&greeter.name)
@@ -42,7 +41,7 @@ impl biz::GreeterRepo for GreeterRepo {
             .build()
             .execute(&mut *transaction)
             .await
-            .map_err(|err| to_biz(err, "greeting"))?;
+            .map_err(|err| self.data.to_biz(err, "greeting"))?;
         QueryBuilder::<Db>::new("INSERT INTO greeting_counts (name, greeted) VALUES (")
             .push_bind(&greeter.name)
             .push(", 1) ")
@@ -50,18 +49,18 @@ impl biz::GreeterRepo for GreeterRepo {
             .build()
             .execute(&mut *transaction)
             .await
-            .map_err(|err| to_biz(err, "greeting count"))?;
+            .map_err(|err| self.data.to_biz(err, "greeting count"))?;
         let greeted: i64 =
             QueryBuilder::<Db>::new("SELECT greeted FROM greeting_counts WHERE name = ")
                 .push_bind(&greeter.name)
                 .build_query_scalar()
                 .fetch_one(&mut *transaction)
                 .await
-                .map_err(|err| to_biz(err, "greeting count"))?;
+                .map_err(|err| self.data.to_biz(err, "greeting count"))?;
         transaction
             .commit()
             .await
-            .map_err(|err| to_biz(err, "transaction"))?;
+            .map_err(|err| self.data.to_biz(err, "transaction"))?;
         Ok(u64::try_from(greeted).unwrap_or_default())
     }
 }

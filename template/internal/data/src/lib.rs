@@ -33,10 +33,12 @@ fn pool_options<DB: sqlx::Database>(conf: &conf::Database) -> PoolOptions<DB> {
         .idle_timeout(conf.idle_timeout)
 }
 
-/// The connection pool every repository shares. Cheap to clone.
+/// The connection pool every repository shares, and whether the database is
+/// known to be down. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Data {
     pool: driver::Pool,
+    breaker: strata::Breaker,
 }
 
 impl Data {
@@ -64,24 +66,44 @@ impl Data {
                 }
             }
         };
-        let data = Self { pool };
+        // The probe holds the pool, not `Data`: dropping the last `Data` stops it.
+        let probed = pool.clone();
+        let breaker = strata::Breaker::spawn(
+            "database",
+            conf.probe_interval,
+            conf.acquire_timeout,
+            move || ping(probed.clone()),
+        );
+        let data = Self { pool, breaker };
         if conf.migrate {
             data.migrate().await?;
         }
         Ok(data)
     }
 
-    /// Checks that a connection can be had and answers, for the readiness probe. The
-    /// future owns a pool handle, so it can outlive `self`.
-    pub fn ping(&self) -> impl Future<Output = Result<(), Error>> + Send + use<> {
-        let pool = self.pool.clone();
-        async move {
-            sqlx::query("SELECT 1")
-                .execute(&pool)
-                .await
-                .map(drop)
-                .map_err(Error::Unreachable)
+    /// The pool, or at once `Unavailable` while the database is known to be down:
+    /// a request then fails in microseconds instead of waiting `acquire_timeout`.
+    pub(crate) fn pool(&self) -> biz::Result<&driver::Pool> {
+        self.breaker
+            .check()
+            .map_err(|down| biz::Error::Unavailable(down.into()))?;
+        Ok(&self.pool)
+    }
+
+    /// A query's failure as a biz error; one that says the database is unreachable
+    /// also opens the breaker, so the requests behind this one fail fast.
+    pub(crate) fn to_biz(&self, err: sqlx::Error, what: &str) -> biz::Error {
+        let err = error::to_biz(err, what);
+        if let biz::Error::Unavailable(cause) = &err {
+            self.breaker.trip(cause);
         }
+        err
+    }
+
+    /// Whether the database is known to be down, from its last probe: readiness
+    /// answers from this at once.
+    pub fn breaker(&self) -> &strata::Breaker {
+        &self.breaker
     }
 
     /// Connections the pool holds now, busy or idle.
@@ -102,6 +124,15 @@ impl Data {
     }
 }
 
+/// Checks that a connection can be had and answers: the breaker's probe.
+async fn ping(pool: driver::Pool) -> Result<(), Error> {
+    sqlx::query("SELECT 1")
+        .execute(&pool)
+        .await
+        .map(drop)
+        .map_err(Error::Unreachable)
+}
+
 #[cfg(test)]
 mod testing {
     use std::time::Duration;
@@ -117,6 +148,7 @@ mod testing {
             statement_timeout: Duration::from_secs(5),
             connect_attempts: 1,
             migrate: true,
+            probe_interval: Duration::from_secs(1),
         }
     }
 }

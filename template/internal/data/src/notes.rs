@@ -4,7 +4,6 @@ use time::OffsetDateTime;
 
 use crate::Data;
 use crate::driver::Db;
-use crate::error::to_biz;
 
 const COLUMNS: &str = "SELECT id, title, body, create_time, update_time FROM notes";
 
@@ -65,9 +64,9 @@ impl biz::NoteRepo for NoteRepo {
         .push_bind(OffsetDateTime::from(note.update_time))
         .push(")")
         .build()
-        .execute(&self.data.pool)
+        .execute(self.data.pool()?)
         .await
-        .map_err(|err| to_biz(err, &note_label(&note.id)))?;
+        .map_err(|err| self.data.to_biz(err, &note_label(&note.id)))?;
         Ok(())
     }
 
@@ -76,9 +75,9 @@ impl biz::NoteRepo for NoteRepo {
             .push(" WHERE id = ")
             .push_bind(id)
             .build_query_as()
-            .fetch_one(&self.data.pool)
+            .fetch_one(self.data.pool()?)
             .await
-            .map_err(|err| to_biz(err, &note_label(id)))?;
+            .map_err(|err| self.data.to_biz(err, &note_label(id)))?;
         Ok(row.into())
     }
 
@@ -91,9 +90,9 @@ impl biz::NoteRepo for NoteRepo {
             .push(" ORDER BY id LIMIT ")
             .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .build_query_as()
-            .fetch_all(&self.data.pool)
+            .fetch_all(self.data.pool()?)
             .await
-            .map_err(|err| to_biz(err, "notes"))?;
+            .map_err(|err| self.data.to_biz(err, "notes"))?;
         Ok(rows.into_iter().map(Note::from).collect())
     }
 
@@ -107,9 +106,9 @@ impl biz::NoteRepo for NoteRepo {
             .push(" WHERE id = ")
             .push_bind(&note.id)
             .build()
-            .execute(&self.data.pool)
+            .execute(self.data.pool()?)
             .await
-            .map_err(|err| to_biz(err, &note_label(&note.id)))?;
+            .map_err(|err| self.data.to_biz(err, &note_label(&note.id)))?;
         found(updated.rows_affected(), &note.id)
     }
 
@@ -117,9 +116,9 @@ impl biz::NoteRepo for NoteRepo {
         let deleted = QueryBuilder::<Db>::new("DELETE FROM notes WHERE id = ")
             .push_bind(id)
             .build()
-            .execute(&self.data.pool)
+            .execute(self.data.pool()?)
             .await
-            .map_err(|err| to_biz(err, &note_label(id)))?;
+            .map_err(|err| self.data.to_biz(err, &note_label(id)))?;
         found(deleted.rows_affected(), id)
     }
 }

@@ -60,6 +60,15 @@ impl HealthBuilder {
         self
     }
 
+    /// Adds `breaker` as a readiness check that answers from its last probe at
+    /// once, named after its dependency.
+    pub fn breaker(self, breaker: &crate::Breaker) -> Self {
+        let breaker = breaker.clone();
+        self.check(breaker.name(), move || {
+            std::future::ready(breaker.check().map_err(|down| down.error))
+        })
+    }
+
     /// The shared health state, serving.
     pub fn build(self) -> Health {
         Health {
@@ -159,6 +168,27 @@ mod tests {
 
         assert_eq!(not_ready.check, "database");
         assert_eq!(not_ready.error, "connection refused");
+    }
+
+    #[tokio::test]
+    async fn a_breaker_answers_from_its_last_probe() {
+        // A probe that never finishes leaves the state to the trip alone.
+        let breaker = crate::Breaker::spawn(
+            "database",
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+            std::future::pending::<Result<(), String>>,
+        );
+        let health = Health::builder().breaker(&breaker).build();
+        assert_eq!(health.ready().await, Ok(()));
+
+        breaker.trip("connection refused");
+
+        let not_ready = health.ready().await.expect_err("tripped");
+        assert_eq!(
+            (not_ready.check, not_ready.error.as_str()),
+            ("database", "connection refused")
+        );
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@
 
 pub mod admin;
 mod app;
+mod breaker;
 pub mod client;
 pub mod error;
 mod health;
@@ -19,6 +20,7 @@ pub mod telemetry;
 pub mod transcoding;
 
 pub use app::{App, HookError};
+pub use breaker::{Breaker, Down};
 pub use error::Error;
 pub use health::{Health, HealthBuilder, NotReady};
 pub use listener::Listener;
