@@ -93,8 +93,14 @@ impl Data {
     /// A query's failure as a biz error; one that says the database is unreachable
     /// also opens the breaker, so the requests behind this one fail fast.
     pub(crate) fn to_biz(&self, err: sqlx::Error, what: &str) -> biz::Error {
+        // A full pool that timed out was busy, not cut off: shedding a burst is the
+        // concurrency limit's job, and tripping here would turn overload into an
+        // outage.
+        let busy = matches!(err, sqlx::Error::PoolTimedOut) && saturated(&self.pool);
         let err = error::to_biz(err, what);
-        if let biz::Error::Unavailable(cause) = &err {
+        if let biz::Error::Unavailable(cause) = &err
+            && !busy
+        {
             self.breaker.trip(cause);
         }
         err
@@ -124,8 +130,20 @@ impl Data {
     }
 }
 
-/// Checks that a connection can be had and answers: the breaker's probe.
+/// Every connection the pool may open is open and busy: the database is answering
+/// someone.
+fn saturated(pool: &driver::Pool) -> bool {
+    pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections()
+}
+
+/// Checks that a connection can be had and answers: the breaker's probe. It does
+/// not queue behind a saturated pool, where waiting out `acquire_timeout` would
+/// read as an outage; requests on those connections trip the breaker themselves
+/// if the database goes away.
 async fn ping(pool: driver::Pool) -> Result<(), Error> {
+    if saturated(&pool) {
+        return Ok(());
+    }
     sqlx::query("SELECT 1")
         .execute(&pool)
         .await
