@@ -91,15 +91,15 @@ impl PathTemplate {
     pub fn route(&self) -> Result<Route> {
         let mut path = String::new();
         let mut params = Vec::new();
-        let mut anonymous = 0;
+        let mut anonymous = Vec::new();
         for segment in &self.segments {
             path.push('/');
             match segment {
                 Segment::Literal(literal) => path.push_str(literal),
                 Segment::Wildcard | Segment::CatchAll => {
-                    let name = format!("_{anonymous}");
-                    anonymous += 1;
+                    let name = format!("_{}", anonymous.len());
                     path.push_str(&capture(&name, segment == &Segment::CatchAll));
+                    anonymous.push(name);
                 }
                 Segment::Variable { field, segments } => {
                     let param = variable_route(field, segments, &mut path)?;
@@ -114,6 +114,8 @@ impl PathTemplate {
                 Part::Capture(name) => Some(name.as_str()),
                 Part::Literal(_) => None,
             })
+            // A field named like an anonymous capture (`_0`) would clash too.
+            .chain(anonymous.iter().map(String::as_str))
             .collect();
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -408,6 +410,18 @@ mod tests {
             .and_then(|t| t.route())
             .expect_err("verb after a capture");
         assert!(err.to_string().contains(":cancel"), "{err}");
+    }
+
+    /// Found by reading what the `path_template` fuzz target checks: an anonymous
+    /// `*` is captured as `_0`, so a field of that name clashed with it and axum
+    /// would have panicked mounting `/{_0}/{_0}` at startup.
+    #[test]
+    fn a_field_named_like_an_anonymous_capture_is_refused() {
+        let err = PathTemplate::parse("/*/{_0}")
+            .and_then(|t| t.route())
+            .expect_err("a duplicate capture name");
+        assert!(err.to_string().contains("(_0)"), "{err}");
+        assert_eq!(route("/*/{id}").path, "/{_0}/{id}");
     }
 
     #[test]
