@@ -1,6 +1,7 @@
 //! Protobuf binary request bodies (`application/x-protobuf`), whole or as the
 //! `shelf` field, merged with what the path sets. Every body is answered 200 or
-//! refused 400 with the standard error body, in either reply format; a 200's
+//! refused 400 with the standard error body, in either reply format (or 500 when
+//! only JSON cannot express the message); a 200's
 //! protobuf echo, sent back, decodes to the same message. Input: a byte choosing
 //! the route and the reply format, then the body.
 
@@ -38,6 +39,15 @@ fuzz_target!(|data: &[u8]| {
         }
         200 => {}
         400 => assert_error_body(&reply),
+        // A valid message the JSON mapping cannot express (a FieldMask path with an
+        // upper-case letter has no lowerCamelCase form): the reply cannot be
+        // written, which is the server's 500 with the standard body, while the
+        // same request with a protobuf reply succeeds.
+        500 if accept == "application/json" => {
+            assert_error_body(&reply);
+            let binary = post(method, uri, "application/x-protobuf", body.to_vec());
+            assert_eq!(binary.status, 200, "500 for {body:?} is not the JSON mapping's");
+        }
         status => panic!("{status} for {body:?} ({accept}): {:?}", reply.body),
     }
 });

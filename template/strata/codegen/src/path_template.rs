@@ -14,6 +14,10 @@
 
 use anyhow::{Result, bail, ensure};
 
+/// Captures (variables' segments and wildcards, not counting a final `**`) one
+/// axum route may have.
+const MAX_CAPTURES: usize = 26;
+
 /// One segment of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
@@ -125,6 +129,14 @@ impl PathTemplate {
                 pair[0]
             );
         }
+        // matchit renames a route's captures `{a}` to `{z}` and panics past the
+        // 26th (a catch-all is not renamed): refuse here, not at the service's start.
+        let captures = path.matches('{').count() - path.matches("{*").count();
+        ensure!(
+            captures <= MAX_CAPTURES,
+            "{path} has {captures} variables and wildcards; axum's router allows at most \
+             {MAX_CAPTURES} in one route"
+        );
         if let Some(verb) = &self.verb {
             // matchit matches a literal suffix only within a literal segment.
             ensure!(
@@ -422,6 +434,19 @@ mod tests {
             .expect_err("a duplicate capture name");
         assert!(err.to_string().contains("(_0)"), "{err}");
         assert_eq!(route("/*/{id}").path, "/{_0}/{id}");
+    }
+
+    /// Found by the `path_template` fuzz target
+    /// (`tests/fuzz/regressions/path_template/`): 26 wildcards mount, 27 panicked
+    /// axum at startup.
+    #[test]
+    fn more_captures_than_axum_allows_are_refused() {
+        assert!(route(&"/*".repeat(26)).path.ends_with("{_25}"));
+        route(&format!("{}/{{rest=**}}", "/*".repeat(26)));
+        let err = PathTemplate::parse(&"/*".repeat(27))
+            .and_then(|t| t.route())
+            .expect_err("27 captures");
+        assert!(err.to_string().contains("at most 26"), "{err}");
     }
 
     #[test]
