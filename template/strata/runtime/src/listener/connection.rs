@@ -19,9 +19,8 @@ use tower::Service;
 
 use super::{Limits, head};
 
-/// Serves `router` on `stream` until it ends. Request heads are checked here
-/// ([`head::refusal`]) unless `grpc`: gRPC routes check their own
-/// ([`head::limit_grpc`]), to answer with a gRPC status.
+/// Serves `router` on `stream` until it ends. Request heads are checked here:
+/// [`head::refusal`] answers in HTTP, [`head::grpc_refusal`] with a gRPC status.
 pub(super) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -38,7 +37,7 @@ pub(super) async fn serve(
         // Connect info gives the access log its peer address.
         request.extensions_mut().insert(ConnectInfo(peer));
         let refused = if grpc {
-            None
+            head::grpc_refusal(&request, max_header_bytes)
         } else {
             head::refusal(&request, max_header_bytes)
         };

@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{CONNECTION, HOST};
 use http::uri::Authority;
@@ -41,25 +40,20 @@ pub(super) fn refusal<B>(request: &Request<B>, max_header_bytes: usize) -> Optio
     host_problem(request).map(|problem| refuse(request, StatusCode::BAD_REQUEST, problem))
 }
 
-/// gRPC `routes` behind the header limit: a call over it is RESOURCE_EXHAUSTED
-/// (reason `REQUEST_HEADER_FIELDS_TOO_LARGE`), as gRPC answers metadata over its
-/// limit; h2's bare 431 would reach the client as UNKNOWN.
-pub(super) fn limit_grpc(routes: tonic::service::Routes, max_header_bytes: usize) -> axum::Router {
-    let check = move |request: Request<Body>, next: Next| async move {
-        match too_large(&request, max_header_bytes) {
-            Some(message) => {
-                let reason = reason_of(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-                let details = ErrorDetails::with_error_info(reason, "strata", HashMap::new());
-                Status::with_error_details(Code::ResourceExhausted, message, details)
-                    .into_http::<Body>()
-                    .into_response()
-            }
-            None => next.run(request).await,
-        }
-    };
-    routes
-        .into_axum_router()
-        .layer(axum::middleware::from_fn(check))
+/// The refusal of a gRPC call whose metadata is over the limit:
+/// RESOURCE_EXHAUSTED (reason `REQUEST_HEADER_FIELDS_TOO_LARGE`), as gRPC answers
+/// metadata over its limit; h2's bare 431 would reach the client as UNKNOWN.
+/// Checked in the connection's service rather than as a router layer, which would
+/// add a boxed future to every call a flood holds open.
+pub(super) fn grpc_refusal<B>(request: &Request<B>, max_header_bytes: usize) -> Option<Response> {
+    let message = too_large(request, max_header_bytes)?;
+    let reason = reason_of(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let details = ErrorDetails::with_error_info(reason, "strata", HashMap::new());
+    Some(
+        Status::with_error_details(Code::ResourceExhausted, message, details)
+            .into_http::<Body>()
+            .into_response(),
+    )
 }
 
 /// What is too large about `request`'s head, if it is.

@@ -182,7 +182,7 @@ impl Listener {
         async move {
             let (router, http2_only) = match routes {
                 Routes::Http(router) => (router, false),
-                Routes::Grpc(routes) => (head::limit_grpc(routes, limits.max_header_bytes), true),
+                Routes::Grpc(routes) => (routes.into_axum_router(), true),
             };
             http::serve(transport, listener, router, limits, http2_only, shutdown).await;
             Ok(())
