@@ -53,6 +53,25 @@ pub async fn exchange(
     bytes: &[u8],
     within: Duration,
 ) -> Result<RawResponse, String> {
+    talk(addr, bytes, false, within).await
+}
+
+/// Like [`exchange`], but half-closes the connection once `bytes` are written: a
+/// client that says it will send nothing more.
+pub async fn exchange_half_closed(
+    addr: SocketAddr,
+    bytes: &[u8],
+    within: Duration,
+) -> Result<RawResponse, String> {
+    talk(addr, bytes, true, within).await
+}
+
+async fn talk(
+    addr: SocketAddr,
+    bytes: &[u8],
+    half_close: bool,
+    within: Duration,
+) -> Result<RawResponse, String> {
     let talk = async {
         let mut stream = TcpStream::connect(addr)
             .await
@@ -61,6 +80,12 @@ pub async fn exchange(
             .write_all(bytes)
             .await
             .map_err(|err| format!("write: {err}"))?;
+        if half_close {
+            stream
+                .shutdown()
+                .await
+                .map_err(|err| format!("shutdown: {err}"))?;
+        }
         read_response(&mut stream).await
     };
     tokio::time::timeout(within, talk)

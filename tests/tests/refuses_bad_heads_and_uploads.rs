@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use http_body_util::BodyExt;
 use serde_json::Value;
-use strata_tests::raw_http::{RawResponse, read_response, request};
+use strata_tests::raw_http::{RawResponse, exchange, exchange_half_closed, request};
 use strata_tests::{Variant, free_port, grpc, start_built};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tonic::codegen::Service;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -29,25 +28,12 @@ const HUGE: usize = 400 * 1024;
 /// Writes `bytes` on a new connection, half-closes it when `half_close`, and
 /// reads one response, giving up after 30 s.
 async fn send(addr: SocketAddr, bytes: &[u8], half_close: bool) -> Result<RawResponse, String> {
-    let talk = async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(|err| format!("connect: {err}"))?;
-        stream
-            .write_all(bytes)
-            .await
-            .map_err(|err| format!("write: {err}"))?;
-        if half_close {
-            stream
-                .shutdown()
-                .await
-                .map_err(|err| format!("shutdown: {err}"))?;
-        }
-        read_response(&mut stream).await
-    };
-    tokio::time::timeout(Duration::from_secs(30), talk)
-        .await
-        .map_err(|_| "no response within 30s".to_owned())?
+    let within = Duration::from_secs(30);
+    if half_close {
+        exchange_half_closed(addr, bytes, within).await
+    } else {
+        exchange(addr, bytes, within).await
+    }
 }
 
 /// Panics unless `response` is `code` with the standard error body and `reason`.
