@@ -82,7 +82,8 @@ fn metrics(data: &data::Data) -> strata::Metrics {
 /// `server.middleware.tracing` is off.
 pub fn telemetry(conf: &conf::Bootstrap) -> anyhow::Result<telemetry::Telemetry> {
     let trace = conf.server.middleware.tracing.then_some(&conf.trace);
-    telemetry::init(&conf.log, trace, env!("CARGO_PKG_VERSION")).map_err(anyhow::Error::msg)
+    let service = (env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+    telemetry::init(&conf.log, trace, service).map_err(anyhow::Error::msg)
 }
 
 /// Applies the database migrations, whatever `data.database.migrate` says.

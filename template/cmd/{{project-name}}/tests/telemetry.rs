@@ -7,17 +7,7 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use support::collector::{Collector, attribute};
 
 // The composition root (src/lib.rs) under one short name.
 use {{crate_name}} as app;
@@ -28,56 +18,17 @@ const QUIET_TRACE_ID: &str = "5ce03a4688c45eb7b4df03ae1f1f5847";
 /// The trace of a gRPC call, whose span is named once a method answers it.
 const GRPC_TRACE_ID: &str = "6df14b5799d56fc8c5e014bf2f2f6958";
 
-/// An OTLP trace receiver that keeps what it is sent.
-#[derive(Clone, Default)]
-struct Collector {
-    received: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.received
-            .lock()
-            .expect("lock")
-            .push(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-async fn start_collector() -> (String, Collector) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
-    let collector = Collector::default();
-    let service = TraceServiceServer::new(collector.clone());
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
-    (endpoint, collector)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 // Two workers: the in-process collector keeps answering while the exporter
 // flushes, even on a loaded machine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_requests_logs_and_span_carry_its_ids() {
-    let (endpoint, collector) = start_collector().await;
+    let (endpoint, collector) = Collector::start().await;
     let (mut conf, scratch) = support::test_conf();
     let log_dir = scratch.path().join("logs");
     conf.log.file.enabled = true;
     conf.log.file.dir = log_dir.clone();
     conf.trace.endpoint = endpoint;
-    conf.trace.sampling_ratio = 0.0; // the caller's sampled flag must win
+    conf.trace.sampling_ratio = Some(0.0); // the caller's sampled flag must win
     let telemetry = app::telemetry(&conf).expect("telemetry");
     let service = support::start_with(&conf, scratch).await;
 
@@ -129,50 +80,25 @@ async fn a_requests_logs_and_span_carry_its_ids() {
 
     assert!(!logs.contains("trace-req-2"), "logged at warn:\n{logs}");
 
-    let received = collector.received.lock().expect("lock");
-    let spans = || {
-        received
-            .iter()
-            .flat_map(|request| &request.resource_spans)
-            .flat_map(|resource| {
-                resource
-                    .scope_spans
-                    .iter()
-                    .flat_map(|scope| &scope.spans)
-                    .map(move |span| (resource, span))
-            })
-    };
-    let (resource, span) = spans()
-        .find(|(_, span)| hex(&span.trace_id) == TRACE_ID)
+    let (resource, span) = collector
+        .span_of(TRACE_ID)
         .unwrap_or_else(|| panic!("no span of trace {TRACE_ID} reached the collector"));
     assert_eq!(span.name, "GET /helloworld/{name}");
-    let (_, grpc_span) = spans()
-        .find(|(_, span)| hex(&span.trace_id) == GRPC_TRACE_ID)
+    let (_, grpc_span) = collector
+        .span_of(GRPC_TRACE_ID)
         .unwrap_or_else(|| panic!("no span of trace {GRPC_TRACE_ID} reached the collector"));
     assert_eq!(grpc_span.name, "/helloworld.v1.Greeter/SayHello");
     assert!(
-        spans().any(|(_, span)| hex(&span.trace_id) == QUIET_TRACE_ID),
+        collector.span_of(QUIET_TRACE_ID).is_some(),
         "the span of the request made at warn did not reach the collector"
     );
-    let operation = span
-        .attributes
-        .iter()
-        .find(|attribute| attribute.key == "operation")
-        .and_then(|attribute| attribute.value.as_ref()?.value.clone());
     assert_eq!(
-        operation,
-        Some(AnyValue::StringValue(
-            "/helloworld.v1.Greeter/SayHello".to_owned()
-        ))
+        attribute(&span.attributes, "operation").as_deref(),
+        Some("/helloworld.v1.Greeter/SayHello")
     );
-    let service_name = resource
-        .resource
-        .iter()
-        .flat_map(|resource| &resource.attributes)
-        .find(|attribute| attribute.key == "service.name")
-        .and_then(|attribute| attribute.value.as_ref()?.value.clone());
     assert_eq!(
-        service_name,
-        Some(AnyValue::StringValue(conf.trace.service_name.clone()))
+        attribute(&resource, "service.name").as_deref(),
+        Some("{{project-name}}"),
+        "an empty trace.service_name names spans after the binary"
     );
 }

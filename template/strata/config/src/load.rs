@@ -462,6 +462,28 @@ trace:
     }
 
     #[test]
+    fn an_absent_sampling_ratio_and_empty_trace_keys_leave_it_to_otel_variables() {
+        let yaml = VALID
+            .replace("  sampling_ratio: 1.0\n", "")
+            .replace("service_name: app", "service_name: ''");
+        let file = file_with(&yaml);
+
+        let sample = load_sample(file.path(), "CONF_TEST_OTEL").expect("loads");
+
+        assert_eq!(sample.trace.sampling_ratio, None);
+        assert_eq!(sample.trace.service_name, "");
+    }
+
+    #[test]
+    fn refuses_a_blank_service_name() {
+        let yaml = VALID.replace("service_name: app", "service_name: '  '");
+
+        let err = load_err(&yaml, "CONF_TEST_BLANK_NAME");
+
+        assert!(err.contains("`trace.service_name` must be a name"), "{err}");
+    }
+
+    #[test]
     fn refuses_a_zero_timeout() {
         let yaml = VALID.replacen("timeout: 5s", "timeout: 0s", 1);
 

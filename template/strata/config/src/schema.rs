@@ -265,33 +265,42 @@ pub enum Rotation {
     Hourly,
 }
 
-/// Distributed tracing (OpenTelemetry).
+/// Distributed tracing (OpenTelemetry). A key left empty falls back to the
+/// OpenTelemetry environment variable every SDK reads (`OTEL_SERVICE_NAME`,
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_SAMPLER`, ...), so an operator that
+/// injects them needs no config edit; a key that is set wins.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trace {
-    /// `service.name` of every span (the version comes from the build).
+    /// `service.name` of every span (the version comes from the build). Empty:
+    /// `OTEL_SERVICE_NAME` (or `service.name` in `OTEL_RESOURCE_ATTRIBUTES`), else
+    /// the binary's name.
     pub service_name: String,
     /// OTLP/gRPC collector, e.g. `http://localhost:4317` (Jaeger accepts OTLP).
-    /// Empty: spans are not exported, trace ids still appear in logs.
+    /// Empty: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`;
+    /// with neither, spans are not exported (trace ids still appear in logs).
     pub endpoint: String,
     /// Share of new traces recorded, 0.0 to 1.0; callers' sampling decisions win.
-    pub sampling_ratio: f64,
+    /// Absent: `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`, else every trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling_ratio: Option<f64>,
 }
 
 impl Trace {
     /// Checks the section mounted at `section` (usually `trace`).
     pub fn validate(&self, section: &str) -> Result<(), Invalid> {
-        let ratio = self.sampling_ratio;
-        if !(0.0..=1.0).contains(&ratio) {
+        if let Some(ratio) = self.sampling_ratio
+            && !(0.0..=1.0).contains(&ratio)
+        {
             return Err(Invalid::new(
                 path(section, "sampling_ratio"),
                 format!("must be between 0.0 and 1.0, got {ratio}"),
             ));
         }
-        if self.service_name.trim().is_empty() {
+        if !self.service_name.is_empty() && self.service_name.trim().is_empty() {
             return Err(Invalid::new(
                 path(section, "service_name"),
-                "must not be empty",
+                "must be a name, or empty for OTEL_SERVICE_NAME or the binary's name",
             ));
         }
         let endpoint = &self.endpoint;

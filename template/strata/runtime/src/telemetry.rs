@@ -18,6 +18,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
 mod json_lines;
+mod otel_env;
 
 use json_lines::{JsonFields, JsonLines};
 
@@ -73,14 +74,19 @@ impl Telemetry {
 }
 
 /// Installs the global tracing subscriber as `log` says and, when `trace` is given,
-/// the OpenTelemetry pipeline (spans exported when `trace.endpoint` is set; trace
-/// ids in logs either way); `service_version` is every span's `service.version`.
+/// the OpenTelemetry pipeline (spans exported when `trace.endpoint` or
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` names a collector; trace ids in logs either way).
+/// `service` is the binary's name and version: every span's `service.version`, and
+/// its `service.name` when neither `trace.service_name` nor `OTEL_SERVICE_NAME` is set.
 /// Must run inside the Tokio runtime (the OTLP exporter uses it).
 pub fn init(
     log: &config::Log,
     trace: Option<&config::Trace>,
-    service_version: &str,
+    service: (&str, &str),
 ) -> Result<Telemetry, String> {
+    let export = trace
+        .map(|trace| otel_env::resolve(trace, service.0, |name| std::env::var(name).ok()))
+        .transpose()?;
     let (filter, levels) = reload::Layer::new(filter(&log.level)?);
     // Lines are written by a background thread, as the file's are: a request waits
     // on the terminal or the pipe behind stdout only when the queue is full (not
@@ -123,7 +129,8 @@ pub fn init(
         }
     };
     let tracer_provider = trace
-        .map(|trace| tracer_provider(trace, service_version))
+        .zip(export.as_ref())
+        .map(|(trace, export)| tracer_provider(trace, export, service.1))
         .transpose()?;
     let otel = tracer_provider.as_ref().map(|provider| {
         // Per-span extras that say nothing about a request served by tasks
@@ -146,7 +153,10 @@ pub fn init(
         .with(otel)
         .try_init()
         .map_err(|err| format!("cannot install the log subscriber: {err}"))?;
-    if let Some(endpoint) = trace.and_then(exported_to) {
+    if let Some(endpoint) = export
+        .as_ref()
+        .and_then(|export| export.endpoint.as_deref())
+    {
         tracing::info!(endpoint, "exporting spans over OTLP");
         warn_once_if_unreachable(endpoint);
     }
@@ -257,37 +267,39 @@ fn rolling_file(file: &config::LogFile) -> Result<RollingFileAppender, String> {
         .map_err(|err| format!("log.file.dir {}: {err}", file.dir.display()))
 }
 
-/// The collector `trace` exports to, if any (an empty `trace.endpoint` is none).
-fn exported_to(trace: &config::Trace) -> Option<&str> {
-    Some(trace.endpoint.as_str()).filter(|endpoint| !endpoint.is_empty())
-}
-
 fn tracer_provider(
     trace: &config::Trace,
+    export: &otel_env::Export,
     service_version: &str,
 ) -> Result<SdkTracerProvider, String> {
     opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
-    let resource = Resource::builder()
-        .with_service_name(trace.service_name.clone())
-        .with_attribute(opentelemetry::KeyValue::new(
-            "service.version",
-            service_version.to_owned(),
-        ))
-        .build();
-    let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(trace.sampling_ratio)));
-    let mut provider = SdkTracerProvider::builder()
-        .with_sampler(sampler)
-        .with_resource(resource);
-    if let Some(endpoint) = exported_to(trace) {
+    // The builder's detectors read OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+    let mut resource = Resource::builder().with_attribute(opentelemetry::KeyValue::new(
+        "service.version",
+        service_version.to_owned(),
+    ));
+    if let Some(name) = &export.service_name {
+        resource = resource.with_service_name(name.clone());
+    }
+    let mut provider = SdkTracerProvider::builder().with_resource(resource.build());
+    // Without a ratio the SDK's default applies: OTEL_TRACES_SAMPLER(_ARG), else
+    // parent-based always-on.
+    if let Some(ratio) = trace.sampling_ratio {
+        provider = provider.with_sampler(Sampler::ParentBased(Box::new(
+            Sampler::TraceIdRatioBased(ratio),
+        )));
+    }
+    // The exporter adds OTEL_EXPORTER_OTLP_HEADERS (and _TRACES_HEADERS) itself.
+    if let Some(endpoint) = &export.endpoint {
         // Connects lazily: a collector that is not up yet delays nothing.
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_endpoint(endpoint)
             .build()
-            .map_err(|err| format!("trace.endpoint {endpoint:?}: {err}"))?;
+            .map_err(|err| format!("OTLP endpoint {endpoint:?}: {err}"))?;
         provider = provider.with_batch_exporter(exporter);
     }
     Ok(provider.build())

@@ -4,6 +4,8 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+pub mod collector;
+
 use std::net::SocketAddr;
 use std::path::Path;
 
