@@ -6,7 +6,7 @@ use axum::routing::get;
 use service::Services;
 use strata::config::Server;
 use strata::transcoding::RouteOptions;
-use strata::{Health, Metrics};
+use strata::{Health, Metrics, Validated};
 
 /// The HTTP routes generated from the `google.api.http` options of the protos
 /// and `GET /openapi.json`, behind the same middleware as gRPC; plus the admin
@@ -22,11 +22,18 @@ pub fn http(conf: &Server, services: &Services, health: &Health, metrics: &Metri
     strata::middleware::http(routes, conf, metrics)
 }
 
-/// One line per api service: its generated routes.
+/// One line per api service: its generated routes, behind the `buf.validate`
+/// rules of its protos (as on gRPC).
 fn api_routes(services: &Services, options: &RouteOptions) -> Router {
     Router::new()
-        .merge(greeter_http_routes(services.greeter.clone(), options))
-        .merge(notes_http_routes(services.notes.clone(), options))
+        .merge(greeter_http_routes(
+            Validated::new(services.greeter.clone()),
+            options,
+        ))
+        .merge(notes_http_routes(
+            Validated::new(services.notes.clone()),
+            options,
+        ))
 }
 
 /// The OpenAPI document generated from the protos.
