@@ -118,7 +118,7 @@ async fn counts_requests_per_operation_on_both_transports() {
 
     for line in [
         r#"server_requests_total{transport="http",operation="/helloworld.v1.Greeter/SayHello",code="200",reason=""} 1"#,
-        r#"server_requests_total{transport="grpc",operation="/helloworld.v1.Greeter/SayHello",code="400",reason="INVALID_NAME"} 1"#,
+        r#"server_requests_total{transport="grpc",operation="/helloworld.v1.Greeter/SayHello",code="400",reason="INVALID_ARGUMENT"} 1"#,
         r#"build_info{version="0.1.0",commit="#,
     ] {
         assert!(text.contains(line), "missing {line} in:\n{text}");

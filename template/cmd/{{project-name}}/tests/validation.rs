@@ -55,7 +55,10 @@ fn http_refusal(status: u16, body: &Value) -> (String, String, Broken) {
         .expect("a violations list")
         .iter()
         .map(|v| {
-            assert!(v["description"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
+            assert!(
+                v["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{v}"
+            );
             (
                 v["field"].as_str().unwrap_or_default().to_owned(),
                 v["rule"].as_str().unwrap_or_default().to_owned(),
@@ -63,11 +66,19 @@ fn http_refusal(status: u16, body: &Value) -> (String, String, Broken) {
         })
         .collect();
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    (text(&body["reason"]), text(&body["metadata"]["field"]), violations)
+    (
+        text(&body["reason"]),
+        text(&body["metadata"]["field"]),
+        violations,
+    )
 }
 
 fn refused(first_field: &str, rules: &[(&str, &str)]) -> (String, String, Broken) {
-    ("INVALID_ARGUMENT".to_owned(), first_field.to_owned(), broken(rules))
+    (
+        "INVALID_ARGUMENT".to_owned(),
+        first_field.to_owned(),
+        broken(rules),
+    )
 }
 
 async fn http_json(addr: SocketAddr, method: &str, path: &str, body: Value) -> (u16, Value) {
@@ -91,14 +102,19 @@ async fn a_greeting_name_is_1_to_64_characters_and_not_blank() {
     let service = start().await;
     let too_long = "a".repeat(65);
     let cases = [
-        ("", vec![("name", "string.min_len"), ("name", "string.pattern")]),
+        (
+            "",
+            vec![("name", "string.min_len"), ("name", "string.pattern")],
+        ),
         ("   ", vec![("name", "string.pattern")]),
         (too_long.as_str(), vec![("name", "string.max_len")]),
     ];
     for (name, rules) in cases {
         let status = grpc_client(service.grpc)
             .await
-            .say_hello(HelloRequest { name: name.to_owned() })
+            .say_hello(HelloRequest {
+                name: name.to_owned(),
+            })
             .await
             .expect_err("refused");
         assert_eq!(grpc_refusal(&status), refused("name", &rules), "{name:?}");
@@ -107,7 +123,11 @@ async fn a_greeting_name_is_1_to_64_characters_and_not_blank() {
         if !name.is_empty() {
             let path = format!("/helloworld/{}", name.replace(' ', "%20"));
             let (code, body) = http_get(service.http, &path).await;
-            assert_eq!(http_refusal(code, &body), refused("name", &rules), "{name:?}");
+            assert_eq!(
+                http_refusal(code, &body),
+                refused("name", &rules),
+                "{name:?}"
+            );
         }
     }
 
@@ -125,8 +145,16 @@ async fn a_new_note_has_a_title_of_1_to_200_characters_and_a_body_up_to_10000() 
             String::new(),
             vec![("title", "string.min_len"), ("title", "string.pattern")],
         ),
-        ("a".repeat(201), String::new(), vec![("title", "string.max_len")]),
-        ("t".to_owned(), "b".repeat(10_001), vec![("body", "string.max_len")]),
+        (
+            "a".repeat(201),
+            String::new(),
+            vec![("title", "string.max_len")],
+        ),
+        (
+            "t".to_owned(),
+            "b".repeat(10_001),
+            vec![("body", "string.max_len")],
+        ),
         (
             " ".to_owned(),
             "b".repeat(10_001),
@@ -189,7 +217,8 @@ async fn page_size_is_0_to_100() {
 #[tokio::test]
 async fn an_update_checks_the_nested_note_and_requires_it() {
     let service = start().await;
-    let (code, created) = http_json(service.http, "POST", "/v1/notes", json!({ "title": "t" })).await;
+    let (code, created) =
+        http_json(service.http, "POST", "/v1/notes", json!({ "title": "t" })).await;
     assert_eq!(code, 200, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
 
@@ -223,7 +252,10 @@ async fn an_update_checks_the_nested_note_and_requires_it() {
         .update_note(UpdateNoteRequest::default())
         .await
         .expect_err("refused");
-    assert_eq!(grpc_refusal(&status), refused("note", &[("note", "required")]));
+    assert_eq!(
+        grpc_refusal(&status),
+        refused("note", &[("note", "required")])
+    );
 }
 
 #[tokio::test]
@@ -234,20 +266,30 @@ async fn the_openapi_document_carries_the_rules() {
     let schemas = &doc["components"]["schemas"];
 
     let title = &schemas["notes.v1.CreateNoteRequest"]["properties"]["title"];
-    assert_eq!((&title["minLength"], &title["maxLength"]), (&json!(1), &json!(200)));
-    assert_eq!(title["pattern"], "\\S");
     assert_eq!(
-        schemas["notes.v1.UpdateNoteRequest"]["required"],
-        json!(["note"])
+        (&title["minLength"], &title["maxLength"]),
+        (&json!(1), &json!(200))
+    );
+    assert_eq!(title["pattern"], "\\S");
+    let note = &schemas["notes.v1.Note"]["properties"];
+    assert_eq!(
+        (&note["title"]["maxLength"], &note["body"]["maxLength"]),
+        (&json!(200), &json!(10_000))
     );
     let page_size = doc["paths"]["/v1/notes"]["get"]["parameters"]
         .as_array()
         .and_then(|params| params.iter().find(|p| p["name"] == "page_size"))
         .expect("page_size parameter");
     assert_eq!(
-        (&page_size["schema"]["minimum"], &page_size["schema"]["maximum"]),
+        (
+            &page_size["schema"]["minimum"],
+            &page_size["schema"]["maximum"]
+        ),
         (&json!(0), &json!(100))
     );
     let name = &doc["paths"]["/helloworld/{name}"]["get"]["parameters"][0]["schema"];
-    assert_eq!((&name["minLength"], &name["maxLength"]), (&json!(1), &json!(64)));
+    assert_eq!(
+        (&name["minLength"], &name["maxLength"]),
+        (&json!(1), &json!(64))
+    );
 }

@@ -13,6 +13,5 @@ pub mod testing;
 pub use error::{Cause, Error, Result};
 pub use greeter::{Greeter, GreeterRepo, GreeterUsecase};
 pub use notes::{
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Note, NoteChanges, NotePage,
-    NoteRepo, NoteUsecase,
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Note, NoteChanges, NotePage, NoteRepo, NoteUsecase,
 };

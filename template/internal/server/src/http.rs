@@ -22,18 +22,14 @@ pub fn http(conf: &Server, services: &Services, health: &Health, metrics: &Metri
     strata::middleware::http(routes, conf, metrics)
 }
 
-/// One line per api service: its generated routes, behind the `buf.validate`
-/// rules of its protos (as on gRPC).
+/// Each api service's generated routes, behind the `buf.validate` rules of its
+/// protos (as on gRPC): one line for the service, one in the chain.
 fn api_routes(services: &Services, options: &RouteOptions) -> Router {
+    let greeter = Validated::new(services.greeter.clone());
+    let notes = Validated::new(services.notes.clone());
     Router::new()
-        .merge(greeter_http_routes(
-            Validated::new(services.greeter.clone()),
-            options,
-        ))
-        .merge(notes_http_routes(
-            Validated::new(services.notes.clone()),
-            options,
-        ))
+        .merge(greeter_http_routes(greeter, options))
+        .merge(notes_http_routes(notes, options))
 }
 
 /// The OpenAPI document generated from the protos.

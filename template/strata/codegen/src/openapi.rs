@@ -8,10 +8,10 @@ use anyhow::Result;
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
-use crate::{comments, openapi_rules, rules};
 use crate::http_rule::{self, Binding, Body, Method};
 use crate::path_template::Part;
 use crate::protos::Compiled;
+use crate::{comments, openapi_rules, rules};
 
 /// How deep query parameters follow nested messages (`a.b.c=1`).
 const QUERY_DEPTH: usize = 3;

@@ -15,7 +15,9 @@ pub fn apply(schema: &mut Value, rules: &DynamicMessage, is_list: bool) {
             match rule.as_str() {
                 "min_items" => set(schema, "minItems", count(&value)),
                 "max_items" => set(schema, "maxItems", count(&value)),
-                "unique" if value.as_bool() == Some(true) => set(schema, "uniqueItems", json!(true)),
+                "unique" if value.as_bool() == Some(true) => {
+                    set(schema, "uniqueItems", json!(true))
+                }
                 "items" => {
                     if let (Some(items), Some(item_schema)) =
                         (value.as_message(), schema.get_mut("items"))
@@ -36,11 +38,14 @@ fn typed(schema: &mut Value, rules: &DynamicMessage) {
     if schema.get("$ref").is_some() {
         return;
     }
-    let Some((kind, set)) = rules::typed(rules) else {
+    let Some((kind, values)) = rules::typed(rules) else {
         return;
     };
-    let numeric = matches!(schema.get("type").and_then(Value::as_str), Some("integer" | "number"));
-    for (rule, value) in set {
+    let numeric = matches!(
+        schema.get("type").and_then(Value::as_str),
+        Some("integer" | "number")
+    );
+    for (rule, value) in values {
         match (kind.as_str(), rule.as_str()) {
             ("string", "min_len") => set(schema, "minLength", count(&value)),
             ("string", "max_len") => set(schema, "maxLength", count(&value)),
@@ -66,7 +71,11 @@ fn typed(schema: &mut Value, rules: &DynamicMessage) {
             (_, "const") if numeric => set(schema, "enum", json!([number(&value)])),
             (_, "in") if numeric => {
                 let values = value.as_list().unwrap_or_default();
-                set(schema, "enum", Value::Array(values.iter().map(number).collect()));
+                set(
+                    schema,
+                    "enum",
+                    Value::Array(values.iter().map(number).collect()),
+                );
             }
             _ => {}
         }

@@ -24,9 +24,9 @@ const CLOSE: char = '}';
 /// declaration before the `;` (`string title = 1` + this + `;`).
 pub fn option(rule: FieldRule) -> String {
     match rule {
-        FieldRule::Length { min, max } => format!(
-            " [(buf.validate.field).string = {OPEN}min_len: {min}, max_len: {max}{CLOSE}]"
-        ),
+        FieldRule::Length { min, max } => {
+            format!(" [(buf.validate.field).string = {OPEN}min_len: {min}, max_len: {max}{CLOSE}]")
+        }
         FieldRule::Text { min, max } => format!(
             " [(buf.validate.field).string = {OPEN}min_len: {min}, max_len: {max}, pattern: \"\\\\S\"{CLOSE}]"
         ),
@@ -54,6 +54,9 @@ mod tests {
             option(FieldRule::Int32Range { min: 0, max: 100 }),
             " [(buf.validate.field).int32 = {gte: 0, lte: 100}]"
         );
-        assert_eq!(option(FieldRule::Required), " [(buf.validate.field).required = true]");
+        assert_eq!(
+            option(FieldRule::Required),
+            " [(buf.validate.field).required = true]"
+        );
     }
 }

@@ -12,8 +12,22 @@ use crate::protos::Compiled;
 /// `example` only documents a field.
 const NUMERIC: &[&str] = &["const", "lt", "lte", "gt", "gte", "in", "not_in", "example"];
 const STRING: &[&str] = &[
-    "const", "len", "min_len", "max_len", "len_bytes", "min_bytes", "max_bytes", "pattern",
-    "prefix", "suffix", "contains", "not_contains", "in", "not_in", "uuid", "example",
+    "const",
+    "len",
+    "min_len",
+    "max_len",
+    "len_bytes",
+    "min_bytes",
+    "max_bytes",
+    "pattern",
+    "prefix",
+    "suffix",
+    "contains",
+    "not_contains",
+    "in",
+    "not_in",
+    "uuid",
+    "example",
 ];
 
 fn supported(kind: &str, rule: &str) -> bool {
@@ -85,7 +99,10 @@ pub fn check_supported(compiled: &Compiled) -> Result<()> {
     let pool = &compiled.pool;
     let message_ext = pool.get_extension_by_name("buf.validate.message");
     let oneof_ext = pool.get_extension_by_name("buf.validate.oneof");
-    let mut messages: Vec<_> = compiled.files().flat_map(|f| f.messages()).collect();
+    let mut messages = Vec::new();
+    for file in compiled.files() {
+        messages.extend(file.messages());
+    }
     // Bounded by the pool: each message is visited once, nested ones after it.
     let mut next = 0;
     while next < messages.len() {
@@ -93,39 +110,37 @@ pub fn check_supported(compiled: &Compiled) -> Result<()> {
         messages.extend(nested);
         next += 1;
     }
-    {
-        for message in messages {
-            if let Some(ext) = &message_ext
-                && message.options().has_extension(ext)
-            {
-                bail!(
-                    "{}: message-level buf.validate rules (CEL, oneof groups) are not \
+    for message in messages {
+        if let Some(ext) = &message_ext
+            && message.options().has_extension(ext)
+        {
+            bail!(
+                "{}: message-level buf.validate rules (CEL, oneof groups) are not \
                      evaluated by strata; use field rules",
-                    message.full_name()
-                );
-            }
-            if let Some(ext) = &oneof_ext {
-                for oneof in message.oneofs() {
-                    let options = oneof.options();
-                    if !options.has_extension(ext) {
-                        continue;
-                    }
-                    if let Some(set) = options.get_extension(ext).as_message()
-                        && let Some((rule, _)) = set.fields().find(|(r, _)| r.name() != "required")
-                    {
-                        bail!(
-                            "{}.{}: (buf.validate.oneof).{} is not evaluated by strata",
-                            message.full_name(),
-                            oneof.name(),
-                            rule.name()
-                        );
-                    }
+                message.full_name()
+            );
+        }
+        if let Some(ext) = &oneof_ext {
+            for oneof in message.oneofs() {
+                let options = oneof.options();
+                if !options.has_extension(ext) {
+                    continue;
+                }
+                if let Some(set) = options.get_extension(ext).as_message()
+                    && let Some((rule, _)) = set.fields().find(|(r, _)| r.name() != "required")
+                {
+                    bail!(
+                        "{}.{}: (buf.validate.oneof).{} is not evaluated by strata",
+                        message.full_name(),
+                        oneof.name(),
+                        rule.name()
+                    );
                 }
             }
-            for field in message.fields() {
-                if let Some(rules) = of(&field) {
-                    check_field(&field, &rules, "")?;
-                }
+        }
+        for field in message.fields() {
+            if let Some(rules) = of(&field) {
+                check_field(&field, &rules, "")?;
             }
         }
     }

@@ -96,7 +96,10 @@ fn crud_proto(package: &str, resource: &str) -> String {
                 "display_name_rules",
                 &option(FieldRule::Text { min: 1, max: 200 }),
             ),
-            ("page_size_rules", &option(FieldRule::Int32Range { min: 0, max: 100 })),
+            (
+                "page_size_rules",
+                &option(FieldRule::Int32Range { min: 0, max: 100 }),
+            ),
             ("required", &option(FieldRule::Required)),
         ],
     )

@@ -25,7 +25,8 @@ pub struct Error {
     domain: String,
     message: String,
     metadata: BTreeMap<String, String>,
-    violations: Vec<Violation>,
+    // Boxed: an `Error` stays small enough to return by value everywhere.
+    violations: Box<[Violation]>,
 }
 
 /// One broken rule of a refused request: a `google.rpc.BadRequest.FieldViolation`
@@ -50,7 +51,7 @@ impl Error {
             domain: String::new(),
             message: message.into(),
             metadata: BTreeMap::new(),
-            violations: Vec::new(),
+            violations: Box::default(),
         }
     }
 
@@ -68,7 +69,9 @@ impl Error {
 
     /// Adds the broken rules of a refused request.
     pub fn with_violations(mut self, violations: impl IntoIterator<Item = Violation>) -> Self {
-        self.violations.extend(violations);
+        let mut all = std::mem::take(&mut self.violations).into_vec();
+        all.extend(violations);
+        self.violations = all.into_boxed_slice();
         self
     }
 
@@ -103,7 +106,12 @@ impl Error {
         let mut details =
             ErrorDetails::with_error_info(self.reason.clone(), self.domain.clone(), metadata);
         if !self.violations.is_empty() {
-            details.set_bad_request(self.violations.iter().map(field_violation).collect::<Vec<_>>());
+            details.set_bad_request(
+                self.violations
+                    .iter()
+                    .map(field_violation)
+                    .collect::<Vec<_>>(),
+            );
         }
         Status::with_error_details(grpc_code(self.code), self.message.clone(), details)
     }

@@ -28,7 +28,7 @@ pub use health::{Health, HealthBuilder, NotReady};
 pub use listener::Listener;
 pub use metrics::Metrics;
 pub use shutdown::shutdown_signal;
-pub use validate::Validated;
 /// Configuration: sources, loading into the service's schema, the framework's
 /// sections (`strata::config::Server`, ...).
 pub use strata_config as config;
+pub use validate::Validated;

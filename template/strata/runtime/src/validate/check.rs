@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, Value};
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessage, Value};
 
 use super::rules::{Bound, Check, FieldRules, Ignore, MessageRules, Rules, float_of, int_of};
 use crate::error::Violation;
@@ -114,10 +114,10 @@ fn field(
 }
 
 fn nested(rules: &Rules, value: &Value, path: &str, report: &mut Report) {
-    if let Value::Message(inner) = value {
-        if let Some(own) = rules.messages.get(inner.descriptor().full_name()) {
-            message(rules, own, inner, path, report);
-        }
+    if let Value::Message(inner) = value
+        && let Some(own) = rules.messages.get(inner.descriptor().full_name())
+    {
+        message(rules, own, inner, path, report);
     }
 }
 
@@ -141,11 +141,24 @@ fn sized(field_rules: &FieldRules, value: &Value, path: &str, report: &mut Repor
     };
     for check in &field_rules.checks {
         let broken = match check {
-            Check::MinItems(min) if len < *min => Some(("min_items", format!("value must contain at least {min} item(s)"))),
-            Check::MaxItems(max) if len > *max => Some(("max_items", format!("value must contain no more than {max} item(s)"))),
-            Check::MinPairs(min) if len < *min => Some(("min_pairs", format!("map must be at least {min} entries"))),
-            Check::MaxPairs(max) if len > *max => Some(("max_pairs", format!("map must be at most {max} entries"))),
-            Check::Unique if !unique(value) => Some(("unique", "repeated value must contain unique items".to_owned())),
+            Check::MinItems(min) if len < *min => Some((
+                "min_items",
+                format!("value must contain at least {min} item(s)"),
+            )),
+            Check::MaxItems(max) if len > *max => Some((
+                "max_items",
+                format!("value must contain no more than {max} item(s)"),
+            )),
+            Check::MinPairs(min) if len < *min => {
+                Some(("min_pairs", format!("map must be at least {min} entries")))
+            }
+            Check::MaxPairs(max) if len > *max => {
+                Some(("max_pairs", format!("map must be at most {max} entries")))
+            }
+            Check::Unique if !unique(value) => Some((
+                "unique",
+                "repeated value must contain unique items".to_owned(),
+            )),
             Check::Unsupported(rule) => {
                 report.unsupported.get_or_insert_with(|| rule.clone());
                 None
@@ -167,7 +180,13 @@ fn unique(value: &Value) -> bool {
 }
 
 /// The checks on one value (a singular field, or one element of a list).
-fn scalar(field: &FieldDescriptor, checks: &[Check], value: &Value, path: &str, report: &mut Report) {
+fn scalar(
+    field: &FieldDescriptor,
+    checks: &[Check],
+    value: &Value,
+    path: &str,
+    report: &mut Report,
+) {
     let kind = kind_name(&field.kind());
     for check in checks {
         if let Some((rule, description)) = broken(field, check, value, report) {
@@ -186,36 +205,43 @@ fn broken(
 ) -> Option<(&'static str, String)> {
     let fail = |rule: &'static str, description: String| Some((rule, description));
     match (check, value) {
-        (Check::MinChars(min), Value::String(s)) if chars(s) < *min => {
-            fail("min_len", format!("value length must be at least {min} characters"))
-        }
-        (Check::MaxChars(max), Value::String(s)) if chars(s) > *max => {
-            fail("max_len", format!("value length must be at most {max} characters"))
-        }
+        (Check::MinChars(min), Value::String(s)) if chars(s) < *min => fail(
+            "min_len",
+            format!("value length must be at least {min} characters"),
+        ),
+        (Check::MaxChars(max), Value::String(s)) if chars(s) > *max => fail(
+            "max_len",
+            format!("value length must be at most {max} characters"),
+        ),
         (Check::Chars(len), Value::String(s)) if chars(s) != *len => {
             fail("len", format!("value length must be {len} characters"))
         }
-        (Check::MinBytes(min), _) if byte_len(value).is_some_and(|n| n < *min) => {
-            fail(bytes_rule(value, "min_bytes", "min_len"), format!("value length must be at least {min} bytes"))
-        }
-        (Check::MaxBytes(max), _) if byte_len(value).is_some_and(|n| n > *max) => {
-            fail(bytes_rule(value, "max_bytes", "max_len"), format!("value length must be at most {max} bytes"))
-        }
-        (Check::Bytes(len), _) if byte_len(value).is_some_and(|n| n != *len) => {
-            fail(bytes_rule(value, "len_bytes", "len"), format!("value length must be {len} bytes"))
-        }
-        (Check::Pattern(regex), Value::String(s)) if !regex.is_match(s) => {
-            fail("pattern", format!("value does not match regex pattern `{}`", regex.as_str()))
-        }
+        (Check::MinBytes(min), _) if byte_len(value).is_some_and(|n| n < *min) => fail(
+            bytes_rule(value, "min_bytes", "min_len"),
+            format!("value length must be at least {min} bytes"),
+        ),
+        (Check::MaxBytes(max), _) if byte_len(value).is_some_and(|n| n > *max) => fail(
+            bytes_rule(value, "max_bytes", "max_len"),
+            format!("value length must be at most {max} bytes"),
+        ),
+        (Check::Bytes(len), _) if byte_len(value).is_some_and(|n| n != *len) => fail(
+            bytes_rule(value, "len_bytes", "len"),
+            format!("value length must be {len} bytes"),
+        ),
+        (Check::Pattern(regex), Value::String(s)) if !regex.is_match(s) => fail(
+            "pattern",
+            format!("value does not match regex pattern `{}`", regex.as_str()),
+        ),
         (Check::Prefix(prefix), Value::String(s)) if !s.starts_with(prefix.as_str()) => {
             fail("prefix", format!("value does not have prefix `{prefix}`"))
         }
         (Check::Suffix(suffix), Value::String(s)) if !s.ends_with(suffix.as_str()) => {
             fail("suffix", format!("value does not have suffix `{suffix}`"))
         }
-        (Check::Contains(part), Value::String(s)) if !s.contains(part.as_str()) => {
-            fail("contains", format!("value does not contain substring `{part}`"))
-        }
+        (Check::Contains(part), Value::String(s)) if !s.contains(part.as_str()) => fail(
+            "contains",
+            format!("value does not contain substring `{part}`"),
+        ),
         (Check::NotContains(part), Value::String(s)) if s.contains(part.as_str()) => {
             fail("not_contains", format!("value contains substring `{part}`"))
         }
@@ -266,9 +292,10 @@ fn broken(
             fail("const", format!("value must equal {expected}"))
         }
         (Check::EnumDefinedOnly, Value::EnumNumber(number)) => match field.kind() {
-            Kind::Enum(kind) if kind.get_value(*number).is_none() => {
-                fail("defined_only", "value must be one of the defined enum values".to_owned())
-            }
+            Kind::Enum(kind) if kind.get_value(*number).is_none() => fail(
+                "defined_only",
+                "value must be one of the defined enum values".to_owned(),
+            ),
             _ => None,
         },
         (Check::Unsupported(rule), _) => {

@@ -16,7 +16,7 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
-use prost_reflect::DynamicMessage;
+use prost_reflect::{DynamicMessage, ReflectMessage};
 use tonic::Status;
 
 pub use crate::error::Violation;

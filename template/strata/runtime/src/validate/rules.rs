@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use prost_reflect::{
-    DescriptorPool, DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind,
-    MessageDescriptor, Value,
+    DescriptorPool, DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor,
+    Value,
 };
 use regex::Regex;
 
@@ -142,7 +142,8 @@ impl Rules {
                 continue;
             };
             for field in message.fields() {
-                let nested = message_kind(&field).is_some_and(|kind| checked.contains(kind.full_name()));
+                let nested =
+                    message_kind(&field).is_some_and(|kind| checked.contains(kind.full_name()));
                 if !nested {
                     continue;
                 }
@@ -198,9 +199,9 @@ fn with_nested_rules(
             if checked.contains(message.full_name()) {
                 continue;
             }
-            let reaches = message
-                .fields()
-                .any(|field| message_kind(&field).is_some_and(|kind| checked.contains(kind.full_name())));
+            let reaches = message.fields().any(|field| {
+                message_kind(&field).is_some_and(|kind| checked.contains(kind.full_name()))
+            });
             if reaches {
                 checked.insert(message.full_name().to_owned());
             }
@@ -218,15 +219,12 @@ fn message_rules(
     message_ext: Option<&ExtensionDescriptor>,
 ) -> MessageRules {
     let mut rules = MessageRules::default();
-    if let Some(ext) = message_ext {
-        let options = message.options();
-        if options.has_extension(ext) {
-            if let Some(set) = options.get_extension(ext).as_message() {
-                if let Some((field, _)) = set.fields().next() {
-                    rules.unsupported = Some(format!("(buf.validate.message).{}", field.name()));
-                }
-            }
-        }
+    if let Some(ext) = message_ext
+        && message.options().has_extension(ext)
+        && let Some(set) = message.options().get_extension(ext).as_message()
+        && let Some((field, _)) = set.fields().next()
+    {
+        rules.unsupported = Some(format!("(buf.validate.message).{}", field.name()));
     }
     if let Some(ext) = oneof_ext {
         for oneof in message.oneofs() {
