@@ -37,9 +37,6 @@ pub fn option(rule: FieldRule) -> String {
     }
 }
 
-/// The import every proto with rules needs.
-pub const IMPORT: &str = "import \"buf/validate/validate.proto\";";
-
 #[cfg(test)]
 mod tests {
     use super::*;

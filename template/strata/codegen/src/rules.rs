@@ -169,6 +169,16 @@ fn check_field(field: &FieldDescriptor, rules: &DynamicMessage, prefix: &str) ->
                     rule.name()
                 );
             }
+            if rule.name() == "pattern"
+                && let Some(pattern) = value.as_str()
+                && let Err(err) = regex::Regex::new(pattern)
+            {
+                bail!(
+                    "{}: (buf.validate.field).{prefix}{kind}.pattern is not a valid RE2 \
+                     pattern: {err}",
+                    field.full_name()
+                );
+            }
             if kind == "repeated"
                 && rule.name() == "items"
                 && let Some(items) = value.as_message()

@@ -8,15 +8,25 @@ use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, ReflectMessag
 use super::rules::{Bound, Check, FieldRules, Ignore, MessageRules, Rules, float_of, int_of};
 use crate::error::Violation;
 
+/// The most violations a refusal lists: a long list of bad items must not
+/// make an error larger than a client accepts as trailers.
+pub(super) const MAX_VIOLATIONS: usize = 32;
+
 /// The violations found so far, and the first rule that could not be evaluated.
 #[derive(Default)]
 pub(super) struct Report {
     pub(super) violations: Vec<Violation>,
+    /// Violations past [`MAX_VIOLATIONS`], counted but not listed.
+    pub(super) more: usize,
     pub(super) unsupported: Option<String>,
 }
 
 impl Report {
     fn push(&mut self, field: &str, rule: String, description: String) {
+        if self.violations.len() == MAX_VIOLATIONS {
+            self.more += 1;
+            return;
+        }
         self.violations.push(Violation {
             field: field.to_owned(),
             rule,

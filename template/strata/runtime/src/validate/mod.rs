@@ -83,12 +83,15 @@ fn outcome(report: check::Report) -> Result<(), Error> {
     let Some(first) = report.violations.first() else {
         return Ok(());
     };
-    let message = report
+    let mut message = report
         .violations
         .iter()
         .map(|v| format!("{}: {}", v.field, v.description))
         .collect::<Vec<_>>()
         .join("; ");
+    if report.more > 0 {
+        message.push_str(&format!("; and {} more", report.more));
+    }
     Err(Error::new(400, "INVALID_ARGUMENT", message)
         .with_metadata("field", first.field.clone())
         .with_violations(report.violations))

@@ -270,3 +270,15 @@ fn a_refusal_is_invalid_argument_with_one_field_violation_per_rule() {
         "survives the trip"
     );
 }
+
+#[test]
+fn a_refusal_lists_at_most_32_violations_and_counts_the_rest() {
+    let many = Value::List((0..40).map(|_| Value::String("x".into())).collect());
+    let error = RULES
+        .check_dynamic(&page(&[("labels", many)]))
+        .expect_err("40 short labels");
+
+    // max_items and unique, then 30 of the 40 short items.
+    assert_eq!(error.violations().len(), 32);
+    assert!(error.message().ends_with("; and 10 more"), "{error}");
+}
