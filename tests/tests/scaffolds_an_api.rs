@@ -40,6 +40,12 @@ fn proto_add_and_proto_server_build_once_registered() {
         openapi.contains("/v1/libraries/{id}"),
         "api/openapi.json lists the new routes"
     );
+    for rule in [r#""maxLength": 200"#, r#""maximum": 100"#, r#""pattern": "\\S""#] {
+        assert!(
+            openapi.contains(rule),
+            "proto-add writes buf.validate rules, shown as {rule} in api/openapi.json"
+        );
+    }
 
     let printed = make_ok(root, &["proto-server", &format!("PROTO={proto}")]);
     assert!(
@@ -51,8 +57,8 @@ fn proto_add_and_proto_server_build_once_registered() {
         "pub use library_service::LibraryService;",
         "pub library_service: LibraryService,",
         "library_service: service::LibraryService::new(),",
-        ".add_service(api::library::v1::library_service_server::LibraryServiceServer::new(services.library_service.clone()))",
-        ".merge(api::library::v1::library_service_http_routes(services.library_service.clone(), options))",
+        ".add_service(api::library::v1::library_service_server::LibraryServiceServer::new(Validated::new(services.library_service.clone())))",
+        ".merge(api::library::v1::library_service_http_routes(Validated::new(services.library_service.clone()), options))",
     ] {
         assert!(
             printed.contains(line),
@@ -81,13 +87,13 @@ fn proto_add_and_proto_server_build_once_registered() {
     );
     insert_after(
         &root.join("internal/server/src/grpc.rs"),
-        ".add_service(NotesServer::new(",
-        "    .add_service(api::library::v1::library_service_server::LibraryServiceServer::new(services.library_service.clone()))",
+        ".add_service(notes.max_decoding_message_size(max_message))",
+        "        .add_service(api::library::v1::library_service_server::LibraryServiceServer::new(Validated::new(services.library_service.clone())))",
     );
     insert_after(
         &root.join("internal/server/src/http.rs"),
-        ".merge(notes_http_routes(",
-        "        .merge(api::library::v1::library_service_http_routes(services.library_service.clone(), options))",
+        ".merge(notes_http_routes(notes, options))",
+        "        .merge(api::library::v1::library_service_http_routes(Validated::new(services.library_service.clone()), options))",
     );
 
     cargo(root, &["fmt", "--all"]);

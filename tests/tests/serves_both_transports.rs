@@ -45,7 +45,7 @@ async fn serves_both_transports(variant: Variant) {
 
     let (status, body) = http_get(&service, &format!("/helloworld/{}", "x".repeat(65))).await;
     assert_eq!(status, 400);
-    assert_eq!(body["reason"], "INVALID_NAME");
+    assert_eq!(body["reason"], "INVALID_ARGUMENT");
     let err = grpc::say_hello(service.grpc, "")
         .await
         .expect_err("empty name");
@@ -60,7 +60,7 @@ async fn serves_both_transports(variant: Variant) {
     for line in [
         r#"server_requests_total{transport="http",operation="/helloworld.v1.Greeter/SayHello",code="200",reason=""} 1"#,
         r#"server_requests_total{transport="grpc",operation="/helloworld.v1.Greeter/SayHello",code="200",reason=""} 1"#,
-        r#"server_requests_total{transport="grpc",operation="/helloworld.v1.Greeter/SayHello",code="400",reason="INVALID_NAME"} 1"#,
+        r#"server_requests_total{transport="grpc",operation="/helloworld.v1.Greeter/SayHello",code="400",reason="INVALID_ARGUMENT"} 1"#,
     ] {
         assert!(metrics.contains(line), "missing {line} in:\n{metrics}");
     }

@@ -23,7 +23,7 @@ async fn http_call(client: &reqwest::Client, base: &str, call: usize) -> Result<
         2 => (
             format!("/helloworld/{}", "x".repeat(65)),
             400,
-            "INVALID_NAME".into(),
+            "INVALID_ARGUMENT".into(),
         ),
         3 => (format!("/no/such/route/{call}"), 404, "NOT_FOUND".into()),
         // build_info is there from the start; request counters only appear

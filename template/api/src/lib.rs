@@ -3,12 +3,15 @@
 //!
 //! Each package is a module (`helloworld.v1` is [`helloworld::v1`]) holding its
 //! messages, the tonic `<service>_server` / `<service>_client` modules,
-//! `<service>_http_routes` and an `error_<reason>` / `is_<reason>` pair for every
-//! value of its `ErrorReason` enums.
+//! `<service>_http_routes`, the service trait implemented for
+//! `strata::Validated<T>` (its `buf.validate` rules checked before `T` runs) and
+//! an `error_<reason>` / `is_<reason>` pair for every value of its `ErrorReason`
+//! enums.
 
 use std::sync::LazyLock;
 
 use prost_reflect::DescriptorPool;
+use strata::validate::Rules;
 
 include!(concat!(env!("OUT_DIR"), "/api.rs"));
 
@@ -25,4 +28,11 @@ pub fn descriptor_pool() -> &'static DescriptorPool {
             .unwrap_or_else(|err| panic!("api/build.rs encoded an invalid descriptor set: {err}"))
     });
     &POOL
+}
+
+/// The `buf.validate` rules of every message, read once from
+/// [`descriptor_pool`]: what `strata::Validated` services check requests against.
+pub fn validation_rules() -> &'static Rules {
+    static RULES: LazyLock<Rules> = LazyLock::new(|| Rules::new(descriptor_pool()));
+    &RULES
 }

@@ -215,20 +215,37 @@ async fn a_deleted_note_is_note_not_found_on_both_transports() {
 }
 
 #[tokio::test]
-async fn an_invalid_note_names_the_field_on_both_transports() {
+async fn a_blank_title_in_an_update_is_an_invalid_note_on_both_transports() {
+    // The proto lets an update carry an empty title (its mask may leave the
+    // title alone); biz refuses one the mask names.
     let service = start().await;
+    let created = create_over_http(service.http, "groceries").await;
+    let id = created["id"].as_str().expect("id").to_owned();
 
-    let (status, body) =
-        http_json(service.http, "POST", "/v1/notes", json!({ "title": " " })).await;
+    let (status, body) = http_json(
+        service.http,
+        "PATCH",
+        &format!("/v1/notes/{id}?update_mask=title"),
+        json!({ "title": "" }),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(body["reason"], "INVALID_NOTE");
     assert_eq!(body["metadata"], json!({ "field": "title" }));
 
     let status = notes(service.grpc)
         .await
-        .create_note(CreateNoteRequest::default())
+        .update_note(UpdateNoteRequest {
+            note: Some(Note {
+                id,
+                ..Note::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["title".into()],
+            }),
+        })
         .await
-        .expect_err("no title");
+        .expect_err("blank title");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     let error = strata::Error::from(status);
     assert!(is_invalid_note(&error), "{error}");

@@ -11,8 +11,7 @@ mod notes;
 pub mod testing;
 
 pub use error::{Cause, Error, Result};
-pub use greeter::{Greeter, GreeterRepo, GreeterUsecase, MAX_NAME_LEN};
+pub use greeter::{Greeter, GreeterRepo, GreeterUsecase};
 pub use notes::{
-    DEFAULT_PAGE_SIZE, MAX_BODY_LEN, MAX_PAGE_SIZE, MAX_TITLE_LEN, Note, NoteChanges, NotePage,
-    NoteRepo, NoteUsecase,
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Note, NoteChanges, NotePage, NoteRepo, NoteUsecase,
 };

@@ -2,7 +2,7 @@ use api::helloworld::v1::greeter_server::GreeterServer;
 use api::notes::v1::notes_server::NotesServer;
 use service::Services;
 use strata::config::Server;
-use strata::{Health, Metrics};
+use strata::{Health, Metrics, Validated};
 use tonic::service::Routes;
 
 /// The gRPC routes: every service by its full proto name, plus `grpc.health.v1`
@@ -20,12 +20,13 @@ pub fn grpc(
             .register_encoded_file_descriptor_set(api::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    // One line per api service.
-    let mut routes = Routes::new(
-        GreeterServer::new(services.greeter.clone()).max_decoding_message_size(max_message),
-    )
-    .add_service(NotesServer::new(services.notes.clone()).max_decoding_message_size(max_message))
-    .add_service(health.grpc_service());
+    // Each api service behind the `buf.validate` rules of its protos: one line
+    // here and one in the chain below.
+    let greeter = GreeterServer::new(Validated::new(services.greeter.clone()));
+    let notes = NotesServer::new(Validated::new(services.notes.clone()));
+    let mut routes = Routes::new(greeter.max_decoding_message_size(max_message))
+        .add_service(notes.max_decoding_message_size(max_message))
+        .add_service(health.grpc_service());
     if conf.grpc.reflection {
         routes = routes
             .add_service(reflection().build_v1()?)

@@ -6,7 +6,7 @@ use axum::routing::get;
 use service::Services;
 use strata::config::Server;
 use strata::transcoding::RouteOptions;
-use strata::{Health, Metrics};
+use strata::{Health, Metrics, Validated};
 
 /// The HTTP routes generated from the `google.api.http` options of the protos
 /// and `GET /openapi.json`, behind the same middleware as gRPC; plus the admin
@@ -22,11 +22,14 @@ pub fn http(conf: &Server, services: &Services, health: &Health, metrics: &Metri
     strata::middleware::http(routes, conf, metrics)
 }
 
-/// One line per api service: its generated routes.
+/// Each api service's generated routes, behind the `buf.validate` rules of its
+/// protos (as on gRPC): one line for the service, one in the chain.
 fn api_routes(services: &Services, options: &RouteOptions) -> Router {
+    let greeter = Validated::new(services.greeter.clone());
+    let notes = Validated::new(services.notes.clone());
     Router::new()
-        .merge(greeter_http_routes(services.greeter.clone(), options))
-        .merge(notes_http_routes(services.notes.clone(), options))
+        .merge(greeter_http_routes(greeter, options))
+        .merge(notes_http_routes(notes, options))
 }
 
 /// The OpenAPI document generated from the protos.

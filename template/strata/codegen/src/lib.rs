@@ -16,22 +16,29 @@ pub mod errors;
 pub mod http_rule;
 mod modules;
 pub mod openapi;
+mod openapi_rules;
 pub mod path_template;
+pub mod proto_rules;
 pub mod protos;
 mod routes;
+pub mod rules;
 pub mod scaffold;
+mod validated;
 
 pub use protos::{Compiled, compile};
 
 /// What each package gets beside prost's `<package>.rs`.
-const SUFFIXES: &[&str] = &[".rs", ".http.rs", ".errors.rs"];
+const SUFFIXES: &[&str] = &[".rs", ".http.rs", ".validate.rs", ".errors.rs"];
 
-/// Writes `<package>.http.rs`, `<package>.errors.rs`, `api.rs` (the module tree)
-/// and `openapi.json` into `out_dir`.
+/// Writes `<package>.http.rs`, `<package>.validate.rs`, `<package>.errors.rs`,
+/// `api.rs` (the module tree) and `openapi.json` into `out_dir`. A
+/// `buf.validate` rule the runtime does not evaluate is a build error.
 pub fn generate(compiled: &Compiled, out_dir: &Path) -> Result<()> {
+    rules::check_supported(compiled)?;
     let mut seen_routes = BTreeMap::new();
     for package in compiled.packages() {
         let mut http = Vec::new();
+        let mut validate = Vec::new();
         for service in compiled
             .pool
             .services()
@@ -40,11 +47,17 @@ pub fn generate(compiled: &Compiled, out_dir: &Path) -> Result<()> {
             let methods = http_rule::methods(&compiled.pool, &service)?;
             check_routes(&methods, &mut seen_routes)?;
             http.push(routes::generate(&service, &methods));
+            validate.push(validated::generate(&service));
         }
         write_rust(
             out_dir,
             &format!("{package}.http.rs"),
             quote::quote! { #(#http)* },
+        )?;
+        write_rust(
+            out_dir,
+            &format!("{package}.validate.rs"),
+            quote::quote! { #(#validate)* },
         )?;
         let enums = errors::error_enums(&compiled.pool, &package)?;
         write_rust(

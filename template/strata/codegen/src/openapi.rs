@@ -8,10 +8,10 @@ use anyhow::Result;
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
-use crate::comments;
 use crate::http_rule::{self, Binding, Body, Method};
 use crate::path_template::Part;
 use crate::protos::Compiled;
+use crate::{comments, openapi_rules, rules};
 
 /// How deep query parameters follow nested messages (`a.b.c=1`).
 const QUERY_DEPTH: usize = 3;
@@ -95,7 +95,7 @@ fn operation(method: &Method, binding: &Binding, index: usize, schemas: &mut Sch
             }
             let schema = field
                 .as_ref()
-                .map_or(json!({"type": "string"}), |f| schemas.scalar(f));
+                .map_or(json!({"type": "string"}), |f| schemas.constrained_scalar(f));
             parameters.push(json!({
                 "name": capture,
                 "in": "path",
@@ -241,7 +241,11 @@ impl Schemas {
             // Placeholder first: a message may refer to itself.
             self.done.insert(name.clone(), Value::Null);
             let mut properties = Map::new();
+            let mut required = Vec::new();
             for field in message.fields() {
+                if rules::of(&field).is_some_and(|r| rules::required(&r)) {
+                    required.push(Value::String(field.json_name().to_owned()));
+                }
                 let mut schema = self.field(&field);
                 let doc = field_doc(&field);
                 if !doc.is_empty() && schema.get("$ref").is_none() {
@@ -250,6 +254,9 @@ impl Schemas {
                 properties.insert(field.json_name().to_owned(), schema);
             }
             let mut schema = json!({ "type": "object", "properties": properties });
+            if !required.is_empty() {
+                schema["required"] = Value::Array(required);
+            }
             let doc = comments::leading(&message.parent_file(), message.path());
             if !doc.is_empty() {
                 schema["description"] = Value::String(doc);
@@ -268,11 +275,24 @@ impl Schemas {
             return json!({ "type": "object", "additionalProperties": self.field(&value) });
         }
         let item = self.scalar(field);
-        if field.is_list() {
+        let mut schema = if field.is_list() {
             json!({ "type": "array", "items": item })
         } else {
             item
+        };
+        if let Some(rules) = rules::of(field) {
+            openapi_rules::apply(&mut schema, &rules, field.is_list());
         }
+        schema
+    }
+
+    /// [`Schemas::scalar`] with the field's `buf.validate` constraints.
+    fn constrained_scalar(&mut self, field: &FieldDescriptor) -> Value {
+        let mut schema = self.scalar(field);
+        if let Some(rules) = rules::of(field) {
+            openapi_rules::apply(&mut schema, &rules, false);
+        }
+        schema
     }
 
     /// The schema of one value of `field`, as proto3 JSON writes it.
@@ -343,6 +363,18 @@ fn error_schema() -> Value {
             "reason": { "type": "string", "description": "Why: a value of an ErrorReason enum, or the gRPC code name." },
             "message": { "type": "string", "description": "What happened, for humans." },
             "metadata": { "type": "object", "additionalProperties": { "type": "string" }, "description": "Details, e.g. the offending `field`." },
+            "violations": {
+                "type": "array",
+                "description": "A request that breaks its buf.validate rules: every broken rule.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "field": { "type": "string", "description": "The field's path: `note.title`." },
+                        "rule": { "type": "string", "description": "The rule's id: `string.max_len`." },
+                        "description": { "type": "string" },
+                    },
+                },
+            },
         },
         "required": ["code", "reason", "message", "metadata"],
     })

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail, ensure};
 use heck::{ToSnakeCase, ToUpperCamelCase};
 use prost_reflect::{MessageDescriptor, ServiceDescriptor};
 
+use crate::proto_rules::{FieldRule, option};
 use crate::protos;
 
 /// Writes `proto` (`api/library/v1/library.proto`, relative to `root`): package
@@ -91,6 +92,15 @@ fn crud_proto(package: &str, resource: &str) -> String {
             ("resource", resource),
             ("upper", &upper),
             ("collection", &collection),
+            (
+                "display_name_rules",
+                &option(FieldRule::Text { min: 1, max: 200 }),
+            ),
+            (
+                "page_size_rules",
+                &option(FieldRule::Int32Range { min: 0, max: 100 }),
+            ),
+            ("required", &option(FieldRule::Required)),
         ],
     )
 }
@@ -284,9 +294,9 @@ fn registration(service: &ServiceDescriptor, module: &str, struct_name: &str) ->
          cmd/<name>/src/lib.rs, in `services()`:\n    \
              {snake}: service::{struct_name}::new(),\n\
          internal/server/src/grpc.rs, in `routes`:\n    \
-             .add_service({api}::{snake}_server::{server}Server::new(services.{snake}.clone()))\n\
+             .add_service({api}::{snake}_server::{server}Server::new(Validated::new(services.{snake}.clone())))\n\
          internal/server/src/http.rs, in `api_routes`:\n    \
-             .merge({api}::{snake}_http_routes(services.{snake}.clone(), options))\n",
+             .merge({api}::{snake}_http_routes(Validated::new(services.{snake}.clone()), options))\n",
         server = service.name(),
     )
 }

@@ -288,6 +288,7 @@ fn generates_compilable_rust_and_the_module_tree() {
 
     for name in [
         "library.v1.http.rs",
+        "library.v1.validate.rs",
         "library.v1.errors.rs",
         "api.rs",
         "openapi.json",
@@ -309,6 +310,91 @@ fn generates_compilable_rust_and_the_module_tree() {
     );
 }
 
+#[test]
+fn every_rpc_checks_its_request_before_the_service_runs() {
+    let out = tempfile::tempdir().expect("tempdir");
+    strata_codegen::generate(&library(), out.path()).expect("generates");
+
+    let code =
+        std::fs::read_to_string(out.path().join("library.v1.validate.rs")).expect("validate.rs");
+    let code: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        code.contains(
+            "impl<T: library_server::Library> library_server::Library for ::strata::Validated<T>"
+        ),
+        "{code}"
+    );
+    assert!(
+        code.contains(
+            ".check(\"library.v1.UpdateBookRequest\", request.get_ref())?; \
+             self.inner().update_book(request).await"
+        ),
+        "{code}"
+    );
+    assert!(
+        code.contains("type WatchShelvesStream = T::WatchShelvesStream;"),
+        "a server-streaming rpc keeps the inner stream type: {code}"
+    );
+    assert!(
+        code.contains("request: ::tonic::Request<crate::library::v1::Shelf>"),
+        "types by their module path: {code}"
+    );
+}
+
+#[test]
+fn the_openapi_document_carries_the_validation_rules() {
+    let document = strata_codegen::openapi::document(&library()).expect("document");
+    let schemas = &document["components"]["schemas"];
+
+    let shelf = &schemas["library.v1.Shelf"]["properties"];
+    assert_eq!(
+        shelf["theme"],
+        json!({ "type": "string", "minLength": 1, "maxLength": 50, "pattern": "^[a-z ]+$" })
+    );
+    assert_eq!(shelf["shelfId"]["format"], "uuid");
+
+    let book = &schemas["library.v1.Book"]["properties"];
+    assert_eq!(book["format"]["enum"], json!(["paper", "ebook"]));
+    assert_eq!(book["rating"]["minimum"], 0.0);
+    assert_eq!(book["rating"]["exclusiveMinimum"], true);
+    assert_eq!(book["rating"]["maximum"], 5.0);
+    assert_eq!(
+        (&book["tags"]["maxItems"], &book["tags"]["uniqueItems"]),
+        (&json!(10), &json!(true))
+    );
+    assert_eq!(
+        book["tags"]["items"],
+        json!({ "type": "string", "minLength": 1, "maxLength": 20 })
+    );
+    assert_eq!(
+        book["pages"],
+        json!({ "type": "string", "format": "int64" }),
+        "a JSON string carries no numeric bounds"
+    );
+    assert_eq!(
+        schemas["library.v1.MoveBookRequest"]["required"],
+        json!(["user"])
+    );
+
+    let search = &document["paths"]["/v1/books"]["search"]["parameters"];
+    let param = |name: &str| {
+        search
+            .as_array()
+            .and_then(|params| params.iter().find(|p| p["name"] == name))
+            .map(|p| p["schema"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        param("page_size"),
+        json!({ "type": "integer", "format": "int32", "minimum": 0, "maximum": 100 })
+    );
+    assert_eq!(param("query")["maxLength"], 100);
+    assert_eq!(
+        schemas["Error"]["properties"]["violations"]["items"]["properties"]["rule"]["type"],
+        "string"
+    );
+}
+
 /// Each bad fixture, and what its error must say.
 #[test]
 fn bad_rules_are_build_errors_that_say_what_to_fix() {
@@ -325,6 +411,14 @@ fn bad_rules_are_build_errors_that_say_what_to_fix() {
         ("bad_code", "errors code 418 has no gRPC code"),
         ("no_package", "declares no package"),
         ("verb_after_capture", ":cancel follows a variable"),
+        (
+            "unsupported_rule",
+            "bad.v1.Req.contact: (buf.validate.field).string.email is not evaluated by strata",
+        ),
+        (
+            "cel_rule",
+            "bad.v1.Req.high: (buf.validate.field).cel is not evaluated",
+        ),
     ];
     for (fixture, says) in cases {
         let result = strata_codegen::compile(&fixtures().join("bad").join(fixture), &third_party())

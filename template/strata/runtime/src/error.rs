@@ -1,6 +1,8 @@
 //! One error type, two renderings, as Kratos' `errors.Error`: a gRPC status with
 //! the mapped code and a `google.rpc.ErrorInfo` detail (reason, domain, metadata);
-//! on HTTP the mapped status and `{"code","reason","message","metadata"}`. The
+//! on HTTP the mapped status and `{"code","reason","message","metadata"}`. A
+//! refused request adds one `google.rpc.BadRequest` field violation per broken
+//! rule (`"violations"` in the HTTP body). The
 //! constructors `api` generates from `enum ErrorReason` return it, and a client
 //! turns a received `Status` back into it to test the reason.
 
@@ -10,7 +12,7 @@ use std::fmt;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 use crate::middleware::Transport;
 
@@ -23,6 +25,20 @@ pub struct Error {
     domain: String,
     message: String,
     metadata: BTreeMap<String, String>,
+    // Boxed: an `Error` stays small enough to return by value everywhere.
+    violations: Box<[Violation]>,
+}
+
+/// One broken rule of a refused request: a `google.rpc.BadRequest.FieldViolation`
+/// over gRPC, an entry of `"violations"` in the HTTP body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    /// The field's path in the request: `note.title`, `tags[2]`.
+    pub field: String,
+    /// The rule's id, as protovalidate names it: `string.max_len`.
+    pub rule: String,
+    /// What is wrong, for people: `must be at most 200 characters`.
+    pub description: String,
 }
 
 impl Error {
@@ -35,6 +51,7 @@ impl Error {
             domain: String::new(),
             message: message.into(),
             metadata: BTreeMap::new(),
+            violations: Box::default(),
         }
     }
 
@@ -47,6 +64,14 @@ impl Error {
     /// Adds one metadata entry, e.g. `("field", "note.title")`.
     pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds the broken rules of a refused request.
+    pub fn with_violations(mut self, violations: impl IntoIterator<Item = Violation>) -> Self {
+        let mut all = std::mem::take(&mut self.violations).into_vec();
+        all.extend(violations);
+        self.violations = all.into_boxed_slice();
         self
     }
 
@@ -70,15 +95,25 @@ impl Error {
         &self.metadata
     }
 
-    /// The error as a gRPC status: the mapped code, the message and an
-    /// `ErrorInfo` detail.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// The error as a gRPC status: the mapped code, the message, an `ErrorInfo`
+    /// detail and, for a refused request, a `BadRequest` detail.
     pub fn to_status(&self) -> Status {
         let metadata: HashMap<String, String> = self.metadata.clone().into_iter().collect();
-        Status::with_error_details(
-            grpc_code(self.code),
-            self.message.clone(),
-            ErrorDetails::with_error_info(self.reason.clone(), self.domain.clone(), metadata),
-        )
+        let mut details =
+            ErrorDetails::with_error_info(self.reason.clone(), self.domain.clone(), metadata);
+        if !self.violations.is_empty() {
+            details.set_bad_request(
+                self.violations
+                    .iter()
+                    .map(field_violation)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        Status::with_error_details(grpc_code(self.code), self.message.clone(), details)
     }
 
     /// The error a status carries: reason, domain and metadata from its
@@ -93,9 +128,30 @@ impl Error {
                 domain: info.domain.clone(),
                 message: status.message().to_owned(),
                 metadata: info.metadata.clone().into_iter().collect(),
+                violations: details
+                    .bad_request()
+                    .map(|bad| bad.field_violations.iter().map(violation).collect())
+                    .unwrap_or_default(),
             },
             None => Self::new(code, code_name(status.code()), status.message()),
         }
+    }
+}
+
+fn field_violation(violation: &Violation) -> FieldViolation {
+    FieldViolation {
+        field: violation.field.clone(),
+        description: violation.description.clone(),
+        reason: violation.rule.clone(),
+        localized_message: None,
+    }
+}
+
+fn violation(field: &FieldViolation) -> Violation {
+    Violation {
+        field: field.field.clone(),
+        rule: field.reason.clone(),
+        description: field.description.clone(),
     }
 }
 
@@ -122,8 +178,18 @@ impl From<Status> for Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let metadata = self.metadata.into_iter().collect();
-        http_error(code, self.reason, self.message, metadata)
+        let mut body = serde_json::json!({
+            "code": code.as_u16(),
+            "reason": &self.reason,
+            "message": self.message,
+            "metadata": self.metadata,
+        });
+        // Only a refused request carries the list: every other body keeps the
+        // standard four keys.
+        if !self.violations.is_empty() {
+            body["violations"] = serde_json::json!(self.violations);
+        }
+        json_error(code, self.reason, body)
     }
 }
 
@@ -147,6 +213,10 @@ pub(crate) fn http_error(
         "message": message,
         "metadata": metadata,
     });
+    json_error(status, reason, body)
+}
+
+fn json_error(status: StatusCode, reason: String, body: serde_json::Value) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     response.extensions_mut().insert(ErrorReason(reason));
     response

@@ -1,6 +1,7 @@
 //! strata: what the Kratos library gives a Kratos service. The app lifecycle, the
 //! listeners of both transports, the middleware chain, telemetry, metrics, health,
-//! HTTP transcoding, the error type both transports render, outbound clients and
+//! HTTP transcoding, request validation from `buf.validate` rules, the error type
+//! both transports render, outbound clients and
 //! configuration loading. It knows nothing of any particular API.
 //!
 //! Vendored into each service under `strata/` and never edited there: a fix is a
@@ -18,6 +19,7 @@ pub mod middleware;
 mod shutdown;
 pub mod telemetry;
 pub mod transcoding;
+pub mod validate;
 
 pub use app::{App, HookError};
 pub use breaker::{Breaker, Down};
@@ -29,3 +31,4 @@ pub use shutdown::shutdown_signal;
 /// Configuration: sources, loading into the service's schema, the framework's
 /// sections (`strata::config::Server`, ...).
 pub use strata_config as config;
+pub use validate::Validated;
