@@ -1,0 +1,18 @@
+//! The business layer: what the service does, in its own words.
+//!
+//! biz depends on no framework crate. It declares what it needs from storage as one
+//! repository trait per aggregate (`GreeterRepo`, `NoteRepo`), the data layer
+//! implements them, and service calls the use cases (`GreeterUsecase`, `NoteUsecase`).
+
+mod error;
+mod greeter;
+mod notes;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use error::{Cause, Error, Result};
+pub use greeter::{Greeter, GreeterRepo, GreeterUsecase, MAX_NAME_LEN};
+pub use notes::{
+    DEFAULT_PAGE_SIZE, MAX_BODY_LEN, MAX_PAGE_SIZE, MAX_TITLE_LEN, Note, NoteChanges, NotePage,
+    NoteRepo, NoteUsecase,
+};

@@ -1,0 +1,443 @@
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::{Error, Result};
+
+/// The longest title a note accepts, in characters.
+pub const MAX_TITLE_LEN: usize = 200;
+/// The longest body a note accepts, in characters.
+pub const MAX_BODY_LEN: usize = 10_000;
+/// Notes in a page when the caller does not say how many.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+/// The most notes a page holds; asking for more gets this many.
+pub const MAX_PAGE_SIZE: usize = 100;
+
+/// A note someone wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Assigned by the service: a UUID v7, so ids sort in creation order.
+    pub id: String,
+    /// One line saying what the note is about; never blank.
+    pub title: String,
+    /// The text; may be empty.
+    pub body: String,
+    /// When the note was created.
+    pub create_time: SystemTime,
+    /// When the note last changed; `create_time` until the first update.
+    pub update_time: SystemTime,
+}
+
+/// What an update changes: the fields that are `Some`. The others keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoteChanges {
+    /// A new title.
+    pub title: Option<String>,
+    /// A new body.
+    pub body: Option<String>,
+}
+
+/// One page of notes, in id order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotePage {
+    /// The notes of this page.
+    pub notes: Vec<Note>,
+    /// Pass it back to get the next page; empty on the last page.
+    pub next_page_token: String,
+}
+
+/// Where notes are kept. The data layer implements it.
+#[async_trait::async_trait]
+pub trait NoteRepo: Send + Sync {
+    /// Stores a new note; `AlreadyExists` if its id is taken.
+    async fn create(&self, note: &Note) -> Result<()>;
+    /// The note `id`; `NotFound` if there is none.
+    async fn get(&self, id: &str) -> Result<Note>;
+    /// Up to `limit` notes in id order, starting after the id `after_id` (from the
+    /// first note when `None`).
+    async fn list(&self, after_id: Option<&str>, limit: usize) -> Result<Vec<Note>>;
+    /// Writes the title, body and update time of the note `note.id`; `NotFound` if
+    /// there is none.
+    async fn update(&self, note: &Note) -> Result<()>;
+    /// Deletes the note `id`; `NotFound` if there is none.
+    async fn delete(&self, id: &str) -> Result<()>;
+}
+
+/// The note use cases.
+#[derive(Clone)]
+pub struct NoteUsecase {
+    repo: Arc<dyn NoteRepo>,
+}
+
+impl NoteUsecase {
+    /// A use case keeping notes in `repo`.
+    pub fn new(repo: impl NoteRepo + 'static) -> Self {
+        Self {
+            repo: Arc::new(repo),
+        }
+    }
+
+    /// Creates a note with a new id.
+    pub async fn create(&self, title: &str, body: &str) -> Result<Note> {
+        validate_title(title)?;
+        validate_body(body)?;
+        let now = now();
+        let note = Note {
+            id: uuid::Uuid::now_v7().to_string(),
+            title: title.to_owned(),
+            body: body.to_owned(),
+            create_time: now,
+            update_time: now,
+        };
+        self.repo.create(&note).await?;
+        Ok(note)
+    }
+
+    /// The note `id`.
+    pub async fn get(&self, id: &str) -> Result<Note> {
+        self.repo.get(id).await
+    }
+
+    /// A page of notes in creation order: `page_size` of them (0 means
+    /// [`DEFAULT_PAGE_SIZE`], more than [`MAX_PAGE_SIZE`] means that many), after
+    /// the page whose `next_page_token` is `page_token` (empty: the first page).
+    pub async fn list(&self, page_size: i32, page_token: &str) -> Result<NotePage> {
+        let limit = page_limit(page_size)?;
+        let after_id = page_start(page_token)?;
+        // One more than asked for tells whether another page follows.
+        let mut notes = self.repo.list(after_id.as_deref(), limit + 1).await?;
+        let mut next_page_token = String::new();
+        if notes.len() > limit {
+            notes.truncate(limit);
+            next_page_token = notes.last().map(|note| note.id.clone()).unwrap_or_default();
+        }
+        Ok(NotePage {
+            notes,
+            next_page_token,
+        })
+    }
+
+    /// Applies `changes` to the note `id` and returns it as stored.
+    pub async fn update(&self, id: &str, changes: NoteChanges) -> Result<Note> {
+        if let Some(title) = &changes.title {
+            validate_title(title)?;
+        }
+        if let Some(body) = &changes.body {
+            validate_body(body)?;
+        }
+        let mut note = self.repo.get(id).await?;
+        if let Some(title) = changes.title {
+            note.title = title;
+        }
+        if let Some(body) = changes.body {
+            note.body = body;
+        }
+        // Strictly later, even within one microsecond or when the clock steps back.
+        note.update_time = now().max(note.update_time + Duration::from_micros(1));
+        self.repo.update(&note).await?;
+        Ok(note)
+    }
+
+    /// Deletes the note `id`.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        self.repo.delete(id).await
+    }
+}
+
+impl std::fmt::Debug for NoteUsecase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NoteUsecase").finish_non_exhaustive()
+    }
+}
+
+/// Now, to the microsecond: what every supported database keeps, so a note read
+/// back equals the note written.
+fn now() -> SystemTime {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    UNIX_EPOCH + Duration::new(since_epoch.as_secs(), since_epoch.subsec_micros() * 1_000)
+}
+
+fn validate_title(title: &str) -> Result<()> {
+    if title.trim().is_empty() {
+        return Err(Error::invalid_argument("title", "title must not be empty"));
+    }
+    let len = title.chars().count();
+    if len > MAX_TITLE_LEN {
+        return Err(Error::invalid_argument(
+            "title",
+            format!("title must be at most {MAX_TITLE_LEN} characters, got {len}"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_body(body: &str) -> Result<()> {
+    let len = body.chars().count();
+    if len > MAX_BODY_LEN {
+        return Err(Error::invalid_argument(
+            "body",
+            format!("body must be at most {MAX_BODY_LEN} characters, got {len}"),
+        ));
+    }
+    Ok(())
+}
+
+fn page_limit(page_size: i32) -> Result<usize> {
+    match usize::try_from(page_size) {
+        Err(_) => Err(Error::invalid_argument(
+            "page_size",
+            format!("page_size must not be negative, got {page_size}"),
+        )),
+        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
+        Ok(size) => Ok(size.min(MAX_PAGE_SIZE)),
+    }
+}
+
+/// The id the page starts after: a page token is the last id of the page before.
+fn page_start(page_token: &str) -> Result<Option<String>> {
+    if page_token.is_empty() {
+        return Ok(None);
+    }
+    let last_id = uuid::Uuid::try_parse(page_token).map_err(|_| {
+        Error::invalid_argument(
+            "page_token",
+            "page_token must be the next_page_token of an earlier page",
+        )
+    })?;
+    Ok(Some(last_id.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeNoteRepo;
+
+    fn usecase() -> (NoteUsecase, FakeNoteRepo) {
+        let notes = FakeNoteRepo::default();
+        (NoteUsecase::new(notes.clone()), notes)
+    }
+
+    async fn create_many(usecase: &NoteUsecase, count: usize) -> Vec<Note> {
+        let mut created = Vec::new();
+        for n in 0..count {
+            let note = usecase.create(&format!("note {n}"), "").await;
+            created.push(note.expect("created"));
+        }
+        created
+    }
+
+    fn invalid_field(err: &Error) -> &str {
+        match err {
+            Error::InvalidArgument { field, .. } => field,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn creates_a_note_with_a_uuid_v7_id() {
+        let (usecase, store) = usecase();
+
+        let note = usecase
+            .create("Groceries", "milk, eggs")
+            .await
+            .expect("created");
+
+        let id = uuid::Uuid::try_parse(&note.id).expect("a uuid");
+        assert_eq!(id.get_version_num(), 7);
+        assert_eq!(
+            (note.title.as_str(), note.body.as_str()),
+            ("Groceries", "milk, eggs")
+        );
+        assert_eq!(note.create_time, note.update_time);
+        assert_eq!(store.notes(), vec![note.clone()]);
+        assert_eq!(usecase.get(&note.id).await.expect("found"), note);
+    }
+
+    #[tokio::test]
+    async fn refuses_a_blank_title_without_storing() {
+        let (usecase, store) = usecase();
+
+        let err = usecase
+            .create(" \t ", "body")
+            .await
+            .expect_err("blank title");
+
+        assert_eq!(invalid_field(&err), "title");
+        assert_eq!(err.to_string(), "title must not be empty");
+        assert!(store.notes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn accepts_a_200_character_title_and_refuses_201() {
+        let (usecase, _) = usecase();
+
+        assert!(usecase.create(&"é".repeat(MAX_TITLE_LEN), "").await.is_ok());
+        let err = usecase
+            .create(&"a".repeat(MAX_TITLE_LEN + 1), "")
+            .await
+            .expect_err("too long");
+        assert_eq!(invalid_field(&err), "title");
+        assert_eq!(
+            err.to_string(),
+            "title must be at most 200 characters, got 201"
+        );
+    }
+
+    #[tokio::test]
+    async fn accepts_a_10000_character_body_and_refuses_10001() {
+        let (usecase, _) = usecase();
+
+        assert!(usecase.create("t", &"é".repeat(MAX_BODY_LEN)).await.is_ok());
+        let err = usecase
+            .create("t", &"a".repeat(MAX_BODY_LEN + 1))
+            .await
+            .expect_err("too long");
+        assert_eq!(invalid_field(&err), "body");
+        assert_eq!(
+            err.to_string(),
+            "body must be at most 10000 characters, got 10001"
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_through_every_note_in_creation_order() {
+        let (usecase, _) = usecase();
+        let created = create_many(&usecase, 5).await;
+
+        let mut listed = Vec::new();
+        let mut sizes = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = usecase.list(2, &token).await.expect("page");
+            sizes.push(page.notes.len());
+            listed.extend(page.notes);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+
+        assert_eq!(sizes, [2, 2, 1]);
+        assert_eq!(listed, created);
+    }
+
+    #[tokio::test]
+    async fn a_full_last_page_has_no_next_page_token() {
+        let (usecase, _) = usecase();
+        create_many(&usecase, 4).await;
+
+        let first = usecase.list(2, "").await.expect("first page");
+        let second = usecase
+            .list(2, &first.next_page_token)
+            .await
+            .expect("second page");
+
+        assert_eq!(second.notes.len(), 2);
+        assert_eq!(second.next_page_token, "");
+    }
+
+    #[tokio::test]
+    async fn page_size_0_means_20_and_more_than_100_means_100() {
+        let (usecase, _) = usecase();
+        create_many(&usecase, 105).await;
+
+        let default = usecase.list(0, "").await.expect("default page");
+        let clamped = usecase.list(1_000, "").await.expect("clamped page");
+
+        assert_eq!(default.notes.len(), DEFAULT_PAGE_SIZE);
+        assert_eq!(clamped.notes.len(), MAX_PAGE_SIZE);
+        assert_eq!(clamped.next_page_token, clamped.notes[99].id);
+    }
+
+    #[tokio::test]
+    async fn refuses_a_negative_page_size_and_a_foreign_page_token() {
+        let (usecase, _) = usecase();
+
+        let negative = usecase.list(-1, "").await.expect_err("negative size");
+        let foreign = usecase.list(10, "page-2").await.expect_err("not a uuid");
+
+        assert_eq!(invalid_field(&negative), "page_size");
+        assert_eq!(
+            negative.to_string(),
+            "page_size must not be negative, got -1"
+        );
+        assert_eq!(invalid_field(&foreign), "page_token");
+    }
+
+    #[tokio::test]
+    async fn an_update_changes_only_the_given_fields() {
+        let (usecase, store) = usecase();
+        let note = usecase.create("Groceries", "milk").await.expect("created");
+
+        let changes = NoteChanges {
+            body: Some("milk, eggs".into()),
+            ..NoteChanges::default()
+        };
+        let updated = usecase.update(&note.id, changes).await.expect("updated");
+
+        assert_eq!(updated.title, "Groceries");
+        assert_eq!(updated.body, "milk, eggs");
+        assert_eq!(updated.create_time, note.create_time);
+        assert!(updated.update_time > note.update_time);
+        assert_eq!(store.notes(), vec![updated]);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_update_changes_nothing() {
+        let (usecase, store) = usecase();
+        let note = usecase.create("Groceries", "milk").await.expect("created");
+
+        let changes = NoteChanges {
+            title: Some(String::new()),
+            body: Some("eggs".into()),
+        };
+        let err = usecase
+            .update(&note.id, changes)
+            .await
+            .expect_err("blank title");
+
+        assert_eq!(invalid_field(&err), "title");
+        assert_eq!(store.notes(), vec![note]);
+    }
+
+    #[tokio::test]
+    async fn a_missing_note_is_not_found() {
+        let (usecase, _) = usecase();
+        let id = uuid::Uuid::now_v7().to_string();
+
+        let got = usecase.get(&id).await.expect_err("get");
+        let updated = usecase
+            .update(&id, NoteChanges::default())
+            .await
+            .expect_err("update");
+        let deleted = usecase.delete(&id).await.expect_err("delete");
+
+        for err in [got, updated, deleted] {
+            assert_eq!(err.to_string(), format!("not found: note {id}"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_deleted_note_is_gone() {
+        let (usecase, store) = usecase();
+        let note = usecase.create("Groceries", "").await.expect("created");
+
+        usecase.delete(&note.id).await.expect("deleted");
+
+        assert!(matches!(
+            usecase.get(&note.id).await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(store.notes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn storage_failures_reach_the_caller() {
+        let usecase = NoteUsecase::new(FakeNoteRepo::failing_with(|| Error::storage("disk full")));
+
+        let err = usecase.create("Groceries", "").await.expect_err("fails");
+
+        assert!(matches!(err, Error::Storage(_)), "got {err:?}");
+    }
+}

@@ -1,0 +1,19 @@
+//! The service layer: each api service implemented by converting the request, calling
+//! a biz use case and converting the reply. No SQL and no HTTP here.
+
+mod dependency_errors;
+mod greeter;
+mod notes;
+
+pub use greeter::GreeterService;
+pub use notes::NotesService;
+
+/// Every service of this binary, built once in `cmd` and mounted by `server` on
+/// both transports.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// `helloworld.v1.Greeter`.
+    pub greeter: GreeterService,
+    /// `notes.v1.Notes`.
+    pub notes: NotesService,
+}

@@ -1,0 +1,277 @@
+use api::notes::v1::{
+    CreateNoteRequest, DeleteNoteRequest, GetNoteRequest, ListNotesRequest, ListNotesResponse,
+    Note, UpdateNoteRequest, error_invalid_note, error_note_not_found, notes_server::Notes,
+};
+use biz::{NoteChanges, NoteUsecase};
+use tonic::{Request, Response, Status};
+
+use crate::dependency_errors;
+
+/// `notes.v1.Notes`, served on gRPC and HTTP alike.
+#[derive(Debug, Clone)]
+pub struct NotesService {
+    usecase: NoteUsecase,
+}
+
+impl NotesService {
+    /// The service answering through `usecase`.
+    pub fn new(usecase: NoteUsecase) -> Self {
+        Self { usecase }
+    }
+}
+
+#[tonic::async_trait]
+impl Notes for NotesService {
+    async fn create_note(
+        &self,
+        request: Request<CreateNoteRequest>,
+    ) -> Result<Response<Note>, Status> {
+        let CreateNoteRequest { title, body } = request.into_inner();
+        let note = self
+            .usecase
+            .create(&title, &body)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(to_proto(note)))
+    }
+
+    async fn get_note(&self, request: Request<GetNoteRequest>) -> Result<Response<Note>, Status> {
+        let note = self
+            .usecase
+            .get(&request.into_inner().id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(to_proto(note)))
+    }
+
+    async fn list_notes(
+        &self,
+        request: Request<ListNotesRequest>,
+    ) -> Result<Response<ListNotesResponse>, Status> {
+        let ListNotesRequest {
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let page = self
+            .usecase
+            .list(page_size, &page_token)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ListNotesResponse {
+            notes: page.notes.into_iter().map(to_proto).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn update_note(
+        &self,
+        request: Request<UpdateNoteRequest>,
+    ) -> Result<Response<Note>, Status> {
+        let UpdateNoteRequest { note, update_mask } = request.into_inner();
+        let Some(note) = note else {
+            return Err(error_invalid_note("note is required")
+                .with_metadata("field", "note")
+                .into());
+        };
+        let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
+        let changes = changes(note.title, note.body, &paths)?;
+        let updated = self
+            .usecase
+            .update(&note.id, changes)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(to_proto(updated)))
+    }
+
+    async fn delete_note(
+        &self,
+        request: Request<DeleteNoteRequest>,
+    ) -> Result<Response<()>, Status> {
+        self.usecase
+            .delete(&request.into_inner().id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(()))
+    }
+}
+
+/// The fields `paths` names (`title`, `body`; none means both), with their new
+/// values. Any other path is the caller's mistake.
+fn changes(title: String, body: String, paths: &[String]) -> Result<NoteChanges, Status> {
+    if paths.is_empty() {
+        return Ok(NoteChanges {
+            title: Some(title),
+            body: Some(body),
+        });
+    }
+    let mut changes = NoteChanges::default();
+    for path in paths {
+        match path.as_str() {
+            "title" => changes.title = Some(title.clone()),
+            "body" => changes.body = Some(body.clone()),
+            other => {
+                return Err(error_invalid_note(format!(
+                    "update_mask names {other:?}; only title and body can change"
+                ))
+                .with_metadata("field", "update_mask")
+                .into());
+            }
+        }
+    }
+    Ok(changes)
+}
+
+fn to_proto(note: biz::Note) -> Note {
+    Note {
+        id: note.id,
+        title: note.title,
+        body: note.body,
+        create_time: Some(note.create_time.into()),
+        update_time: Some(note.update_time.into()),
+    }
+}
+
+/// biz errors as API errors. Causes that are not the caller's business are logged
+/// here and never sent.
+fn to_status(err: biz::Error) -> Status {
+    match err {
+        biz::Error::InvalidArgument { field, message } => error_invalid_note(message)
+            .with_metadata("field", field)
+            .into(),
+        biz::Error::NotFound(what) => error_note_not_found(format!("{what} not found")).into(),
+        biz::Error::AlreadyExists(what) => Status::aborted(format!("{what} already exists")),
+        biz::Error::Unavailable(cause) => dependency_errors::unavailable("notes", &cause),
+        biz::Error::Storage(cause) => dependency_errors::storage_failed("notes", &cause),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use api::notes::v1::{is_invalid_note, is_note_not_found};
+    use biz::testing::FakeNoteRepo;
+    use prost_types::FieldMask;
+    use tonic::Code;
+
+    use super::*;
+
+    fn service() -> NotesService {
+        NotesService::new(NoteUsecase::new(FakeNoteRepo::default()))
+    }
+
+    async fn create(service: &NotesService, title: &str) -> Note {
+        service
+            .create_note(Request::new(CreateNoteRequest {
+                title: title.into(),
+                body: "text".into(),
+            }))
+            .await
+            .expect("created")
+            .into_inner()
+    }
+
+    fn error(status: Status) -> strata::Error {
+        strata::Error::from(status)
+    }
+
+    #[tokio::test]
+    async fn a_created_note_can_be_read_back() {
+        let service = service();
+        let created = create(&service, "groceries").await;
+
+        let got = service
+            .get_note(Request::new(GetNoteRequest {
+                id: created.id.clone(),
+            }))
+            .await
+            .expect("found")
+            .into_inner();
+
+        assert_eq!(got, created);
+        assert!(got.create_time.is_some());
+    }
+
+    #[tokio::test]
+    async fn an_empty_title_is_invalid_and_names_the_field() {
+        let status = service()
+            .create_note(Request::new(CreateNoteRequest::default()))
+            .await
+            .expect_err("empty title");
+
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let error = error(status);
+        assert!(is_invalid_note(&error), "{error}");
+        assert_eq!(error.metadata()["field"], "title");
+    }
+
+    #[tokio::test]
+    async fn a_missing_note_is_note_not_found() {
+        let status = service()
+            .get_note(Request::new(GetNoteRequest { id: "nope".into() }))
+            .await
+            .expect_err("missing");
+
+        assert_eq!(status.code(), Code::NotFound);
+        assert!(is_note_not_found(&error(status)));
+    }
+
+    #[tokio::test]
+    async fn update_changes_only_the_masked_fields() {
+        let service = service();
+        let created = create(&service, "before").await;
+
+        let updated = service
+            .update_note(Request::new(UpdateNoteRequest {
+                note: Some(Note {
+                    id: created.id.clone(),
+                    title: "after".into(),
+                    body: "ignored".into(),
+                    ..Note::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["title".into()],
+                }),
+            }))
+            .await
+            .expect("updated")
+            .into_inner();
+
+        assert_eq!(updated.title, "after");
+        assert_eq!(updated.body, "text");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_mask_path_names_update_mask() {
+        let service = service();
+        let created = create(&service, "note").await;
+
+        let status = service
+            .update_note(Request::new(UpdateNoteRequest {
+                note: Some(Note {
+                    id: created.id,
+                    ..Note::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["id".into()],
+                }),
+            }))
+            .await
+            .expect_err("id cannot change");
+
+        assert_eq!(error(status).metadata()["field"], "update_mask");
+    }
+
+    #[tokio::test]
+    async fn a_storage_failure_is_internal_and_hides_the_cause() {
+        let service = NotesService::new(NoteUsecase::new(FakeNoteRepo::failing_with(|| {
+            biz::Error::storage("disk full on 10.0.0.7")
+        })));
+
+        let status = service
+            .get_note(Request::new(GetNoteRequest { id: "x".into() }))
+            .await
+            .expect_err("fails");
+
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("10.0.0.7"));
+    }
+}
