@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../template"
 
-skeleton=strata/codegen/skeleton
+# SKELETON_DIR (an absolute path) writes the copy elsewhere: the test compares.
+skeleton="${SKELETON_DIR:-strata/codegen/skeleton}"
 rm -rf "$skeleton"
 # The service's own files; deploy/docker-compose.yaml and deploy/prometheus/ are
 # shared files, read for the new service's compose entry and scrape job; the
@@ -21,4 +22,4 @@ done | LC_ALL=C sort | while IFS= read -r file; do
   mkdir -p "$(dirname "$to")"
   cp -p "$file" "$to"
 done
-echo "wrote template/$skeleton ($(find "$skeleton" -type f | wc -l) files)"
+echo "wrote $skeleton ($(find "$skeleton" -type f | wc -l) files)"

@@ -44,19 +44,25 @@ pub struct Added {
 pub fn run(root: &Path, name: &str) -> Result<Added> {
     let values = answers(root)?;
     let locked = locked_packages(root)?;
-    if let Some(problem) = name::problem_with(name, &locked, relocate::LAYERS) {
+    let dir = Path::new(SERVICES_DIR).join(name);
+    let first = skeleton::string(&values, "project-name")?;
+    let problem = if root.join(&dir).exists() || first.replace('-', "_") == name.replace('-', "_") {
+        let place = if root.join(&dir).exists() {
+            dir.display().to_string()
+        } else {
+            "the repository's first service".into()
+        };
+        Some(format!("a service of that name exists already ({place})"))
+    } else {
+        name::problem_with(name, &locked, relocate::LAYERS)
+    };
+    if let Some(problem) = problem {
         bail!(
             "invalid service name `{name}`: {problem}. Run the command again with a valid name, \
              e.g. make service-add NAME={}",
             name::suggestion_for(name, &locked, relocate::LAYERS)
         );
     }
-    let dir = Path::new(SERVICES_DIR).join(name);
-    ensure!(
-        !root.join(&dir).exists(),
-        "invalid service name `{name}`: {} exists already. Run the command again with another name",
-        dir.display()
-    );
 
     let ports = ports::choose(first_ports(&values)?, &taken_ports(root, &values)?)?;
     let mut values = values;
@@ -98,8 +104,7 @@ pub fn run(root: &Path, name: &str) -> Result<Added> {
     }
     if let Ok(readme) = read(root, "README.md") {
         let flag = |key: &str| matches!(values.get(key), Some(toml::Value::Boolean(true)));
-        let section =
-            shared::readme_section(name, ports, flag("docker"), flag("kubernetes"));
+        let section = shared::readme_section(name, ports, flag("docker"), flag("kubernetes"));
         shared.push(("README.md", format!("{}\n{section}", readme.trim_end())));
     }
 
@@ -167,28 +172,45 @@ fn write(
     result
 }
 
-/// `cargo metadata --offline` writes the new crates into Cargo.lock; every one
-/// must be a default member, or `cargo build` at the top would skip it.
+/// `cargo update --workspace --offline` writes the new crates into Cargo.lock
+/// and moves no other (they depend only on locked crates); every one must then
+/// be a default member, or `cargo build` at the top would skip it.
 fn check_workspace(root: &Path, dir: &Path) -> Result<()> {
-    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["metadata", "--offline", "--format-version", "1"])
-        .current_dir(root)
-        .output()
-        .context("running cargo metadata")?;
-    ensure!(
-        output.status.success(),
-        "cargo metadata --offline failed with the new service:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let run = |args: &[&str]| -> Result<Vec<u8>> {
+        let output = Command::new(&cargo)
+            .args(args)
+            .current_dir(root)
+            .output()
+            .with_context(|| format!("running cargo {}", args.join(" ")))?;
+        ensure!(
+            output.status.success(),
+            "`cargo {}` failed with the new service:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(output.stdout)
+    };
+    run(&["update", "--workspace", "--offline", "--quiet"])?;
+    let stdout = run(&[
+        "metadata",
+        "--no-deps",
+        "--offline",
+        "--format-version",
+        "1",
+    ])?;
     let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).context("reading cargo metadata's output")?;
+        serde_json::from_slice(&stdout).context("reading cargo metadata's output")?;
     let default_members: BTreeSet<&str> = metadata["workspace_default_members"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(serde_json::Value::as_str)
         .collect();
-    let manifest_dir = root.join(dir).canonicalize().unwrap_or_else(|_| root.join(dir));
+    let manifest_dir = root
+        .join(dir)
+        .canonicalize()
+        .unwrap_or_else(|_| root.join(dir));
     let members = metadata["packages"]
         .as_array()
         .into_iter()
@@ -245,7 +267,11 @@ fn locked_packages(root: &Path) -> Result<Vec<String>> {
     }
     let text = read(root, "Cargo.lock")?;
     let lock: Lock = toml::from_str(&text).context("Cargo.lock does not parse")?;
-    Ok(lock.package.into_iter().map(|package| package.name).collect())
+    Ok(lock
+        .package
+        .into_iter()
+        .map(|package| package.name)
+        .collect())
 }
 
 fn first_ports(values: &BTreeMap<String, toml::Value>) -> Result<Ports> {

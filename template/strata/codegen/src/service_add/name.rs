@@ -15,7 +15,15 @@ const KEYWORDS: &[&str] = &[
 const RESERVED: &[&str] = &["test", "std", "core", "alloc", "proc_macro", "build"];
 /// The names of the workspace's own crates.
 const LAYERS: &[&str] = &[
-    "api", "biz", "conf", "data", "platform", "server", "service", "xtask", "strata",
+    "api",
+    "biz",
+    "conf",
+    "data",
+    "platform",
+    "server",
+    "service",
+    "xtask",
+    "strata",
     "strata_codegen",
 ];
 const ALLOWED: &str = "abcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -117,7 +125,11 @@ mod tests {
     const SUFFIXES: &[&str] = &["api", "biz"];
 
     fn problem(name: &str) -> String {
-        let locked = ["hello-svc".to_owned(), "tokio".to_owned(), "tower-api".to_owned()];
+        let locked = [
+            "hello-svc".to_owned(),
+            "tokio".to_owned(),
+            "tower-api".to_owned(),
+        ];
         problem_with(name, &locked, SUFFIXES).unwrap_or_default()
     }
 
@@ -141,7 +153,10 @@ mod tests {
             problem("tokio"),
             "`tokio` is the name of a crate the service depends on"
         );
-        assert_eq!(problem("bill.ing"), "it contains `.`; use only lowercase letters, digits, `-` and `_` (e.g. `hello-svc`)");
+        assert_eq!(
+            problem("bill.ing"),
+            "it contains `.`; use only lowercase letters, digits, `-` and `_` (e.g. `hello-svc`)"
+        );
         assert_eq!(problem("billing-"), "it ends with `-` or `_`");
     }
 

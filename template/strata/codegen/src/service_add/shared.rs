@@ -56,7 +56,12 @@ pub fn scrape_job(rendered: &str, name: &str) -> Result<String> {
 
 /// A README section: where the service is, its crates, ports and commands.
 /// The docker and Kubernetes lines only when the repository has those files.
-pub fn readme_section(name: &str, ports: super::ports::Ports, docker: bool, kubernetes: bool) -> String {
+pub fn readme_section(
+    name: &str,
+    ports: super::ports::Ports,
+    docker: bool,
+    kubernetes: bool,
+) -> String {
     let crates = super::relocate::LAYERS
         .iter()
         .map(|layer| format!("`{name}-{layer}`"))

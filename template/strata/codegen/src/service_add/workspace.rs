@@ -35,7 +35,9 @@ fn append(text: &str, key: &str, entries: &[String]) -> Result<String> {
         .map(|(at, _)| at)
         .find(|at| *at == 0 || text[..*at].ends_with('\n'))
         .with_context(|| {
-            format!("Cargo.toml has no `{key} = [...]` line under [workspace] to add the service to")
+            format!(
+                "Cargo.toml has no `{key} = [...]` line under [workspace] to add the service to"
+            )
         })?;
     let open = start + key.len() + 4;
     let close = open
@@ -56,7 +58,11 @@ fn append(text: &str, key: &str, entries: &[String]) -> Result<String> {
     } else {
         ""
     };
-    Ok(format!("{}{joined}{newline}{}", &text[..open], &text[close..]))
+    Ok(format!(
+        "{}{joined}{newline}{}",
+        &text[..open],
+        &text[close..]
+    ))
 }
 
 #[cfg(test)]
@@ -69,7 +75,8 @@ mod tests {
 
     #[test]
     fn appends_to_one_line_lists() {
-        let manifest = "[workspace]\nmembers = [\"api\", \"strata/*\"]\ndefault-members = [\"api\"]\n";
+        let manifest =
+            "[workspace]\nmembers = [\"api\", \"strata/*\"]\ndefault-members = [\"api\"]\n";
         assert_eq!(
             add_members(manifest, &entries()).expect("added"),
             "[workspace]\nmembers = [\"api\", \"strata/*\", \"services/b/api\", \"services/b/internal/*\"]\n\
