@@ -17,8 +17,10 @@ for path in api cmd internal configs deploy/Dockerfile deploy/kubernetes \
   deploy/docker-compose.yaml deploy/prometheus/prometheus.yml cargo-generate.toml; do
   find "$path" -type f -print
 done | LC_ALL=C sort | while IFS= read -r file; do
-  # `{{project-name}}` in a path would be renamed by cargo-generate: stored as `_project-name_`.
-  to="$skeleton/${file//\{\{project-name\}\}/_project-name_}"
+  # `{{project-name}}` in a path would be renamed by cargo-generate: stored as
+  # `_project-name_`. `.liquid` keeps tools off the copies (no stray Cargo.toml,
+  # YAML or Dockerfile in a generated repository).
+  to="$skeleton/${file//\{\{project-name\}\}/_project-name_}.liquid"
   mkdir -p "$(dirname "$to")"
   cp -p "$file" "$to"
 done

@@ -104,6 +104,48 @@ fn refused_names_write_nothing() {
     );
 }
 
+/// The skeleton renders as cargo-generate renders the template: every file of the
+/// added service but the ones moved under services/ on purpose (manifests, the
+/// paths in build.rs, main.rs and the Dockerfile) is byte for byte the file of a
+/// repository generated with its name, ports and description.
+fn same_as_cargo_generate_renders(billing: &Path) {
+    const DEFINES: &[(&str, &str)] = &[
+        ("http_port", "8001"),
+        ("grpc_port", "9001"),
+        ("admin_port", "8082"),
+        ("description", "The billing service"),
+    ];
+    let fresh = generate(Variant {
+        name: "billing",
+        defines: DEFINES,
+    });
+    let moved = ["Cargo.toml", "build.rs", "main.rs", "Dockerfile"];
+    let mut compared = 0;
+    for file in strata_tests::shipping::files_under(billing) {
+        let relative = file.strip_prefix(billing).expect("inside");
+        let name = relative
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let expected = fresh.root.join(relative);
+        assert!(
+            expected.is_file(),
+            "services/billing/{} is not in a generated repository",
+            relative.display()
+        );
+        if moved.contains(&name) {
+            continue;
+        }
+        assert!(
+            std::fs::read(&file).ok() == std::fs::read(&expected).ok(),
+            "services/billing/{} differs from the generated file",
+            relative.display()
+        );
+        compared += 1;
+    }
+    assert!(compared > 40, "compared {compared} files");
+}
+
 async fn answers_both_transports(service: &Service, who: &str) {
     let response = reqwest::get(format!("http://{}/helloworld/{who}", service.http))
         .await
@@ -188,6 +230,8 @@ async fn a_second_service_lints_tests_and_runs_beside_the_first() {
         prometheus.contains("- targets: [\"billing:8082\"]"),
         "{prometheus}"
     );
+
+    same_as_cargo_generate_renders(&billing);
 
     // A second service of that name is refused, and writes nothing.
     git(root, &["add", "-A"]);

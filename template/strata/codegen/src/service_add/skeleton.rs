@@ -17,6 +17,8 @@ pub fn dir() -> PathBuf {
 /// A path segment standing for `{{project-name}}` (cargo-generate would rename
 /// a real one inside strata/ while copying it).
 const NAME_SEGMENT: &str = "_project-name_";
+/// Every skeleton file's name ends so, keeping tools off the copies.
+const SUFFIX: &str = ".liquid";
 
 /// Every file of the skeleton for `values`, by its path relative to a service's
 /// directory (`cmd/billing/src/main.rs`), rendered; files the answers drop (the
@@ -41,7 +43,10 @@ pub fn render(
     let mut files = BTreeMap::new();
     for file in walk(skeleton)? {
         let relative = file.strip_prefix(skeleton).unwrap_or(&file);
-        let relative: PathBuf = relative
+        let Some(relative) = relative.to_str().and_then(|path| path.strip_suffix(SUFFIX)) else {
+            continue;
+        };
+        let relative: PathBuf = Path::new(relative)
             .iter()
             .map(|part| {
                 if part == NAME_SEGMENT {
@@ -101,7 +106,7 @@ fn ignored(
         #[serde(default)]
         ignore: Vec<String>,
     }
-    let path = skeleton.join("cargo-generate.toml");
+    let path = skeleton.join(format!("cargo-generate.toml{SUFFIX}"));
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let config: Config =
