@@ -18,9 +18,9 @@ for path in api cmd internal configs deploy/Dockerfile deploy/kubernetes \
   find "$path" -type f -print
 done | LC_ALL=C sort | while IFS= read -r file; do
   # `{{project-name}}` in a path would be renamed by cargo-generate: stored as
-  # `_project-name_`. `.liquid` keeps tools off the copies (no stray Cargo.toml,
-  # YAML or Dockerfile in a generated repository).
-  to="$skeleton/${file//\{\{project-name\}\}/_project-name_}.liquid"
+  # `_project-name_`. `.skel` keeps tools off the copies (no stray Cargo.toml,
+  # YAML or Dockerfile in a generated repository); cargo-generate would strip `.liquid`.
+  to="$skeleton/${file//\{\{project-name\}\}/_project-name_}.skel"
   mkdir -p "$(dirname "$to")"
   cp -p "$file" "$to"
 done

@@ -18,7 +18,7 @@ pub fn dir() -> PathBuf {
 /// a real one inside strata/ while copying it).
 const NAME_SEGMENT: &str = "_project-name_";
 /// Every skeleton file's name ends so, keeping tools off the copies.
-const SUFFIX: &str = ".liquid";
+const SUFFIX: &str = ".skel";
 
 /// Every file of the skeleton for `values`, by its path relative to a service's
 /// directory (`cmd/billing/src/main.rs`), rendered; files the answers drop (the
