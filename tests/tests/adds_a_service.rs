@@ -8,6 +8,10 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
+use strata_tests::shipping::yaml_file;
+use strata_tests::validators::{
+    check_jsonschema, check_schema, kubectl, kubernetes_validate, kustomize, validate_manifests,
+};
 use strata_tests::{Rendered, Service, Variant, cargo, generate, grpc, make, make_ok};
 
 const FIRST: Variant = Variant {
@@ -146,6 +150,33 @@ fn same_as_cargo_generate_renders(billing: &Path) {
     assert!(compared > 40, "compared {compared} files");
 }
 
+/// The compose stack with both services passes the Compose schema, and each
+/// overlay of the new service renders to valid Kubernetes manifests, when the
+/// validators are installed (`make tools`; a skip outside CI, a failure in it).
+fn deploy_files_validate(root: &Path, billing: &Path) {
+    for file in [
+        "deploy/docker-compose.yaml",
+        "deploy/prometheus/prometheus.yml",
+    ] {
+        yaml_file(root, file);
+    }
+    if let Some(tool) = check_jsonschema() {
+        let compose = [root.join("deploy/docker-compose.yaml")];
+        check_schema(&tool, "vendor.compose-spec", &compose)
+            .unwrap_or_else(|err| panic!("compose-spec:\n{err}"));
+    }
+    if let (Some(kubectl), Some(validator)) = (kubectl(), kubernetes_validate()) {
+        for overlay in ["dev", "prod"] {
+            let dir = billing.join("deploy/kubernetes/overlays").join(overlay);
+            let manifests = kustomize(&kubectl, &dir)
+                .unwrap_or_else(|err| panic!("kustomize {overlay}: {err}"));
+            assert!(manifests.contains("name: billing"), "{manifests}");
+            validate_manifests(&validator, &manifests)
+                .unwrap_or_else(|err| panic!("{overlay}: {err}"));
+        }
+    }
+}
+
 async fn answers_both_transports(service: &Service, who: &str) {
     let response = reqwest::get(format!("http://{}/helloworld/{who}", service.http))
         .await
@@ -232,6 +263,7 @@ async fn a_second_service_lints_tests_and_runs_beside_the_first() {
     );
 
     same_as_cargo_generate_renders(&billing);
+    deploy_files_validate(root, &billing);
 
     // A second service of that name is refused, and writes nothing.
     git(root, &["add", "-A"]);
