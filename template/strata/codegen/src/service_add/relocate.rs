@@ -33,7 +33,8 @@ pub fn relocate(name: &str, files: &mut BTreeMap<PathBuf, String>) -> Result<()>
         match file_name {
             "Cargo.toml" => *text = manifest(name, crate_dir, text)?,
             "build.rs" if crate_dir == Path::new("api") => {
-                *text = replace(path, text, "\"../third_party\"", "\"../../../third_party\"")?;
+                // Both the compile call and `rerun-if-changed` name it.
+                *text = replace(path, text, "../third_party\"", "../../../third_party\"")?;
             }
             "main.rs" if crate_dir.starts_with("cmd") => {
                 *text = replace(
