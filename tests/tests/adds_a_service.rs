@@ -248,6 +248,13 @@ async fn a_second_service_lints_tests_and_runs_beside_the_first() {
         manifest.contains("biz = { package = \"billing-biz\", path = \"../biz\" }"),
         "{manifest}"
     );
+    // The shared protos, for the build and for cargo's rebuild check.
+    let build = std::fs::read_to_string(billing.join("api/build.rs")).expect("build.rs");
+    assert!(!build.contains("\"../third_party"), "{build}");
+    assert!(
+        build.contains("rerun-if-changed=../../../third_party"),
+        "{build}"
+    );
     let compose =
         std::fs::read_to_string(root.join("deploy/docker-compose.yaml")).expect("compose");
     assert!(
