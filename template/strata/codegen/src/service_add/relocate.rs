@@ -136,9 +136,18 @@ fn check_manifest(crate_dir: &Path, text: &str) -> Result<()> {
 
 /// `to` as seen from `from`, both relative to the service's directory.
 fn relative(from: &Path, to: &Path) -> String {
-    let up = from.components().count();
+    let common = from
+        .iter()
+        .zip(to.iter())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let up = from.iter().count() - common;
     let mut path: Vec<String> = std::iter::repeat_n("..".to_owned(), up).collect();
-    path.extend(to.iter().map(|part| part.to_string_lossy().into_owned()));
+    path.extend(
+        to.iter()
+            .skip(common)
+            .map(|part| part.to_string_lossy().into_owned()),
+    );
     path.join("/")
 }
 
