@@ -95,7 +95,7 @@ fn proto_server(proto: &Path) -> anyhow::Result<()> {
 }
 
 fn service_add(name: &str) -> anyhow::Result<()> {
-    let added = service_add::run(&root(), name)?;
+    let added = service_add::run(&service_add::find_root()?, name)?;
     let ports = added.ports;
     println!("added {} under {}/", name, added.dir.display());
     println!(

@@ -144,30 +144,36 @@ fn write(
         .map(|(path, _)| (*path, read(root, path).ok()))
         .collect();
     let services_existed = root.join(SERVICES_DIR).exists();
-    let undo = || {
-        let _ = std::fs::remove_dir_all(root.join(dir));
+    // Put back only what this run wrote: nothing in the repository changes
+    // before the service is moved in.
+    let undo = |moved: bool| {
+        if moved {
+            let _ = std::fs::remove_dir_all(root.join(dir));
+            for (path, text) in originals.iter().chain([&("Cargo.lock", lock.clone())]) {
+                if let Some(text) = text {
+                    let _ = std::fs::write(root.join(path), text);
+                }
+            }
+        }
         if !services_existed {
             let _ = std::fs::remove_dir(root.join(SERVICES_DIR));
         }
-        for (path, text) in originals.iter().chain([&("Cargo.lock", lock.clone())]) {
-            if let Some(text) = text {
-                let _ = std::fs::write(root.join(path), text);
-            }
-        }
     };
 
+    let mut moved = false;
     let result = (|| -> Result<()> {
         std::fs::create_dir_all(root.join(SERVICES_DIR))
             .with_context(|| format!("creating {SERVICES_DIR}/"))?;
         std::fs::rename(scratch.path(), root.join(dir))
             .with_context(|| format!("moving the new service into {}", dir.display()))?;
+        moved = true;
         for (path, text) in shared {
             std::fs::write(root.join(path), text).with_context(|| format!("writing {path}"))?;
         }
         check_workspace(root, dir)
     })();
     if result.is_err() {
-        undo();
+        undo(moved);
     }
     result
 }
@@ -230,6 +236,23 @@ fn check_workspace(root: &Path, dir: &Path) -> Result<()> {
         dir.display()
     );
     Ok(())
+}
+
+/// The repository this runs in: the nearest directory from the working directory
+/// up that holds `.strata-answers.toml`. Found at run time: the binary may have
+/// been built for another checkout sharing the target directory.
+pub fn find_root() -> Result<PathBuf> {
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    cwd.ancestors()
+        .find(|dir| dir.join(ANSWERS).is_file())
+        .map(Path::to_path_buf)
+        .with_context(|| {
+            format!(
+                "no {ANSWERS} in {} or above: run this at the top of a strata repository (one \
+                 generated before strata recorded its answers takes `make upgrade` first)",
+                cwd.display()
+            )
+        })
 }
 
 fn read(root: &Path, path: &str) -> Result<String> {
