@@ -24,7 +24,7 @@ TEST_FUZZ_SECONDS := 30
 DEMO_DIR := demo
 DEMO_NAME := hello-svc
 
-.PHONY: help tools demo test test-fast fuzz lock sums bench clean
+.PHONY: help tools demo test test-fast fuzz lock sums skeleton bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -117,7 +117,10 @@ bench: ## Benchmark the sample against bare axum/tonic: writes bench/results.md 
 	cd bench && cargo build --release --bins
 	cd bench && cargo run --release --bin bench
 
-sums: ## Rewrite template/strata/SHA256SUMS after changing the framework (a fast test checks it)
+skeleton: ## Copy the template's service files into template/strata/codegen/skeleton/ (`make service-add`'s source; a fast test checks it)
+	bash tests/sync-skeleton.sh
+
+sums: skeleton ## Rewrite template/strata/SHA256SUMS after changing the framework or the service files (a fast test checks it)
 	cd template/strata && sums=$$(find . -type f ! -path ./SHA256SUMS -print | sed 's|^\./||' | LC_ALL=C sort \
 	  | while IFS= read -r file; do sha256sum "$$file"; done) && printf '%s\n' "$$sums" > SHA256SUMS
 	@echo "wrote template/strata/SHA256SUMS ($$(wc -l < template/strata/SHA256SUMS) files)"

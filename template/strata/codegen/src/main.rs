@@ -4,11 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod service_add;
 mod upgrade;
 
 const USAGE: &str = "usage:
   cargo strata proto-add <api/<package path>/<name>.proto>   write a new CRUD-shaped proto
   cargo strata proto-server <api/...proto>                   write a service skeleton for it
+  cargo strata service-add <name>                            add a service beside this one, under services/<name>/
   cargo strata upgrade --template <path or git URL> [--rev <tag or commit>]
                                                              move to another strata release, keeping your edits
   cargo strata upgrade-plan --template <..> [--rev <..>]     print what upgrade would do; writes nothing";
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     {
         ["proto-add", proto] => proto_add(Path::new(proto)).map(|()| ExitCode::SUCCESS),
         ["proto-server", proto] => proto_server(Path::new(proto)).map(|()| ExitCode::SUCCESS),
+        ["service-add", name] => service_add(name).map(|()| ExitCode::SUCCESS),
         ["upgrade", rest @ ..] => upgrade(rest, true),
         ["upgrade-plan", rest @ ..] => upgrade(rest, false),
         _ => {
@@ -88,6 +91,21 @@ fn proto_server(proto: &Path) -> anyhow::Result<()> {
             written.service, written.registration
         );
     }
+    Ok(())
+}
+
+fn service_add(name: &str) -> anyhow::Result<()> {
+    let added = service_add::run(&service_add::find_root()?, name)?;
+    let ports = added.ports;
+    println!("added {} under {}/", name, added.dir.display());
+    println!(
+        "  ports: HTTP {}, gRPC {}, admin {}",
+        ports.http, ports.grpc, ports.admin
+    );
+    if !added.shared.is_empty() {
+        println!("  and to {}", added.shared.join(", "));
+    }
+    println!("next: `make build test`, then `make run SERVICE={name}`");
     Ok(())
 }
 
