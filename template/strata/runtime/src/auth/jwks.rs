@@ -58,9 +58,10 @@ impl Jwks {
             keys: RwLock::new(Arc::new(Vec::new())),
             last_load: Mutex::new(None),
         };
+        // The first unknown `kid` may reload at once: the startup load was not
+        // triggered by a token.
         let keys = jwks.fetch().await?;
         jwks.replace(keys);
-        *jwks.last_load.lock().await = Some(Instant::now());
         let jwks = Arc::new(jwks);
         tokio::spawn(refresh_every(Arc::downgrade(&jwks), jwt.jwks_refresh));
         Ok(Some(jwks))
