@@ -35,7 +35,14 @@ pub fn grpc(
             .add_service(reflection().build_v1alpha()?);
     }
 
-    let router = strata::auth::grpc(routes.into_axum_router(), auth);
+    // Every service mounted above, so tokens are checked on each of its methods.
+    let served = [
+        api::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ];
+    let router = strata::auth::grpc(routes.into_axum_router(), auth, &served);
     let router = strata::middleware::grpc(router, conf, metrics);
     Ok(Routes::from(router))
 }

@@ -18,6 +18,7 @@ mod policy;
 mod principal;
 mod refusal;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Router;
@@ -194,18 +195,26 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// gRPC: every call of `router` checked by its path before it reaches a method.
+/// gRPC: every call of `router` to a method of `descriptor_sets` (the encoded
+/// `FileDescriptorSet`s of the services mounted) checked by its path, which is
+/// its operation name. A path no method serves is left to tonic's UNIMPLEMENTED,
+/// so a made-up path never reaches the logs and metrics as an operation.
 /// Unchanged when `auth.jwt` is off.
-pub fn grpc(router: Router, auth: &Authenticator) -> Router {
+pub fn grpc(router: Router, auth: &Authenticator, descriptor_sets: &[&[u8]]) -> Router {
     if !auth.enabled() {
         return router;
     }
     let auth = auth.clone();
+    let served = served_operations(descriptor_sets).map(Arc::new);
     router.layer(axum::middleware::from_fn(
         move |mut request: Request<Body>, next: axum::middleware::Next| {
             let auth = auth.clone();
+            let served = served.clone();
             async move {
                 let operation = request.uri().path().to_owned();
+                if served.is_some_and(|served| !served.contains(&operation)) {
+                    return next.run(request).await;
+                }
                 match auth.authorize(&operation, request.headers()).await {
                     Ok(principal) => {
                         if let Some(principal) = principal {
@@ -218,6 +227,27 @@ pub fn grpc(router: Router, auth: &Authenticator) -> Router {
             }
         },
     ))
+}
+
+/// `/package.Service/Method` of every method in `descriptor_sets`; `None` (every
+/// path is checked) if one does not decode, so a bad set cannot open a method.
+fn served_operations(descriptor_sets: &[&[u8]]) -> Option<HashSet<String>> {
+    let mut served = HashSet::new();
+    for set in descriptor_sets {
+        let pool = match prost_reflect::DescriptorPool::decode(*set) {
+            Ok(pool) => pool,
+            Err(err) => {
+                tracing::error!(%err, "a descriptor set does not decode; checking tokens on every gRPC path");
+                return None;
+            }
+        };
+        for service in pool.services() {
+            for method in service.methods() {
+                served.insert(format!("/{}/{}", service.full_name(), method.name()));
+            }
+        }
+    }
+    Some(served)
 }
 
 /// HTTP: lets the routes of `router` that name an operation check its caller.
