@@ -146,7 +146,11 @@ async fn refused(running: &Running, case: &str, token: Option<&str>, why: &str) 
         .await
         .expect_err("gRPC refuses");
     assert_eq!(status.code(), Code::Unauthenticated, "{case}: {status:?}");
-    assert_eq!(strata::Error::from(status).reason(), "UNAUTHENTICATED", "{case}");
+    assert_eq!(
+        strata::Error::from(status).reason(),
+        "UNAUTHENTICATED",
+        "{case}"
+    );
 }
 
 /// Both transports answer `token` as the handler does.
@@ -164,7 +168,12 @@ async fn tokens_are_checked_alike_on_both_transports() {
     let now = get_current_timestamp();
 
     accepted(running, "HS256", &hs256(&claims())).await;
-    accepted(running, "ES256 from a PEM file", &es256(&setup.pem_key, None, &claims())).await;
+    accepted(
+        running,
+        "ES256 from a PEM file",
+        &es256(&setup.pem_key, None, &claims()),
+    )
+    .await;
 
     refused(running, "no token", None, "bearer token is required").await;
     refused(running, "garbage", Some("not.a.token"), "malformed").await;
@@ -214,8 +223,13 @@ async fn a_token_without_the_required_scope_is_forbidden() {
         .await
         .expect("HTTP response");
     assert_eq!(response.status().as_u16(), 403);
-    let challenge = response.headers()["www-authenticate"].to_str().expect("ASCII");
-    assert_eq!(challenge, r#"Bearer error="insufficient_scope", scope="notes:admin""#);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .expect("ASCII");
+    assert_eq!(
+        challenge,
+        r#"Bearer error="insufficient_scope", scope="notes:admin""#
+    );
     let body: Value = response.json().await.expect("JSON body");
     assert_eq!(body["reason"], "PERMISSION_DENIED", "{body}");
     assert_eq!(body["metadata"]["scope"], "notes:admin", "{body}");
@@ -229,10 +243,16 @@ async fn a_token_without_the_required_scope_is_forbidden() {
         request
     };
     let mut notes = NotesClient::new(channel(running.grpc).await);
-    let status = notes.delete_note(delete(&reader)).await.expect_err("forbidden");
+    let status = notes
+        .delete_note(delete(&reader))
+        .await
+        .expect_err("forbidden");
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     // With the scope the call reaches the handler, which finds no such note.
-    let status = notes.delete_note(delete(&admin)).await.expect_err("no such note");
+    let status = notes
+        .delete_note(delete(&admin))
+        .await
+        .expect_err("no such note");
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
 }
 
@@ -241,7 +261,8 @@ async fn public_operations_and_probes_need_no_token() {
     let setup = start_with_auth().await;
     let running = &setup.running;
 
-    let mut health = tonic_health::pb::health_client::HealthClient::new(channel(running.grpc).await);
+    let mut health =
+        tonic_health::pb::health_client::HealthClient::new(channel(running.grpc).await);
     let check = tonic_health::pb::HealthCheckRequest::default();
     let serving = health.check(check).await.expect("health without a token");
     assert_eq!(serving.into_inner().status, 1, "SERVING");

@@ -86,7 +86,9 @@ fn client(server_ca: &Authority, alpn: &[&[u8]], identity: Option<&Issued>) -> T
         Some(issued) => {
             let chain = vec![CertificateDer::from_pem_slice(issued.cert.as_bytes()).expect("PEM")];
             let key = PrivateKeyDer::from_pem_slice(issued.key.as_bytes()).expect("PEM key");
-            builder.with_client_auth_cert(chain, key).expect("client identity")
+            builder
+                .with_client_auth_cert(chain, key)
+                .expect("client identity")
         }
         None => builder.with_no_client_auth(),
     };
@@ -107,7 +109,11 @@ struct Exchange {
 
 /// `GET path` over TLS and HTTP/1.1; an error when the server refuses the
 /// handshake or closes the connection without an answer.
-async fn https_get(addr: SocketAddr, connector: &TlsConnector, path: &str) -> std::io::Result<Exchange> {
+async fn https_get(
+    addr: SocketAddr,
+    connector: &TlsConnector,
+    path: &str,
+) -> std::io::Result<Exchange> {
     let tcp = TcpStream::connect(addr).await?;
     let name = ServerName::try_from("localhost").expect("server name");
     let mut tls = tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp))
@@ -188,9 +194,13 @@ async fn both_ports_speak_tls_and_refuse_plaintext() {
     let ca = Authority::new("test CA");
     let (running, admin) = start_tls(&ca.issue("server"), None).await;
 
-    let http1 = https_get(running.http, &client(&ca, &[b"http/1.1"], None), "/openapi.json")
-        .await
-        .expect("HTTPS answered");
+    let http1 = https_get(
+        running.http,
+        &client(&ca, &[b"http/1.1"], None),
+        "/openapi.json",
+    )
+    .await
+    .expect("HTTPS answered");
     assert_eq!(http1.status_line, "HTTP/1.1 200 OK");
     assert_eq!(http1.alpn.as_deref(), Some(&b"http/1.1"[..]));
     let message = grpc_hello_over_tls(running.grpc, client(&ca, &[b"h2"], None))
@@ -225,7 +235,9 @@ async fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
     let (running, _) = start_tls(&first, None).await;
     let connector = client(&ca, &[b"http/1.1"], None);
     let served = |exchange: &Exchange| exchange.server_cert.clone();
-    let before = https_get(running.http, &connector, "/openapi.json").await.expect("HTTPS");
+    let before = https_get(running.http, &connector, "/openapi.json")
+        .await
+        .expect("HTTPS");
     let first_der = CertificateDer::from_pem_slice(first.cert.as_bytes()).expect("PEM");
     assert_eq!(served(&before), first_der.as_ref());
 
@@ -238,7 +250,9 @@ async fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
     // The files are looked at again at most once a second, on a handshake.
     let mut seen = Vec::new();
     for _ in 0..50 {
-        let exchange = https_get(running.http, &connector, "/openapi.json").await.expect("HTTPS");
+        let exchange = https_get(running.http, &connector, "/openapi.json")
+            .await
+            .expect("HTTPS");
         assert_eq!(exchange.status_line, "HTTP/1.1 200 OK");
         seen = served(&exchange);
         if seen == renewed_der.as_ref() {
@@ -246,7 +260,11 @@ async fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(seen, renewed_der.as_ref(), "the renewed certificate was never served");
+    assert_eq!(
+        seen,
+        renewed_der.as_ref(),
+        "the renewed certificate was never served"
+    );
 }
 
 #[tokio::test]
@@ -258,12 +276,18 @@ async fn client_certificates_from_the_configured_ca_are_required() {
     let stranger = Authority::new("another CA").issue("stranger");
 
     let with_cert = client(&server_ca, &[b"http/1.1"], Some(&trusted));
-    let answered = https_get(running.http, &with_cert, "/openapi.json").await.expect("mTLS");
+    let answered = https_get(running.http, &with_cert, "/openapi.json")
+        .await
+        .expect("mTLS");
     assert_eq!(answered.status_line, "HTTP/1.1 200 OK");
-    let grpc = grpc_hello_over_tls(running.grpc, client(&server_ca, &[b"h2"], Some(&trusted))).await;
+    let grpc =
+        grpc_hello_over_tls(running.grpc, client(&server_ca, &[b"h2"], Some(&trusted))).await;
     assert!(grpc.is_ok(), "{grpc:?}");
 
-    for (case, identity) in [("no client certificate", None), ("another CA's", Some(&stranger))] {
+    for (case, identity) in [
+        ("no client certificate", None),
+        ("another CA's", Some(&stranger)),
+    ] {
         let connector = client(&server_ca, &[b"http/1.1"], identity);
         let refused = https_get(running.http, &connector, "/openapi.json").await;
         assert!(refused.is_err(), "{case}: {refused:?}");

@@ -131,13 +131,18 @@ fn refuses_jwt_on_without_a_key_and_tls_without_its_key() {
     let err = shipped_with("auth.jwt.enabled=true")
         .expect_err("refused")
         .to_string();
-    assert!(err.contains("`auth.jwt.enabled` is true but no key"), "{err}");
+    assert!(
+        err.contains("`auth.jwt.enabled` is true but no key"),
+        "{err}"
+    );
 
     let err = shipped_with("server.tls.cert_file=configs/config.yaml")
         .expect_err("refused")
         .to_string();
     assert!(
-        err.ends_with("`server.tls.key_file` must be set too: TLS needs both cert_file and key_file"),
+        err.ends_with(
+            "`server.tls.key_file` must be set too: TLS needs both cert_file and key_file"
+        ),
         "{err}"
     );
 }

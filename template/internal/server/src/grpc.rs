@@ -1,8 +1,8 @@
 use api::helloworld::v1::greeter_server::GreeterServer;
 use api::notes::v1::notes_server::NotesServer;
 use service::Services;
-use strata::config::Server;
 use strata::auth::Authenticator;
+use strata::config::Server;
 use strata::{Health, Metrics};
 use tonic::service::Routes;
 

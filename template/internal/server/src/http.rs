@@ -4,9 +4,9 @@ use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use service::Services;
+use strata::auth::Authenticator;
 use strata::config::Server;
 use strata::transcoding::RouteOptions;
-use strata::auth::Authenticator;
 use strata::{Health, Metrics};
 
 /// The HTTP routes generated from the `google.api.http` options of the protos

@@ -81,6 +81,12 @@ async fn main() {
     let es256 = per_call(checked(&auth), Some(&es)).await;
     println!("{CALLS} calls each, mean per call:");
     println!("  no auth          {bare:8.2} µs");
-    println!("  HS256 token      {hs256:8.2} µs  (+{:.2} µs)", hs256 - bare);
-    println!("  ES256 token      {es256:8.2} µs  (+{:.2} µs)", es256 - bare);
+    println!(
+        "  HS256 token      {hs256:8.2} µs  (+{:.2} µs)",
+        hs256 - bare
+    );
+    println!(
+        "  ES256 token      {es256:8.2} µs  (+{:.2} µs)",
+        es256 - bare
+    );
 }

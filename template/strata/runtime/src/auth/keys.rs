@@ -56,9 +56,8 @@ pub(super) fn static_keys(jwt: &Jwt) -> Result<Vec<Key>, String> {
         jwt.hs256_secret.clone()
     } else {
         let path = &jwt.hs256_secret_file;
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            format!("auth.jwt.hs256_secret_file {}: {err}", path.display())
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| format!("auth.jwt.hs256_secret_file {}: {err}", path.display()))?;
         let secret = text.trim_end().to_owned();
         if secret.len() < 32 {
             return Err(format!(
@@ -111,7 +110,12 @@ pub(super) fn jwks_keys(document: &[u8], jwt: &Jwt) -> Result<Vec<Key>, String> 
         .filter_map(|jwk| {
             let algorithm = jwk_algorithm(jwk)?;
             let decoding = DecodingKey::from_jwk(jwk).ok()?;
-            Some(Key::new(jwk.common.key_id.clone(), algorithm, decoding, jwt))
+            Some(Key::new(
+                jwk.common.key_id.clone(),
+                algorithm,
+                decoding,
+                jwt,
+            ))
         })
         .collect())
 }

@@ -136,7 +136,9 @@ impl Inner {
             .chain(rotating.iter().flat_map(|keys| keys.iter()));
         let candidates: Vec<&Key> = candidates(keys, &header);
         if candidates.is_empty() {
-            return Err(invalid("no configured key verifies this token's kid and alg"));
+            return Err(invalid(
+                "no configured key verifies this token's kid and alg",
+            ));
         }
         let mut last = invalid("the token's signature does not verify");
         for key in candidates {
@@ -164,7 +166,11 @@ fn candidates<'a>(keys: impl Iterator<Item = &'a Key> + Clone, header: &Header) 
     match &header.kid {
         Some(kid) => {
             let named = by_kid(Some(kid));
-            if named.is_empty() { by_kid(None) } else { named }
+            if named.is_empty() {
+                by_kid(None)
+            } else {
+                named
+            }
         }
         None => keys.filter(|key| key.algorithm == header.alg).collect(),
     }

@@ -16,7 +16,8 @@ impl Policy {
     /// The policy of `jwt`; a glob that does not parse names its key.
     pub(super) fn new(jwt: &Jwt) -> Result<Self, String> {
         let compile = |key: &str, glob: &str| {
-            Pattern::new(glob).map_err(|err| format!("auth.jwt.{key}: {glob:?} is not a glob: {err}"))
+            Pattern::new(glob)
+                .map_err(|err| format!("auth.jwt.{key}: {glob:?} is not a glob: {err}"))
         };
         let public = jwt
             .public_operations
@@ -37,7 +38,10 @@ impl Policy {
     }
 
     /// Every scope `operation` requires.
-    pub(super) fn required_scopes<'a>(&'a self, operation: &'a str) -> impl Iterator<Item = &'a str> {
+    pub(super) fn required_scopes<'a>(
+        &'a self,
+        operation: &'a str,
+    ) -> impl Iterator<Item = &'a str> {
         self.scopes
             .iter()
             .filter(move |(glob, _)| glob.matches(operation))

@@ -72,7 +72,8 @@ mod tests {
 
     #[test]
     fn reads_the_subject_and_scopes_of_either_claim() {
-        let claims = serde_json::json!({"sub": "ada", "scope": "notes:read notes:write", "scp": ["admin"]});
+        let claims =
+            serde_json::json!({"sub": "ada", "scope": "notes:read notes:write", "scp": ["admin"]});
         let Value::Object(claims) = claims else {
             unreachable!("an object literal")
         };

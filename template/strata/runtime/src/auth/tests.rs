@@ -17,7 +17,9 @@ fn jwt() -> config::Jwt {
 }
 
 async fn authenticator(jwt: config::Jwt) -> Authenticator {
-    Authenticator::new(&config::Auth { jwt }).await.expect("configured")
+    Authenticator::new(&config::Auth { jwt })
+        .await
+        .expect("configured")
 }
 
 fn now() -> u64 {
@@ -61,7 +63,10 @@ fn refused_with(result: Result<Option<Principal>, Denied>, why: &str) {
 #[tokio::test]
 async fn a_valid_token_gives_its_principal() {
     let principal = outcome(good(), "/pkg.Svc/Read").await.expect("accepted");
-    assert_eq!(principal.map(|p| p.subject().to_owned()), Some("ada".to_owned()));
+    assert_eq!(
+        principal.map(|p| p.subject().to_owned()),
+        Some("ada".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -71,10 +76,22 @@ async fn refuses_tokens_outside_their_time_issuer_or_audience() {
         claims[key] = value;
         claims
     };
-    refused_with(outcome(with("exp", json!(now() - 120)), "/pkg.Svc/Read").await, "expired");
-    refused_with(outcome(with("nbf", json!(now() + 120)), "/pkg.Svc/Read").await, "not valid yet");
-    refused_with(outcome(with("iss", json!("https://evil.test")), "/pkg.Svc/Read").await, "issuer");
-    refused_with(outcome(with("aud", json!("other")), "/pkg.Svc/Read").await, "audience");
+    refused_with(
+        outcome(with("exp", json!(now() - 120)), "/pkg.Svc/Read").await,
+        "expired",
+    );
+    refused_with(
+        outcome(with("nbf", json!(now() + 120)), "/pkg.Svc/Read").await,
+        "not valid yet",
+    );
+    refused_with(
+        outcome(with("iss", json!("https://evil.test")), "/pkg.Svc/Read").await,
+        "issuer",
+    );
+    refused_with(
+        outcome(with("aud", json!("other")), "/pkg.Svc/Read").await,
+        "audience",
+    );
 }
 
 #[tokio::test]
@@ -84,8 +101,14 @@ async fn refuses_alg_none_and_a_missing_token() {
     let signed = token(good());
     let claims = signed.split('.').nth(1).expect("claims part");
     let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}.");
-    refused_with(auth.authorize("/pkg.Svc/Read", &headers(&unsigned)).await, "algorithm");
-    refused_with(auth.authorize("/pkg.Svc/Read", &HeaderMap::new()).await, "required");
+    refused_with(
+        auth.authorize("/pkg.Svc/Read", &headers(&unsigned)).await,
+        "algorithm",
+    );
+    refused_with(
+        auth.authorize("/pkg.Svc/Read", &HeaderMap::new()).await,
+        "required",
+    );
 }
 
 #[tokio::test]
@@ -101,7 +124,12 @@ async fn a_public_operation_needs_no_token_and_a_scope_is_enforced() {
 
 #[tokio::test]
 async fn off_lets_everything_through() {
-    let auth = Authenticator::new(&config::Auth::default()).await.expect("off");
+    let auth = Authenticator::new(&config::Auth::default())
+        .await
+        .expect("off");
     assert!(!auth.enabled());
-    assert_eq!(auth.authorize("/pkg.Svc/Read", &HeaderMap::new()).await, Ok(None));
+    assert_eq!(
+        auth.authorize("/pkg.Svc/Read", &HeaderMap::new()).await,
+        Ok(None)
+    );
 }
