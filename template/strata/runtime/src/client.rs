@@ -147,7 +147,8 @@ mod tests {
         let kept = kept.expect("intercepted");
         assert!(kept.metadata().get("authorization").is_none());
         let forwarded = forwarded.expect("intercepted");
-        assert_eq!(forwarded.metadata()["authorization"], "Bearer abc");
+        let forwarded = forwarded.metadata().get("authorization");
+        assert_eq!(forwarded.expect("forwarded"), "Bearer abc");
         assert_eq!(token.expect("the caller's token"), "Bearer abc");
         assert_eq!(caller_token(), None, "no token outside a request");
     }
