@@ -35,8 +35,9 @@ pub async fn bind(
     metrics: &strata::Metrics,
 ) -> anyhow::Result<strata::App> {
     let server = &conf.server;
-    let grpc_routes = server::grpc(server, services, &health, metrics)?;
-    let http_routes = server::http(server, services, &health, metrics);
+    let auth = strata::auth::Authenticator::new(&conf.auth).await?;
+    let grpc_routes = server::grpc(server, services, &health, metrics, &auth)?;
+    let http_routes = server::http(server, services, &health, metrics, &auth);
     let grpc = strata::Listener::grpc_from(server, grpc_routes).await?;
     let http = strata::Listener::http_from(server, http_routes).await?;
     let admin_routes = strata::admin::routes(health.clone(), metrics.clone());

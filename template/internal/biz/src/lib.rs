@@ -4,12 +4,14 @@
 //! repository trait per aggregate (`GreeterRepo`, `NoteRepo`), the data layer
 //! implements them, and service calls the use cases (`GreeterUsecase`, `NoteUsecase`).
 
+mod caller;
 mod error;
 mod greeter;
 mod notes;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use caller::Caller;
 pub use error::{Cause, Error, Result};
 pub use greeter::{Greeter, GreeterRepo, GreeterUsecase};
 pub use notes::{

@@ -1,14 +1,16 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use strata_config::{Invalid, Log, Server, Trace};
+use strata_config::{Auth, Invalid, Log, Server, Trace};
 
 /// The whole configuration, as in `configs/config.yaml`: the framework's sections
-/// (`server`, `log`, `trace`) and this service's own (`data`).
+/// (`server`, `auth`, `log`, `trace`) and this service's own (`data`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bootstrap {
     pub server: Server,
+    #[serde(default)]
+    pub auth: Auth,
     pub data: Data,
     pub log: Log,
     pub trace: Trace,
@@ -17,12 +19,16 @@ pub struct Bootstrap {
 impl strata_config::Config for Bootstrap {
     fn validate(&self) -> Result<(), Invalid> {
         self.server.validate("server")?;
+        self.auth.validate("auth")?;
         self.data.database.validate("data.database")?;
         self.log.validate("log")?;
         self.trace.validate("trace")
     }
 
     fn redact(key: &str, value: &str) -> Option<String> {
+        if Auth::is_secret("auth", key) && !value.is_empty() {
+            return Some(strata_config::REDACTED.to_owned());
+        }
         (key == "data.database.url").then(|| redact_url(value))
     }
 }

@@ -97,3 +97,52 @@ fn a_config_without_probe_interval_still_loads() {
         std::time::Duration::from_secs(1)
     );
 }
+
+#[test]
+fn auth_and_tls_are_off_as_shipped() {
+    let conf = load(&shipped()).expect("configs/config.yaml is valid");
+
+    assert!(!conf.auth.jwt.enabled);
+    assert!(!conf.server.tls.enabled());
+}
+
+#[test]
+fn the_jwt_secret_never_shows() {
+    let secret = "s3cret-s3cret-s3cret-s3cret-s3cret";
+    let conf = shipped_with(&format!("auth.jwt.hs256_secret={secret}")).expect("valid");
+
+    let debug = format!("{:?}", conf.auth);
+    let printed = redacted(&conf);
+    for shown in [debug, printed] {
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+    let err = shipped_with("auth.jwt.hs256_secret=short")
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.ends_with("`auth.jwt.hs256_secret` must be at least 32 bytes, got 5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn refuses_jwt_on_without_a_key_and_tls_without_its_key() {
+    let err = shipped_with("auth.jwt.enabled=true")
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("`auth.jwt.enabled` is true but no key"),
+        "{err}"
+    );
+
+    let err = shipped_with("server.tls.cert_file=configs/config.yaml")
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.ends_with(
+            "`server.tls.key_file` must be set too: TLS needs both cert_file and key_file"
+        ),
+        "{err}"
+    );
+}

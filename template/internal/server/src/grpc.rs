@@ -1,18 +1,21 @@
 use api::helloworld::v1::greeter_server::GreeterServer;
 use api::notes::v1::notes_server::NotesServer;
 use service::Services;
+use strata::auth::Authenticator;
 use strata::config::Server;
 use strata::{Health, Metrics, Validated};
 use tonic::service::Routes;
 
 /// The gRPC routes: every service by its full proto name, plus `grpc.health.v1`
 /// and, when `server.grpc.reflection` is on, server reflection (v1 and v1alpha,
-/// for older grpcurl clients), behind the same middleware as HTTP.
+/// for older grpcurl clients), behind the same middleware as HTTP and, when
+/// `auth.jwt` is on, the token check.
 pub fn grpc(
     conf: &Server,
     services: &Services,
     health: &Health,
     metrics: &Metrics,
+    auth: &Authenticator,
 ) -> Result<Routes, tonic_reflection::server::Error> {
     let max_message = conf.grpc.max_message_bytes;
     let reflection = || {
@@ -33,6 +36,14 @@ pub fn grpc(
             .add_service(reflection().build_v1alpha()?);
     }
 
-    let router = strata::middleware::grpc(routes.into_axum_router(), conf, metrics);
+    // Every service mounted above, so tokens are checked on each of its methods.
+    let served = [
+        api::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ];
+    let router = strata::auth::grpc(routes.into_axum_router(), auth, &served);
+    let router = strata::middleware::grpc(router, conf, metrics);
     Ok(Routes::from(router))
 }

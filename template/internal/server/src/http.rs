@@ -4,6 +4,7 @@ use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use service::Services;
+use strata::auth::Authenticator;
 use strata::config::Server;
 use strata::transcoding::RouteOptions;
 use strata::{Health, Metrics, Validated};
@@ -11,10 +12,17 @@ use strata::{Health, Metrics, Validated};
 /// The HTTP routes generated from the `google.api.http` options of the protos
 /// and `GET /openapi.json`, behind the same middleware as gRPC; plus the admin
 /// routes unless `server.admin_addr` gives them a listener of their own. Each
-/// handler calls the same service implementation gRPC calls.
-pub fn http(conf: &Server, services: &Services, health: &Health, metrics: &Metrics) -> Router {
-    let mut routes =
-        api_routes(services, &RouteOptions::from(&conf.http)).route("/openapi.json", get(openapi));
+/// handler calls the same service implementation gRPC calls; the api routes
+/// check their caller's token when `auth.jwt` is on.
+pub fn http(
+    conf: &Server,
+    services: &Services,
+    health: &Health,
+    metrics: &Metrics,
+    auth: &Authenticator,
+) -> Router {
+    let api = api_routes(services, &RouteOptions::from(&conf.http));
+    let mut routes = strata::auth::http(api, auth).route("/openapi.json", get(openapi));
     if conf.admin_addr().is_none() {
         routes = routes.merge(strata::admin::routes(health.clone(), metrics.clone()));
     }

@@ -1,10 +1,12 @@
 //! The service layer: each api service implemented by converting the request, calling
 //! a biz use case and converting the reply. No SQL and no HTTP here.
 
+mod caller;
 mod dependency_errors;
 mod greeter;
 mod notes;
 
+pub use caller::caller;
 pub use greeter::GreeterService;
 pub use notes::NotesService;
 

@@ -65,6 +65,65 @@ pub struct Server {
     #[serde(default = "default_max_header_bytes")]
     pub max_header_bytes: usize,
     pub middleware: Middleware,
+    /// TLS on the HTTP and gRPC listeners (the admin listener stays plaintext).
+    #[serde(default)]
+    pub tls: Tls,
+}
+
+/// TLS (rustls) on the HTTP and gRPC listeners, on when `cert_file` and
+/// `key_file` are set. Both files are re-read when they change on disk.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// The certificate chain, PEM, leaf first.
+    #[serde(default)]
+    pub cert_file: PathBuf,
+    /// The private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub key_file: PathBuf,
+    /// CA certificates (PEM) that client certificates must chain to; set, every
+    /// client must present one (mTLS).
+    #[serde(default)]
+    pub client_ca_file: PathBuf,
+}
+
+impl Tls {
+    /// Whether the listeners speak TLS.
+    pub fn enabled(&self) -> bool {
+        !self.cert_file.as_os_str().is_empty()
+    }
+
+    /// Checks the section mounted at `section` (usually `server.tls`).
+    pub fn validate(&self, section: &str) -> Result<(), Invalid> {
+        let cert = !self.cert_file.as_os_str().is_empty();
+        let key = !self.key_file.as_os_str().is_empty();
+        if cert != key {
+            let missing = if cert { "key_file" } else { "cert_file" };
+            return Err(Invalid::new(
+                path(section, missing),
+                "must be set too: TLS needs both cert_file and key_file",
+            ));
+        }
+        if !cert && !self.client_ca_file.as_os_str().is_empty() {
+            return Err(Invalid::new(
+                path(section, "client_ca_file"),
+                "needs cert_file and key_file: client certificates are checked only over TLS",
+            ));
+        }
+        for (name, file) in [
+            ("cert_file", &self.cert_file),
+            ("key_file", &self.key_file),
+            ("client_ca_file", &self.client_ca_file),
+        ] {
+            if !file.as_os_str().is_empty() && !file.is_file() {
+                return Err(Invalid::new(
+                    path(section, name),
+                    format!("{} is not a readable file", file.display()),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn default_keepalive_interval() -> Duration {
@@ -132,7 +191,7 @@ impl Server {
                 format!("must be empty or host:port, got {admin:?}"),
             ));
         }
-        Ok(())
+        self.tls.validate(&path(section, "tls"))
     }
 }
 

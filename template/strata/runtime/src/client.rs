@@ -1,6 +1,8 @@
 //! Outbound calls that carry the current request along: its `x-request-id`, its
-//! `x-md-*` metadata and the W3C trace context of the current span. Every helper
-//! takes a timeout: a call to another service never waits forever.
+//! `x-md-*` metadata and the W3C trace context of the current span; the caller's
+//! bearer token only where asked ([`Propagate::forwarding_token`],
+//! [`caller_token`]). Every helper takes a timeout: a call to another service
+//! never waits forever.
 
 use std::time::Duration;
 
@@ -25,7 +27,7 @@ pub fn grpc_channel(
         .timeout(timeout)
         .connect_timeout(timeout)
         .connect_lazy();
-    Ok(InterceptedService::new(channel, Propagate))
+    Ok(InterceptedService::new(channel, Propagate::default()))
 }
 
 /// An HTTP client for calls to other services; each request fails after `timeout`.
@@ -46,9 +48,29 @@ pub fn http_request(
     client.request(method, url).headers(outbound_headers())
 }
 
-/// Adds [`outbound_headers`] to every outgoing gRPC call's metadata.
+/// The `authorization` header of the request being handled, to call another
+/// service on the caller's behalf: `http_request(..).header(AUTHORIZATION, token)`.
+/// `None` outside a request or when it came without one.
+pub fn caller_token() -> Option<http::HeaderValue> {
+    crate::middleware::RequestContext::current()?.authorization
+}
+
+/// Adds [`outbound_headers`] to every outgoing gRPC call's metadata, and the
+/// caller's token when built with [`Propagate::forwarding_token`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Propagate;
+pub struct Propagate {
+    forward_token: bool,
+}
+
+impl Propagate {
+    /// Also forwards the caller's `authorization` metadata (off by default: a
+    /// token meant for this service is not handed to every service it calls).
+    pub fn forwarding_token() -> Self {
+        Self {
+            forward_token: true,
+        }
+    }
+}
 
 impl Interceptor for Propagate {
     fn call(
@@ -57,6 +79,9 @@ impl Interceptor for Propagate {
     ) -> Result<tonic::Request<()>, tonic::Status> {
         let mut headers = std::mem::take(request.metadata_mut()).into_headers();
         headers.extend(outbound_headers());
+        if let Some(token) = self.forward_token.then(caller_token).flatten() {
+            headers.insert(http::header::AUTHORIZATION, token);
+        }
         *request.metadata_mut() = MetadataMap::from_headers(headers);
         Ok(request)
     }
@@ -89,7 +114,7 @@ mod tests {
         let request = context
             .scope(async {
                 let _entered = span.enter();
-                Propagate.call(tonic::Request::new(()))
+                Propagate::default().call(tonic::Request::new(()))
             })
             .await
             .expect("intercepted");
@@ -103,6 +128,29 @@ mod tests {
         );
         let traceparent = metadata.get("traceparent").expect("traceparent");
         assert!(traceparent.to_str().expect("ascii").starts_with("00-"));
+    }
+
+    #[tokio::test]
+    async fn the_callers_token_travels_only_when_asked() {
+        let mut incoming = HeaderMap::new();
+        incoming.insert("authorization", HeaderValue::from_static("Bearer abc"));
+        let context = RequestContext::from_headers(None, &incoming);
+
+        let (kept, forwarded, token) = context
+            .scope(async {
+                let kept = Propagate::default().call(tonic::Request::new(()));
+                let forwarded = Propagate::forwarding_token().call(tonic::Request::new(()));
+                (kept, forwarded, caller_token())
+            })
+            .await;
+
+        let kept = kept.expect("intercepted");
+        assert!(kept.metadata().get("authorization").is_none());
+        let forwarded = forwarded.expect("intercepted");
+        let forwarded = forwarded.metadata().get("authorization");
+        assert_eq!(forwarded.expect("forwarded"), "Bearer abc");
+        assert_eq!(token.expect("the caller's token"), "Bearer abc");
+        assert_eq!(caller_token(), None, "no token outside a request");
     }
 
     #[tokio::test]

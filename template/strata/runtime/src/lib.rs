@@ -9,6 +9,7 @@
 
 pub mod admin;
 mod app;
+pub mod auth;
 mod breaker;
 pub mod client;
 pub mod error;

@@ -10,7 +10,7 @@ use crate::config;
 
 impl Listener {
     /// The gRPC listener of `server.grpc`: its address, preface timeout and stream
-    /// limit, and `server.keepalive_*` and `server.max_header_bytes`.
+    /// limit, `server.keepalive_*`, `server.max_header_bytes` and `server.tls`.
     pub async fn grpc_from(
         server: &config::Server,
         routes: tonic::service::Routes,
@@ -19,26 +19,28 @@ impl Listener {
         let listener = Self::grpc(grpc.addr, routes)
             .await
             .map_err(|err| naming("server.grpc.addr", grpc.addr, err))?;
-        Ok(listener
+        listener
             .header_read_timeout(grpc.preface_timeout)
             .max_concurrent_streams(grpc.max_concurrent_streams)
-            .shared_from(server))
+            .shared_from(server)
+            .tls(&server.tls)
     }
 
-    /// The HTTP listener of `server.http`: its address and header read timeout, and
-    /// `server.keepalive_*` and `server.max_header_bytes`.
+    /// The HTTP listener of `server.http`: its address and header read timeout,
+    /// `server.keepalive_*`, `server.max_header_bytes` and `server.tls`.
     pub async fn http_from(server: &config::Server, router: axum::Router) -> io::Result<Self> {
         let http = &server.http;
         let listener = Self::http(http.addr, router)
             .await
             .map_err(|err| naming("server.http.addr", http.addr, err))?;
-        Ok(listener
+        listener
             .header_read_timeout(http.header_read_timeout)
-            .shared_from(server))
+            .shared_from(server)
+            .tls(&server.tls)
     }
 
     /// The admin listener at `server.admin_addr`, when one is set, with the HTTP
-    /// listener's timeouts.
+    /// listener's timeouts; plaintext always (kubelet probes speak HTTP).
     pub async fn admin_from(
         server: &config::Server,
         router: axum::Router,

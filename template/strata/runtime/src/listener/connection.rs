@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tower::Service;
@@ -21,15 +21,17 @@ use super::{Limits, head};
 
 /// Serves `router` on `stream` until it ends. Request heads are checked here:
 /// [`head::refusal`] answers in HTTP, [`head::grpc_refusal`] with a gRPC status.
-pub(super) async fn serve(
-    stream: TcpStream,
+pub(super) async fn serve<I>(
+    stream: I,
     peer: SocketAddr,
     router: Router,
     builder: &auto::Builder<TokioExecutor>,
     limits: &Limits,
     grpc: bool,
     shutdown: &CancellationToken,
-) {
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (open, mut watching) = watch::channel(0usize);
     let open = Arc::new(open);
     let max_header_bytes = limits.max_header_bytes;

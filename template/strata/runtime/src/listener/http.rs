@@ -1,5 +1,6 @@
 //! The accept loop of every listener: HTTP/1.1 and HTTP/2 (prior knowledge) on the
-//! HTTP and admin ports, HTTP/2 only on the gRPC port, each connection served by
+//! HTTP and admin ports, HTTP/2 only on the gRPC port, over TLS when the listener
+//! has an acceptor, each connection served by
 //! [`connection::serve`], with a header size limit on both HTTP versions. At most
 //! `max_connections` are open at once; the permits also tell the drain when the
 //! last one has ended.
@@ -14,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::{Limits, accept, connection, head};
+use super::{Limits, accept, connection, head, tls};
 
 /// How often a full listener logs the connections it refused: a flood must not
 /// become a flood of log lines.
@@ -32,6 +33,7 @@ pub(super) async fn serve(
     router: Router,
     limits: Limits,
     http2_only: bool,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: CancellationToken,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -64,8 +66,21 @@ pub(super) async fn serve(
         let router = router.clone();
         let builder = builder.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let opening = accept::opening(&stream, limits.header_read_timeout, &shutdown).await;
+            let timeout = limits.header_read_timeout;
+            if let Some(acceptor) = tls {
+                let handshake = tls::handshake(&acceptor, stream, timeout, http2_only, &shutdown);
+                if let Some(stream) = handshake.await {
+                    connection::serve(
+                        stream, peer, router, &builder, &limits, http2_only, &shutdown,
+                    )
+                    .await;
+                }
+                drop(permit);
+                return;
+            }
+            let opening = accept::opening(&stream, timeout, &shutdown).await;
             let shown = match opening {
                 Some(accept::Opening::Http2) => true,
                 Some(accept::Opening::Other) => !http2_only,

@@ -3,6 +3,7 @@ mod configured;
 mod connection;
 mod head;
 mod http;
+mod tls;
 
 use std::future::Future;
 use std::io;
@@ -57,6 +58,7 @@ pub struct Listener {
     local_addr: SocketAddr,
     routes: Routes,
     limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 enum Routes {
@@ -104,7 +106,20 @@ impl Listener {
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             },
+            tls: None,
         })
+    }
+
+    /// Speaks TLS as `tls` says (nothing changes when it sets no certificate):
+    /// HTTP offers h2 and http/1.1 by ALPN, gRPC h2 only. Fails when the files
+    /// cannot be read or the key does not fit the certificate.
+    pub fn tls(mut self, tls: &crate::config::Tls) -> io::Result<Self> {
+        let alpn = match self.routes {
+            Routes::Grpc(_) => tls::GRPC_ALPN,
+            Routes::Http(_) => tls::HTTP_ALPN,
+        };
+        self.tls = tls::acceptor(tls, alpn)?;
+        Ok(self)
     }
 
     /// How long a client may take to send a request's headers, or to start a
@@ -177,6 +192,7 @@ impl Listener {
             listener,
             routes,
             limits,
+            tls,
             ..
         } = self;
         async move {
@@ -184,7 +200,10 @@ impl Listener {
                 Routes::Http(router) => (router, false),
                 Routes::Grpc(routes) => (routes.into_axum_router(), true),
             };
-            http::serve(transport, listener, router, limits, http2_only, shutdown).await;
+            http::serve(
+                transport, listener, router, limits, http2_only, tls, shutdown,
+            )
+            .await;
             Ok(())
         }
     }
@@ -196,6 +215,7 @@ impl std::fmt::Debug for Listener {
             .field("transport", &self.transport)
             .field("local_addr", &self.local_addr)
             .field("limits", &self.limits)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }

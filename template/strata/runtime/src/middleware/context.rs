@@ -21,6 +21,9 @@ pub struct RequestContext {
     pub request_id: Option<String>,
     /// The `x-md-*` headers (or gRPC metadata) the request came with.
     pub metadata: Vec<(HeaderName, HeaderValue)>,
+    /// The caller's `authorization` header, marked sensitive: forwarded only by
+    /// the outbound helpers that say so ([`crate::client::caller_token`]).
+    pub authorization: Option<HeaderValue>,
 }
 
 impl RequestContext {
@@ -31,9 +34,15 @@ impl RequestContext {
             .filter(|(name, _)| name.as_str().starts_with(METADATA_PREFIX))
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
+        let authorization = headers.get(http::header::AUTHORIZATION).map(|value| {
+            let mut value = value.clone();
+            value.set_sensitive(true);
+            value
+        });
         Self {
             request_id,
             metadata,
+            authorization,
         }
     }
 

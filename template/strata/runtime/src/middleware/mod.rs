@@ -135,7 +135,7 @@ pub(crate) fn mark_api_reply(headers: &mut http::HeaderMap) {
 
 /// Tags an HTTP `route` with the proto operation it serves
 /// (`/helloworld.v1.Greeter/SayHello`), so logs, metrics and spans name the same
-/// operation on both transports.
+/// operation on both transports, and `auth.jwt` checks its caller.
 pub fn operation<S>(name: &'static str, route: MethodRouter<S>) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -148,10 +148,13 @@ where
 
 async fn tag_operation_layer(
     State(name): State<&'static str>,
-    request: Request<axum::body::Body>,
-) -> Request<axum::body::Body> {
+    mut request: Request<axum::body::Body>,
+) -> Result<Request<axum::body::Body>, axum::response::Response> {
     tag_operation(request.extensions(), name);
-    request
+    match crate::auth::check_http(&mut request, name).await {
+        Some(refused) => Err(refused),
+        None => Ok(request),
+    }
 }
 
 /// Names the proto operation of the request whose `extensions` these are, for

@@ -177,7 +177,11 @@ impl Transcoder {
         Res: prost::Message,
         Fut: Future<Output = Result<tonic::Response<Res>, Status>>,
     {
+        let mut request = request;
         crate::middleware::tag_operation(request.extensions(), self.binding.operation);
+        if let Some(refused) = crate::auth::check_http(&mut request, self.binding.operation).await {
+            return refused;
+        }
         let (mut parts, body) = request.into_parts();
         let format = encode::Format::negotiate(&parts.headers);
         let message: Req = match self.decode(&mut parts, body).await {
