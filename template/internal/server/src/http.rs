@@ -5,7 +5,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use service::Services;
 use strata::config::Server;
-use strata::transcoding::RouteOptions;
+use strata::transcoding::{HttpRoutes, RouteOptions};
 use strata::{Health, Metrics};
 
 /// The HTTP routes generated from the `google.api.http` options of the protos
@@ -22,11 +22,13 @@ pub fn http(conf: &Server, services: &Services, health: &Health, metrics: &Metri
     strata::middleware::http(routes, conf, metrics)
 }
 
-/// One line per api service: its generated routes.
+/// One line per api service: its generated routes. They are merged before
+/// they become a router, which matches every template of every service.
 fn api_routes(services: &Services, options: &RouteOptions) -> Router {
-    Router::new()
+    HttpRoutes::new()
         .merge(greeter_http_routes(services.greeter.clone(), options))
         .merge(notes_http_routes(services.notes.clone(), options))
+        .into()
 }
 
 /// The OpenAPI document generated from the protos.

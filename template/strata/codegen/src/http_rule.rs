@@ -84,16 +84,17 @@ pub fn methods(
             };
             // Streaming rpcs have no unary HTTP form: gRPC only.
             let streaming = descriptor.is_client_streaming() || descriptor.is_server_streaming();
-            let default_binding = (bindings.is_empty() && !streaming).then(|| Binding {
-                method: "POST".into(),
-                template: operation.clone(),
-                route: Route {
-                    path: operation.clone(),
-                    params: Vec::new(),
-                },
-                body: Body::All,
-                response_body: None,
-            });
+            let default_binding = if bindings.is_empty() && !streaming {
+                Some(Binding {
+                    method: "POST".into(),
+                    template: operation.clone(),
+                    route: PathTemplate::parse(&operation)?.route()?,
+                    body: Body::All,
+                    response_body: None,
+                })
+            } else {
+                None
+            };
             Ok(Method {
                 descriptor,
                 operation,

@@ -1,6 +1,7 @@
-//! The axum routes of each service, from its [`Binding`]s: one function per
-//! service, `<service>_http_routes(service, options)`, whose handlers decode the
-//! request with `strata::transcoding` and call the same trait method gRPC calls.
+//! The HTTP routes of each service, from its [`Binding`]s: one function per
+//! service, `<service>_http_routes(service, options)`, returning
+//! `strata::transcoding::HttpRoutes` whose handlers decode the request and call
+//! the same trait method gRPC calls.
 
 use heck::{ToShoutySnakeCase, ToSnakeCase};
 use proc_macro2::TokenStream;
@@ -8,7 +9,7 @@ use prost_reflect::ServiceDescriptor;
 use quote::{format_ident, quote};
 
 use crate::http_rule::{Binding, Body, Method};
-use crate::path_template::Part;
+use crate::path_template::RouteSegment;
 
 /// The routes function of `service`.
 pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream {
@@ -43,7 +44,7 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
             });
             annotated.push(quote! {
                 for binding in #name {
-                    router = router.route(binding.path, ::strata::transcoding::route(pool, binding, service.clone(), #call));
+                    routes = routes.unary(pool, binding, service.clone(), #call);
                 }
             });
         }
@@ -59,7 +60,7 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
                 const #name: ::strata::transcoding::Binding = #value;
             });
             defaults.push(quote! {
-                router = router.route(#name.path, ::strata::transcoding::route(pool, &#name, service.clone(), #call));
+                routes = routes.unary(pool, &#name, service.clone(), #call);
             });
         }
     }
@@ -81,14 +82,14 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
         pub fn #routes_fn<T: #server_mod::#trait_name>(
             service: T,
             options: &::strata::transcoding::RouteOptions,
-        ) -> ::axum::Router {
+        ) -> ::strata::transcoding::HttpRoutes {
             let pool = crate::descriptor_pool();
             #service_binding
             #[allow(unused_mut)]
-            let mut router = ::axum::Router::new();
+            let mut routes = ::strata::transcoding::HttpRoutes::new();
             #(#annotated)*
             #defaults
-            router
+            routes
         }
     }
 }
@@ -101,12 +102,18 @@ fn binding(method: &Method, binding: &Binding) -> TokenStream {
     let output = method.descriptor.output().full_name().to_owned();
     let params = binding.route.params.iter().map(|param| {
         let field = &param.field;
-        let parts = param.parts.iter().map(|part| match part {
-            Part::Literal(text) => quote! { ::strata::transcoding::Part::Literal(#text) },
-            Part::Capture(name) => quote! { ::strata::transcoding::Part::Capture(#name) },
-        });
-        quote! { ::strata::transcoding::PathParam { field: #field, parts: &[#(#parts),*] } }
+        let (first, end) = (param.first, param.end);
+        quote! { ::strata::transcoding::PathParam { field: #field, first: #first, end: #end } }
     });
+    let segments = binding.route.segments.iter().map(|segment| match segment {
+        RouteSegment::Literal(text) => quote! { ::strata::transcoding::Segment::Literal(#text) },
+        RouteSegment::One => quote! { ::strata::transcoding::Segment::One },
+        RouteSegment::Rest => quote! { ::strata::transcoding::Segment::Rest },
+    });
+    let verb = match &binding.route.verb {
+        Some(verb) => quote! { Some(#verb) },
+        None => quote! { None },
+    };
     let body = match &binding.body {
         Body::None => quote! { ::strata::transcoding::Body::None },
         Body::All => quote! { ::strata::transcoding::Body::All },
@@ -121,6 +128,8 @@ fn binding(method: &Method, binding: &Binding) -> TokenStream {
             operation: #operation,
             method: #http_method,
             path: #path,
+            segments: &[#(#segments),*],
+            verb: #verb,
             input: #input,
             output: #output,
             params: &[#(#params),*],
