@@ -38,6 +38,10 @@ pub fn generate(compiled: &Compiled, out_dir: &Path) -> Result<()> {
             .filter(|s| s.package_name() == package)
         {
             let methods = http_rule::methods(&compiled.pool, &service)?;
+            for note in methods.iter().filter_map(http_rule::Method::grpc_only_note) {
+                // Shown by cargo when api/build.rs runs.
+                println!("cargo:warning={note}");
+            }
             check_routes(&methods, &mut seen_routes)?;
             http.push(routes::generate(&service, &methods));
         }
@@ -71,7 +75,7 @@ fn check_routes(
     methods: &[http_rule::Method],
     seen: &mut BTreeMap<(String, String), (String, String)>,
 ) -> Result<()> {
-    for method in methods.iter().filter(|m| !m.is_streaming()) {
+    for method in methods.iter().filter(|m| m.served_on_http()) {
         for binding in method.bindings.iter().chain(&method.default_binding) {
             let key = (binding.method.clone(), binding.route.shape());
             if let Some((other, other_template)) = seen.get(&key) {

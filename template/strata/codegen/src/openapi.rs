@@ -32,7 +32,7 @@ pub fn document(compiled: &Compiled) -> Result<Value> {
         {
             services.push(service.full_name().to_owned());
             for method in http_rule::methods(&compiled.pool, &service)? {
-                if method.is_streaming() {
+                if !method.served_on_http() {
                     continue;
                 }
                 let bindings = method.bindings.iter().chain(&method.default_binding);
@@ -179,6 +179,16 @@ fn operation(method: &Method, binding: &Binding, index: usize, schemas: &mut Sch
     });
     if !parameters.is_empty() {
         operation["parameters"] = Value::Array(parameters);
+    }
+    if descriptor.is_server_streaming() {
+        let message = response_schema(descriptor.output(), binding, schemas);
+        operation["responses"]["200"] = json!({
+            "description": "A stream: one Server-Sent Event per message (`data:` its JSON), or one JSON line per message with `Accept: application/x-ndjson`. A failure ends it with `event: error` (an `{\"error\": ...}` line) holding the error body.",
+            "content": {
+                "text/event-stream": { "schema": { "type": "string" } },
+                "application/x-ndjson": { "schema": message },
+            },
+        });
     }
     let body_schema = match &binding.body {
         Body::None => None,

@@ -23,7 +23,9 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
         service.full_name()
     );
 
-    let unary: Vec<&Method> = methods.iter().filter(|m| !m.is_streaming()).collect();
+    // Unary rpcs, and server streams with a rule; client and bidirectional
+    // streams are gRPC-only (see `http_rule::Method::served_on_http`).
+    let unary: Vec<&Method> = methods.iter().filter(|m| m.served_on_http()).collect();
     let mut consts = Vec::new();
     let mut annotated = Vec::new();
     let mut defaults = Vec::new();
@@ -42,9 +44,14 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
                 #[doc = #doc]
                 const #name: &[::strata::transcoding::Binding] = &[#(#bindings),*];
             });
+            let kind = if method.descriptor.is_server_streaming() {
+                format_ident!("server_stream")
+            } else {
+                format_ident!("unary")
+            };
             annotated.push(quote! {
                 for binding in #name {
-                    routes = routes.unary(pool, binding, service.clone(), #call);
+                    routes = routes.#kind(pool, binding, service.clone(), #call);
                 }
             });
         }

@@ -187,6 +187,22 @@ fn every_rule_kind_becomes_its_route() {
             Body::All,
             None,
         ),
+        (
+            s("WatchShelves"),
+            s("GET"),
+            s("/v1/shelves:watch"),
+            none.clone(),
+            Body::None,
+            None,
+        ),
+        (
+            s("ImportBooks"),
+            s("POST"),
+            s("/v1/books:import"),
+            none.clone(),
+            Body::All,
+            None,
+        ),
     ];
     assert_eq!(bindings(), expected);
 }
@@ -346,12 +362,23 @@ fn the_openapi_document_describes_every_route() {
     assert_eq!(shelf["get"]["parameters"][0]["name"], "shelf_id");
     assert!(paths.get("/v1/shelves/{theme}").is_none());
     assert!(paths["/library.v1.Library/Ping"]["post"].is_object());
+    let watch = &paths["/v1/shelves:watch"]["get"]["responses"]["200"]["content"];
+    assert_eq!(watch["text/event-stream"]["schema"]["type"], "string");
+    assert_eq!(
+        watch["application/x-ndjson"]["schema"]["$ref"],
+        "#/components/schemas/library.v1.Shelf"
+    );
+    assert!(
+        paths.get("/v1/books:import").is_none(),
+        "client streams are gRPC-only"
+    );
     assert!(
         paths
             .as_object()
             .expect("paths")
             .keys()
-            .all(|p| !p.contains("Watch"))
+            .all(|p| !p.contains("Tail")),
+        "a stream without a rule has no default route"
     );
     assert_eq!(
         get["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
@@ -432,8 +459,12 @@ fn generates_compilable_rust_and_the_module_tree() {
         "Ping has no rule: {http}"
     );
     assert!(
-        !http.contains("watch_shelves"),
-        "streaming rpcs are not routed: {http}"
+        http.contains(".server_stream("),
+        "the server stream with a rule is routed: {http}"
+    );
+    assert!(
+        !http.contains("import_books") && !http.contains("tail_shelves"),
+        "client streams and streams without a rule are not: {http}"
     );
 }
 

@@ -10,6 +10,7 @@ mod encode;
 mod matcher;
 mod query;
 mod routes;
+mod stream;
 #[cfg(test)]
 mod tests;
 

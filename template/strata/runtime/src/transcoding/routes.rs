@@ -84,6 +84,39 @@ impl HttpRoutes {
         self.with(binding, handler)
     }
 
+    /// Serves a server-streaming rpc at `binding` as Server-Sent Events, or
+    /// newline-delimited JSON when the client accepts `application/x-ndjson`.
+    ///
+    /// # Panics
+    ///
+    /// As [`unary`](Self::unary).
+    pub fn server_stream<S, Req, Res, St, F, Fut>(
+        self,
+        pool: &DescriptorPool,
+        binding: &'static Binding,
+        service: Arc<S>,
+        call: F,
+    ) -> Self
+    where
+        S: Send + Sync + 'static,
+        Req: prost::Message + Default + 'static,
+        Res: prost::Message + 'static,
+        St: tokio_stream::Stream<Item = Result<Res, Status>> + Send + 'static,
+        F: Fn(Arc<S>, tonic::Request<Req>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<tonic::Response<St>, Status>> + Send + 'static,
+    {
+        let transcoder = Arc::new(Transcoder::new(pool, binding));
+        let handler: Handler = Arc::new(move |request, captures| {
+            let (transcoder, service, call) = (transcoder.clone(), service.clone(), call.clone());
+            Box::pin(async move {
+                transcoder
+                    .server_stream(request, captures, move |message| call(service, message))
+                    .await
+            })
+        });
+        self.with(binding, handler)
+    }
+
     pub(super) fn with(mut self, binding: &'static Binding, handler: Handler) -> Self {
         self.entries.push(Entry { binding, handler });
         self

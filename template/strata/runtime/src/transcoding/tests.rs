@@ -715,3 +715,183 @@ async fn unknown_paths_are_404_with_the_standard_body() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["metadata"]["field"], "name");
 }
+
+/// `get: "/v1/items:watch"`: a server stream.
+const WATCH: Binding = Binding {
+    verb: Some("watch"),
+    ..binding(
+        "GET",
+        "/v1/items:watch",
+        &[Literal("v1"), Literal("items")],
+        &[],
+        Body::None,
+    )
+};
+
+/// Counts how many of the service's streams were dropped.
+struct Dropped(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Streams the request twice with `count` 1 and 2, then fails when `flag` is
+/// set, or stays open when `name` is `forever`.
+fn stream_app(dropped: Arc<std::sync::atomic::AtomicUsize>) -> Router {
+    use tokio_stream::StreamExt;
+    let watch = move |_: Arc<()>, request: tonic::Request<Req>| {
+        let guard = Dropped(dropped.clone());
+        async move {
+            let request = request.into_inner();
+            let mut items: Vec<Result<Req, tonic::Status>> = (1..=2)
+                .map(|count| {
+                    Ok(Req {
+                        count,
+                        ..request.clone()
+                    })
+                })
+                .collect();
+            if request.flag {
+                items.push(Err(crate::Error::new(
+                    409,
+                    "ITEM_GONE",
+                    "the item went away",
+                )
+                .to_status()));
+                items.push(Ok(request.clone()));
+            }
+            let forever = request.name == "forever";
+            let stream = tokio_stream::iter(items)
+                .chain(tokio_stream::pending().take(usize::from(forever)))
+                .map(move |item| {
+                    let _ = &guard;
+                    item
+                });
+            Ok(tonic::Response::new(Box::pin(stream)
+                as std::pin::Pin<
+                    Box<dyn tokio_stream::Stream<Item = Result<Req, tonic::Status>> + Send>,
+                >))
+        }
+    };
+    Router::from(HttpRoutes::new().server_stream(&POOL, &WATCH, Arc::new(()), watch))
+}
+
+async fn stream_call(uri: &str, accept: Option<&str>) -> (StatusCode, String, String) {
+    let mut request = Request::get(uri);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = stream_app(Arc::default())
+        .oneshot(request.body(HttpBody::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let body = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    (
+        status,
+        content_type,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_server_stream_is_server_sent_events_one_message_each() {
+    let (status, content_type, body) = stream_call("/v1/items:watch?name=a", None).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "text/event-stream");
+    assert_eq!(
+        body,
+        "data: {\"name\":\"a\",\"count\":\"1\",\"flag\":false,\"color\":\"COLOR_UNSPECIFIED\",\"tags\":[],\"labels\":{},\"displayName\":\"\"}\n\n\
+         data: {\"name\":\"a\",\"count\":\"2\",\"flag\":false,\"color\":\"COLOR_UNSPECIFIED\",\"tags\":[],\"labels\":{},\"displayName\":\"\"}\n\n"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_stream_ends_with_an_error_event_holding_the_error_body() {
+    let (status, _, body) = stream_call("/v1/items:watch?name=a&flag=true", None).await;
+
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the status line went out with the first event"
+    );
+    let events: Vec<&str> = body.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(
+        events.len(),
+        3,
+        "two messages, the error, nothing after: {body}"
+    );
+    let error = events[2]
+        .strip_prefix("event: error\ndata: ")
+        .unwrap_or_else(|| panic!("{body}"));
+    let error: Value = serde_json::from_str(error).expect("the error body");
+    assert_eq!(
+        error,
+        json!({"code": 409, "reason": "ITEM_GONE", "message": "the item went away", "metadata": {}})
+    );
+}
+
+#[tokio::test]
+async fn ndjson_when_the_client_accepts_it() {
+    let (status, content_type, body) = stream_call(
+        "/v1/items:watch?name=a&flag=true",
+        Some("application/x-ndjson"),
+    )
+    .await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "application/x-ndjson");
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON value per line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{body}");
+    assert_eq!(
+        (&lines[0]["count"], &lines[1]["count"]),
+        (&json!("1"), &json!("2"))
+    );
+    assert_eq!(lines[2]["error"]["reason"], "ITEM_GONE");
+}
+
+#[tokio::test]
+async fn a_bad_request_to_a_stream_is_an_ordinary_error_reply() {
+    let (status, content_type, body) = stream_call("/v1/items:watch?count=x", None).await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(content_type, "application/json");
+}
+
+#[tokio::test]
+async fn the_client_going_away_drops_the_service_stream() {
+    use http_body_util::BodyExt;
+    let dropped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let response = stream_app(dropped.clone())
+        .oneshot(get("/v1/items:watch?name=forever"))
+        .await
+        .expect("infallible");
+    let mut body = response.into_body();
+
+    let first = body.frame().await.expect("a frame").expect("data");
+    let first = first.into_data().expect("data");
+    assert!(first.starts_with(b"data: "), "{first:?}");
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "still streaming"
+    );
+
+    drop(body);
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the service's stream ended with the connection"
+    );
+}
