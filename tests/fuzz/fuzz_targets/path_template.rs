@@ -1,19 +1,16 @@
-//! `google.api.http` path templates (strata-codegen): a template that parses
-//! must become an axum route axum accepts (else the service panics at startup),
-//! and every capture a path param names must be one the router fills (else the
-//! field is silently empty). Input: the template, a newline, a request path.
+//! `google.api.http` path templates (strata-codegen) and the runtime's matching
+//! of them (strata::transcoding): a template that parses must become a route
+//! with one param per variable; the path the template itself describes (each
+//! `*` one segment, `**` two) must match it, every variable reading back the
+//! text it covers; and any request path is matched or refused without a panic,
+//! a match giving every variable non-empty text. Input: the template, a
+//! newline, a request path.
 
 #![no_main]
 
-use std::sync::Arc;
-
-use axum::Router;
-use axum::body::Body;
-use axum::extract::RawPathParams;
-use axum::http::Request;
 use libfuzzer_sys::fuzz_target;
-use strata_codegen::path_template::{Part, PathParam, PathTemplate};
-use tower::ServiceExt;
+use strata::transcoding::{PathParam, Segment, match_path};
+use strata_codegen::path_template::{PathTemplate, RouteSegment};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -29,40 +26,58 @@ fuzz_target!(|data: &[u8]| {
     let fields: Vec<&str> = route.params.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, parsed.fields(), "{template}: one param per variable");
 
-    let params = Arc::new(route.params.clone());
-    let handler = move |captures: RawPathParams| {
-        let params = params.clone();
-        async move { every_capture_is_filled(&params, &captures) }
-    };
-    // Panics here if the generator wrote a route axum refuses.
-    let router = Router::new().route(&route.path, axum::routing::get(handler));
+    let segments: Vec<Segment<'_>> = route
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            RouteSegment::Literal(text) => Segment::Literal(text),
+            RouteSegment::One => Segment::One,
+            RouteSegment::Rest => Segment::Rest,
+        })
+        .collect();
+    let params: Vec<PathParam> = route
+        .params
+        .iter()
+        .map(|p| PathParam {
+            field: "",
+            first: p.first,
+            end: p.end,
+        })
+        .collect();
+    let verb = route.verb.as_deref();
 
-    let Ok(request) = Request::get(path).body(Body::empty()) else {
-        return;
-    };
-    if !request.uri().path().starts_with('/') {
-        return;
+    // The template's own path.
+    let texts: Vec<&str> = route
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            RouteSegment::Literal(text) => text.as_str(),
+            RouteSegment::One => "x",
+            RouteSegment::Rest => "y/z",
+        })
+        .collect();
+    let mut own = format!("/{}", texts.join("/"));
+    if let Some(verb) = verb {
+        own.push(':');
+        own.push_str(verb);
     }
-    strata_fuzz::block_on(async {
-        let response = router.oneshot(request).await.expect("infallible");
-        let status = response.status().as_u16();
-        assert!(
-            [200, 400, 404].contains(&status),
-            "{template} {path}: {status}"
+    let captures = match_path(&segments, verb, &params, &own)
+        .unwrap_or_else(|| panic!("{template}: its own path {own} does not match"));
+    for (param, captured) in route.params.iter().zip(&captures) {
+        assert_eq!(
+            *captured,
+            texts[param.first..param.end].join("/"),
+            "{template} {own}: {}",
+            param.field
         );
-    });
-});
-
-fn every_capture_is_filled(params: &[PathParam], captures: &RawPathParams) {
-    for param in params {
-        for part in &param.parts {
-            if let Part::Capture(name) = part {
-                assert!(
-                    captures.iter().any(|(key, _)| key == name),
-                    "{}: the router filled no capture {name}",
-                    param.field
-                );
-            }
-        }
     }
-}
+
+    // Any other path: no panic, and a match fills every variable.
+    if let Some(captures) = match_path(&segments, verb, &params, path) {
+        assert_eq!(captures.len(), params.len(), "{template} {path}");
+        assert!(
+            captures.iter().all(|text| !text.is_empty()),
+            "{template} {path}: an empty variable"
+        );
+    }
+});

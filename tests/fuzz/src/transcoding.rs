@@ -6,7 +6,8 @@ use std::sync::{Arc, LazyLock};
 use axum::Router;
 use axum::body::{Body as HttpBody, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
-use strata::transcoding::{Binding, Body, Part, PathParam, route};
+use strata::transcoding::Segment::{Literal, One, Rest};
+use strata::transcoding::{Binding, Body, HttpRoutes, PathParam, Segment};
 use tower::ServiceExt;
 
 use crate::fixture::{POOL, Request as Message};
@@ -14,6 +15,7 @@ use crate::fixture::{POOL, Request as Message};
 const fn binding(
     method: &'static str,
     path: &'static str,
+    segments: &'static [Segment<'static>],
     params: &'static [PathParam],
     body: Body,
 ) -> Binding {
@@ -21,6 +23,8 @@ const fn binding(
         operation: "/fuzz.v1.Fuzz/Echo",
         method,
         path,
+        segments,
+        verb: None,
         input: "fuzz.v1.Request",
         output: "fuzz.v1.Request",
         params,
@@ -29,82 +33,96 @@ const fn binding(
     }
 }
 
+const fn param(field: &'static str, first: usize, end: usize) -> PathParam {
+    PathParam { field, first, end }
+}
+
 /// `get: "/v1/items/{name}"`
 const ITEM: Binding = binding(
     "GET",
     "/v1/items/{name}",
-    &[PathParam {
-        field: "name",
-        parts: &[Part::Capture("name")],
-    }],
+    &[Literal("v1"), Literal("items"), One],
+    &[param("name", 2, 3)],
     Body::None,
 );
 /// `get: "/v1/{name=shelves/*/books/*}"`
 const BOOK: Binding = binding(
     "GET",
     "/v1/shelves/{name_1}/books/{name_3}",
-    &[PathParam {
-        field: "name",
-        parts: &[
-            Part::Literal("shelves/"),
-            Part::Capture("name_1"),
-            Part::Literal("/books/"),
-            Part::Capture("name_3"),
-        ],
-    }],
+    &[Literal("v1"), Literal("shelves"), One, Literal("books"), One],
+    &[param("name", 1, 5)],
     Body::None,
 );
+/// `get: "/v1/{name=shelves/*/books/*}:move"`: a verb after a variable.
+const MOVE: Binding = Binding {
+    verb: Some("move"),
+    ..BOOK
+};
 /// `get: "/v1/{name=files/**}"`
 const FILE: Binding = binding(
     "GET",
-    "/v1/files/{*name_1}",
-    &[PathParam {
-        field: "name",
-        parts: &[Part::Literal("files/"), Part::Capture("name_1")],
-    }],
+    "/v1/files/{name_1}",
+    &[Literal("v1"), Literal("files"), Rest],
+    &[param("name", 1, 3)],
     Body::None,
 );
+/// `get: "/v1/{name=files/**}:download"`: a verb after a catch-all.
+const DOWNLOAD: Binding = Binding {
+    verb: Some("download"),
+    ..FILE
+};
 /// `get: "/v1/users/{inner.label}/counts/{count}"`: a nested field and an int64.
 const COUNT: Binding = binding(
     "GET",
     "/v1/users/{label}/counts/{count}",
-    &[
-        PathParam {
-            field: "inner.label",
-            parts: &[Part::Capture("label")],
-        },
-        PathParam {
-            field: "count",
-            parts: &[Part::Capture("count")],
-        },
-    ],
+    &[Literal("v1"), Literal("users"), One, Literal("counts"), One],
+    &[param("inner.label", 2, 3), param("count", 4, 5)],
     Body::None,
 );
 /// `get: "/v1/tags" response_body: "tags"`
 const TAGS: Binding = Binding {
     response_body: Some("tags"),
-    ..binding("GET", "/v1/tags", &[], Body::None)
+    ..binding(
+        "GET",
+        "/v1/tags",
+        &[Literal("v1"), Literal("tags")],
+        &[],
+        Body::None,
+    )
+};
+/// `get: "/v1/tags:batchGet"`: a verb on a collection.
+const BATCH: Binding = Binding {
+    verb: Some("batchGet"),
+    ..binding(
+        "GET",
+        "/v1/tags:batchGet",
+        &[Literal("v1"), Literal("tags")],
+        &[],
+        Body::None,
+    )
 };
 /// `post: "/v1/items" body: "*"`
-pub const CREATE: Binding = binding("POST", "/v1/items", &[], Body::All);
+pub const CREATE: Binding = binding(
+    "POST",
+    "/v1/items",
+    &[Literal("v1"), Literal("items")],
+    &[],
+    Body::All,
+);
 /// `patch: "/v1/shelves/{shelf.name}" body: "shelf"`
 pub const PATCH: Binding = binding(
     "PATCH",
     "/v1/shelves/{name}",
-    &[PathParam {
-        field: "shelf.name",
-        parts: &[Part::Capture("name")],
-    }],
+    &[Literal("v1"), Literal("shelves"), One],
+    &[param("shelf.name", 2, 3)],
     Body::Field("shelf"),
 );
 /// `post: "/v1/counts/{count}" body: "items"`: the body is a repeated field.
 pub const ITEMS: Binding = binding(
     "POST",
     "/v1/counts/{count}",
-    &[PathParam {
-        field: "count",
-        parts: &[Part::Capture("count")],
-    }],
+    &[Literal("v1"), Literal("counts"), One],
+    &[param("count", 2, 3)],
     Body::Field("items"),
 );
 
@@ -113,11 +131,13 @@ static ROUTER: LazyLock<Router> = LazyLock::new(|| {
         Ok(tonic::Response::new(request.into_inner()))
     };
     let service = Arc::new(());
-    let mut router = Router::new();
-    for binding in [&ITEM, &BOOK, &FILE, &COUNT, &TAGS, &CREATE, &PATCH, &ITEMS] {
-        router = router.route(binding.path, route(&POOL, binding, service.clone(), echo));
+    let mut routes = HttpRoutes::new();
+    for binding in [
+        &ITEM, &BOOK, &MOVE, &FILE, &DOWNLOAD, &COUNT, &TAGS, &BATCH, &CREATE, &PATCH, &ITEMS,
+    ] {
+        routes = routes.unary(&POOL, binding, service.clone(), echo);
     }
-    router
+    Router::from(routes)
 });
 
 /// What came back.

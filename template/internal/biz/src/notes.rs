@@ -1,6 +1,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::broadcast;
+
 use crate::{Error, Result};
 
 /// Notes in a page when the caller does not say how many.
@@ -63,14 +65,31 @@ pub trait NoteRepo: Send + Sync {
 #[derive(Clone)]
 pub struct NoteUsecase {
     repo: Arc<dyn NoteRepo>,
+    /// Every note this process creates, to whoever watches (`watch`).
+    created: broadcast::Sender<Note>,
 }
+
+/// Notes a watcher may fall behind by before it misses some.
+const WATCH_BACKLOG: usize = 64;
 
 impl NoteUsecase {
     /// A use case keeping notes in `repo`.
     pub fn new(repo: impl NoteRepo + 'static) -> Self {
         Self {
             repo: Arc::new(repo),
+            created: broadcast::channel(WATCH_BACKLOG).0,
         }
+    }
+
+    /// The notes created from now on, for as long as the receiver is kept. One
+    /// that falls more than 64 notes behind misses the oldest (`Lagged`).
+    pub fn watch(&self) -> broadcast::Receiver<Note> {
+        self.created.subscribe()
+    }
+
+    /// How many receivers of `watch` are alive.
+    pub fn watchers(&self) -> usize {
+        self.created.receiver_count()
     }
 
     /// Creates a note with a new id.
@@ -85,6 +104,8 @@ impl NoteUsecase {
             update_time: now,
         };
         self.repo.create(&note).await?;
+        // Nobody watching is no error.
+        let _ = self.created.send(note.clone());
         Ok(note)
     }
 

@@ -6,7 +6,7 @@ use axum::routing::get;
 use service::Services;
 use strata::auth::Authenticator;
 use strata::config::Server;
-use strata::transcoding::RouteOptions;
+use strata::transcoding::{HttpRoutes, RouteOptions};
 use strata::{Health, Metrics, Validated};
 
 /// The HTTP routes generated from the `google.api.http` options of the protos
@@ -31,13 +31,16 @@ pub fn http(
 }
 
 /// Each api service's generated routes, behind the `buf.validate` rules of its
-/// protos (as on gRPC): one line for the service, one in the chain.
+/// protos (as on gRPC): one line for the service, one in the chain. They are
+/// merged before they become a router, which matches every template of every
+/// service.
 fn api_routes(services: &Services, options: &RouteOptions) -> Router {
     let greeter = Validated::new(services.greeter.clone());
     let notes = Validated::new(services.notes.clone());
-    Router::new()
+    HttpRoutes::new()
         .merge(greeter_http_routes(greeter, options))
         .merge(notes_http_routes(notes, options))
+        .into()
 }
 
 /// The OpenAPI document generated from the protos.

@@ -1,8 +1,13 @@
+use std::pin::Pin;
+
 use api::notes::v1::{
     CreateNoteRequest, DeleteNoteRequest, GetNoteRequest, ListNotesRequest, ListNotesResponse,
-    Note, UpdateNoteRequest, error_invalid_note, error_note_not_found, notes_server::Notes,
+    Note, UpdateNoteRequest, WatchNotesRequest, error_invalid_note, error_note_not_found,
+    notes_server::Notes,
 };
 use biz::{NoteChanges, NoteUsecase};
+use tonic::codegen::tokio_stream::wrappers::BroadcastStream;
+use tonic::codegen::tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use crate::dependency_errors;
@@ -22,6 +27,21 @@ impl NotesService {
 
 #[tonic::async_trait]
 impl Notes for NotesService {
+    type WatchNotesStream = Pin<Box<dyn Stream<Item = Result<Note, Status>> + Send>>;
+
+    async fn watch_notes(
+        &self,
+        _request: Request<WatchNotesRequest>,
+    ) -> Result<Response<Self::WatchNotesStream>, Status> {
+        let left = WatcherLeft(self.usecase.clone());
+        let notes = BroadcastStream::new(self.usecase.watch()).filter_map(move |created| {
+            let _ = &left;
+            // A watcher that fell behind skips what it missed.
+            created.ok().map(|note| Ok(to_proto(note)))
+        });
+        Ok(Response::new(Box::pin(notes)))
+    }
+
     async fn create_note(
         &self,
         request: Request<CreateNoteRequest>,
@@ -119,6 +139,16 @@ fn changes(title: String, body: String, paths: &[String]) -> Result<NoteChanges,
         }
     }
     Ok(changes)
+}
+
+/// Logs when a watch ends: the caller went away and its stream was dropped.
+struct WatcherLeft(NoteUsecase);
+
+impl Drop for WatcherLeft {
+    fn drop(&mut self) {
+        // The stream's receiver is dropped before this guard: the rest remain.
+        tracing::info!(watchers = self.0.watchers(), "a note watcher left");
+    }
 }
 
 fn to_proto(note: biz::Note) -> Note {

@@ -28,6 +28,24 @@ impl Method {
     pub fn is_streaming(&self) -> bool {
         self.descriptor.is_client_streaming() || self.descriptor.is_server_streaming()
     }
+
+    /// Unary rpcs, and server-streaming ones with a rule (as Server-Sent
+    /// Events or NDJSON). Client and bidirectional streams are gRPC-only.
+    pub fn served_on_http(&self) -> bool {
+        !self.descriptor.is_client_streaming()
+            && (!self.descriptor.is_server_streaming() || !self.bindings.is_empty())
+    }
+
+    /// A note for the build output when the rpc has a rule HTTP cannot serve.
+    pub fn grpc_only_note(&self) -> Option<String> {
+        (self.descriptor.is_client_streaming() && !self.bindings.is_empty()).then(|| {
+            format!(
+                "{} streams from the client: it is served on gRPC only, its \
+                 google.api.http rule is not routed (docs/add-an-api.md, \"Streams\")",
+                self.operation
+            )
+        })
+    }
 }
 
 /// One HTTP route of an rpc.
@@ -84,16 +102,17 @@ pub fn methods(
             };
             // Streaming rpcs have no unary HTTP form: gRPC only.
             let streaming = descriptor.is_client_streaming() || descriptor.is_server_streaming();
-            let default_binding = (bindings.is_empty() && !streaming).then(|| Binding {
-                method: "POST".into(),
-                template: operation.clone(),
-                route: Route {
-                    path: operation.clone(),
-                    params: Vec::new(),
-                },
-                body: Body::All,
-                response_body: None,
-            });
+            let default_binding = if bindings.is_empty() && !streaming {
+                Some(Binding {
+                    method: "POST".into(),
+                    template: operation.clone(),
+                    route: PathTemplate::parse(&operation)?.route()?,
+                    body: Body::All,
+                    response_body: None,
+                })
+            } else {
+                None
+            };
             Ok(Method {
                 descriptor,
                 operation,

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 
 mod comments;
 pub mod errors;
@@ -45,6 +45,10 @@ pub fn generate(compiled: &Compiled, out_dir: &Path) -> Result<()> {
             .filter(|s| s.package_name() == package)
         {
             let methods = http_rule::methods(&compiled.pool, &service)?;
+            for note in methods.iter().filter_map(http_rule::Method::grpc_only_note) {
+                // Shown by cargo when api/build.rs runs.
+                println!("cargo:warning={note}");
+            }
             check_routes(&methods, &mut seen_routes)?;
             http.push(routes::generate(&service, &methods));
             validate.push(validated::generate(&service));
@@ -76,60 +80,31 @@ pub fn generate(compiled: &Compiled, out_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Two rpcs on one method and path would make axum panic at startup, and two
-/// paths that differ only in a capture's name would make its router refuse the
-/// second: both are build errors here, naming the rpcs.
+/// Two rules with one HTTP method that match exactly the same paths (the same
+/// literals, wildcards and verb, whatever their variables are called) cannot
+/// both be served: a build error naming both. Rules that merely overlap
+/// (`/v1/{name}` and `/v1/books`) are fine: the more literal one wins.
 fn check_routes(
     methods: &[http_rule::Method],
     seen: &mut BTreeMap<(String, String), (String, String)>,
 ) -> Result<()> {
-    for method in methods.iter().filter(|m| !m.is_streaming()) {
+    for method in methods.iter().filter(|m| m.served_on_http()) {
         for binding in method.bindings.iter().chain(&method.default_binding) {
-            let shape = capture_shape(&binding.route.path);
-            let key = (binding.method.clone(), shape.clone());
-            if let Some((other, other_path)) = seen.get(&key) {
+            let key = (binding.method.clone(), binding.route.shape());
+            if let Some((other, other_template)) = seen.get(&key) {
                 anyhow::bail!(
-                    "{} {} of {} and {} {other_path} of {other} match the same requests",
+                    "{} {} of {} and {} {other_template} of {other} match the same requests; \
+                     change the path or the method of one",
                     binding.method,
-                    binding.route.path,
+                    binding.template,
                     method.operation,
                     binding.method
                 );
             }
-            for ((_, seen_shape), (other, other_path)) in seen.iter() {
-                ensure!(
-                    *seen_shape != shape || *other_path == binding.route.path,
-                    "{} ({}) and {other_path} ({other}) differ only in variable names; \
-                     axum's router needs the same names at the same place, so rename one",
-                    binding.route.path,
-                    method.operation
-                );
-            }
-            seen.insert(key, (method.operation.clone(), binding.route.path.clone()));
+            seen.insert(key, (method.operation.clone(), binding.template.clone()));
         }
     }
     Ok(())
-}
-
-/// `/v1/notes/{id}` -> `/v1/notes/{}`.
-fn capture_shape(path: &str) -> String {
-    let mut shape = String::new();
-    let mut in_capture = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                in_capture = true;
-                shape.push('{');
-            }
-            '}' => {
-                in_capture = false;
-                shape.push('}');
-            }
-            _ if !in_capture => shape.push(c),
-            _ => {}
-        }
-    }
-    shape
 }
 
 fn write_rust(out_dir: &Path, name: &str, tokens: proc_macro2::TokenStream) -> Result<()> {

@@ -19,6 +19,9 @@ const QUERY_DEPTH: usize = 3;
 /// The document for every service of `compiled`.
 pub fn document(compiled: &Compiled) -> Result<Value> {
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    // OpenAPI allows one path per shape: `/v1/a/{id}` and `/v1/a/{name}` are
+    // one path, spelled as first seen.
+    let mut spelled: BTreeMap<String, String> = BTreeMap::new();
     let mut schemas = Schemas::default();
     let mut services = Vec::new();
     for package in compiled.packages() {
@@ -29,14 +32,19 @@ pub fn document(compiled: &Compiled) -> Result<Value> {
         {
             services.push(service.full_name().to_owned());
             for method in http_rule::methods(&compiled.pool, &service)? {
-                if method.is_streaming() {
+                if !method.served_on_http() {
                     continue;
                 }
                 let bindings = method.bindings.iter().chain(&method.default_binding);
                 for (index, binding) in bindings.enumerate() {
-                    let operation = operation(&method, binding, index, &mut schemas);
+                    let mut operation = operation(&method, binding, index, &mut schemas);
+                    let path = spelled
+                        .entry(binding.route.shape())
+                        .or_insert_with(|| binding.route.path.clone())
+                        .clone();
+                    rename_path_parameters(&mut operation, &binding.route.path, &path);
                     paths
-                        .entry(binding.route.path.replace("{*", "{"))
+                        .entry(path)
                         .or_default()
                         .insert(binding.method.to_ascii_lowercase(), operation);
                 }
@@ -55,6 +63,40 @@ pub fn document(compiled: &Compiled) -> Result<Value> {
         "paths": paths,
         "components": { "schemas": components },
     }))
+}
+
+/// Path parameters named as in `path`, the spelling `own` shares a shape with.
+fn rename_path_parameters(operation: &mut Value, own: &str, path: &str) {
+    if own == path {
+        return;
+    }
+    let renames: BTreeMap<String, String> = capture_names(own)
+        .into_iter()
+        .zip(capture_names(path))
+        .collect();
+    let Some(parameters) = operation
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for parameter in parameters.iter_mut().filter(|p| p["in"] == "path") {
+        let renamed = parameter["name"]
+            .as_str()
+            .and_then(|name| renames.get(name))
+            .cloned();
+        if let Some(name) = renamed {
+            parameter["name"] = Value::String(name);
+        }
+    }
+}
+
+/// `/v1/{a}/b/{c}` -> `["a", "c"]`.
+fn capture_names(path: &str) -> Vec<String> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
+        .collect()
 }
 
 /// The document as pretty JSON, ending with a newline.
@@ -137,6 +179,16 @@ fn operation(method: &Method, binding: &Binding, index: usize, schemas: &mut Sch
     });
     if !parameters.is_empty() {
         operation["parameters"] = Value::Array(parameters);
+    }
+    if descriptor.is_server_streaming() {
+        let message = response_schema(descriptor.output(), binding, schemas);
+        operation["responses"]["200"] = json!({
+            "description": "A stream: one Server-Sent Event per message (`data:` its JSON), or one JSON line per message with `Accept: application/x-ndjson`. A failure ends it with `event: error` (an `{\"error\": ...}` line) holding the error body.",
+            "content": {
+                "text/event-stream": { "schema": { "type": "string" } },
+                "application/x-ndjson": { "schema": message },
+            },
+        });
     }
     let body_schema = match &binding.body {
         Body::None => None,

@@ -1,4 +1,4 @@
-//! `google.api.http` path templates, parsed and turned into axum routes:
+//! `google.api.http` path templates, parsed and turned into routes:
 //!
 //! ```text
 //! Template = "/" Segments [ Verb ] ;
@@ -8,15 +8,15 @@
 //! Verb     = ":" LITERAL ;
 //! ```
 //!
-//! `{name}` becomes the axum capture `{name}`, `{note.id}` the capture `{id}`; `{name=shelves/*/books/*}` becomes
-//! `shelves/{name_1}/books/{name_3}` and the field is set to the whole matched text
-//! again; `**` becomes a catch-all `{*...}`, which axum allows only at the end.
+//! A [`Route`] is what the runtime (`strata::transcoding`) matches, segment by
+//! segment, so every template the grammar allows is served: a `:verb` after a
+//! variable (`/v1/{name=shelves/*}:merge`), `**` with a verb, templates that
+//! differ only after a capture. axum's router (matchit) can express none of
+//! these, so the generated routes do not go through it. Its `path` is for
+//! people and OpenAPI: `{name=shelves/*/books/*}` reads
+//! `shelves/{name_1}/books/{name_3}`, `{note.id}` reads `{id}`.
 
 use anyhow::{Result, bail, ensure};
-
-/// Captures (variables' segments and wildcards, not counting a final `**`) one
-/// axum route may have.
-const MAX_CAPTURES: usize = 25;
 
 /// One segment of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +40,15 @@ pub struct PathTemplate {
     pub verb: Option<String>,
 }
 
-/// What the HTTP path sets: the value of `field` is `parts` joined, where a
-/// capture is the text axum matched for it.
+/// What a variable of the path sets: `field` is the text of the request's
+/// segments `first..end` (of [`Route::segments`]). `parts` spell it for people:
+/// literals and the names of the captures in [`Route::path`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathParam {
     pub field: String,
     pub parts: Vec<Part>,
+    pub first: usize,
+    pub end: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,12 +57,49 @@ pub enum Part {
     Capture(String),
 }
 
-/// The template as an axum route (`/v1/shelves/{shelf}/books/{book_id}`) and the
-/// fields its captures set.
+/// One segment the runtime matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteSegment {
+    /// Exactly this text.
+    Literal(String),
+    /// Any one non-empty segment.
+    One,
+    /// One or more segments, to the end of the path (before the verb).
+    Rest,
+}
+
+/// The template as the runtime matches it and as people read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
+    /// `/v1/shelves/{name_1}/books/{name_3}:move`: the OpenAPI path, each
+    /// capture named after its field (made unique within the route).
     pub path: String,
+    pub segments: Vec<RouteSegment>,
+    /// The custom verb after the last segment, without its `:`.
+    pub verb: Option<String>,
+    /// The fields the path sets.
     pub params: Vec<PathParam>,
+}
+
+impl Route {
+    /// What the route matches, whatever its variables are called:
+    /// `/v1/notes/{id}:undelete` -> `/v1/notes/*:undelete`.
+    pub fn shape(&self) -> String {
+        let mut shape = String::new();
+        for segment in &self.segments {
+            shape.push('/');
+            match segment {
+                RouteSegment::Literal(text) => shape.push_str(text),
+                RouteSegment::One => shape.push('*'),
+                RouteSegment::Rest => shape.push_str("**"),
+            }
+        }
+        if let Some(verb) = &self.verb {
+            shape.push(':');
+            shape.push_str(verb);
+        }
+        shape
+    }
 }
 
 impl PathTemplate {
@@ -91,64 +131,59 @@ impl PathTemplate {
         Ok(template)
     }
 
-    /// The axum route and what each capture sets.
+    /// The route the runtime matches and what each variable sets.
     pub fn route(&self) -> Result<Route> {
-        let mut path = String::new();
+        let mut segments = Vec::new();
         let mut params = Vec::new();
-        let mut anonymous = Vec::new();
+        // The path for people: literals and capture names, made unique below.
+        let mut shown: Vec<Part> = Vec::new();
+        let mut anonymous = 0;
+        let mut spelled = Vec::new();
         for segment in &self.segments {
-            path.push('/');
+            shown.push(Part::Literal("/".into()));
             match segment {
-                Segment::Literal(literal) => path.push_str(literal),
-                Segment::Wildcard | Segment::CatchAll => {
-                    let name = format!("_{}", anonymous.len());
-                    path.push_str(&capture(&name, segment == &Segment::CatchAll));
-                    anonymous.push(name);
+                Segment::Literal(literal) => {
+                    segments.push(RouteSegment::Literal(literal.clone()));
+                    shown.push(Part::Literal(literal.clone()));
                 }
-                Segment::Variable { field, segments } => {
-                    let param = variable_route(field, segments, &mut path)?;
+                Segment::Wildcard | Segment::CatchAll => {
+                    segments.push(route_segment(segment));
+                    shown.push(Part::Capture(format!("_{anonymous}")));
+                    anonymous += 1;
+                }
+                Segment::Variable {
+                    field,
+                    segments: inner,
+                } => {
+                    let param = variable_route(field, inner, &mut segments)?;
+                    let at = shown.len();
+                    shown.extend(param.parts.iter().cloned());
+                    spelled.push(at..shown.len());
                     params.push(param);
                 }
             }
         }
-        let mut names: Vec<&str> = params
-            .iter()
-            .flat_map(|param| &param.parts)
-            .filter_map(|part| match part {
-                Part::Capture(name) => Some(name.as_str()),
-                Part::Literal(_) => None,
-            })
-            // A field named like an anonymous capture (`_0`) would clash too.
-            .chain(anonymous.iter().map(String::as_str))
-            .collect();
-        names.sort_unstable();
-        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
-            bail!(
-                "two variables of {path} end in the same field name ({}); axum needs distinct \
-                 capture names, so rename one field",
-                pair[0]
-            );
+        unique_capture_names(&mut shown);
+        for (param, range) in params.iter_mut().zip(spelled) {
+            param.parts = merge_literals(shown[range].to_vec());
         }
-        // matchit renames a route's captures `{a}`, `{b}`, ... and panics once the
-        // next name would pass `{z}`, at the 26th (a catch-all is not renamed):
-        // refuse here, not at the service's start.
-        let captures = path.matches('{').count() - path.matches("{*").count();
-        ensure!(
-            captures <= MAX_CAPTURES,
-            "{path} has {captures} variables and wildcards; axum's router allows at most \
-             {MAX_CAPTURES} in one route"
-        );
+        let mut path: String = shown
+            .iter()
+            .map(|part| match part {
+                Part::Literal(text) => text.clone(),
+                Part::Capture(name) => braced(name),
+            })
+            .collect();
         if let Some(verb) = &self.verb {
-            // matchit matches a literal suffix only within a literal segment.
-            ensure!(
-                matches!(self.segments.last(), Some(Segment::Literal(_))),
-                "the custom verb :{verb} follows a variable; axum's router cannot match a \
-                 suffix after a capture, so put the verb after a literal segment"
-            );
             path.push(':');
             path.push_str(verb);
         }
-        Ok(Route { path, params })
+        Ok(Route {
+            path,
+            segments,
+            verb: self.verb.clone(),
+            params,
+        })
     }
 
     /// Every field path the template binds.
@@ -180,49 +215,65 @@ impl PathTemplate {
     }
 }
 
-/// Appends the route of `{field=segments}` to `path`.
-fn variable_route(field: &str, segments: &[Segment], path: &mut String) -> Result<PathParam> {
-    // The capture is named after the field's own name (`id` for `{note.id}`), so
-    // `/v1/notes/{id}` and `/v1/notes/{note.id}` share one route shape: axum needs
-    // the same capture name at the same place.
+/// Appends the segments of `{field=segments}` to `route`.
+fn variable_route(
+    field: &str,
+    segments: &[Segment],
+    route: &mut Vec<RouteSegment>,
+) -> Result<PathParam> {
+    // A capture is named after the field's own name (`id` for `{note.id}`), so
+    // `/v1/notes/{id}` and `/v1/notes/{note.id}` read alike in OpenAPI.
     let base = field.rsplit('.').next().unwrap_or(field).to_owned();
-    if segments == [Segment::Wildcard] {
-        path.push_str(&capture(&base, false));
-        return Ok(PathParam {
-            field: field.to_owned(),
-            parts: vec![Part::Capture(base)],
-        });
-    }
+    let first = route.len();
     let mut parts = Vec::new();
     for (index, segment) in segments.iter().enumerate() {
         if index > 0 {
-            path.push('/');
             parts.push(Part::Literal("/".into()));
         }
         match segment {
-            Segment::Literal(literal) => {
-                path.push_str(literal);
-                parts.push(Part::Literal(literal.clone()));
+            Segment::Literal(literal) => parts.push(Part::Literal(literal.clone())),
+            Segment::Wildcard | Segment::CatchAll if segments.len() == 1 => {
+                parts.push(Part::Capture(base.clone()));
             }
             Segment::Wildcard | Segment::CatchAll => {
-                let name = format!("{base}_{index}");
-                path.push_str(&capture(&name, segment == &Segment::CatchAll));
-                parts.push(Part::Capture(name));
+                parts.push(Part::Capture(format!("{base}_{index}")));
             }
             Segment::Variable { .. } => bail!("variables cannot nest (inside {})", braced(field)),
         }
+        route.push(route_segment(segment));
     }
     Ok(PathParam {
         field: field.to_owned(),
-        parts: merge_literals(parts),
+        parts,
+        first,
+        end: route.len(),
     })
 }
 
-fn capture(name: &str, catch_all: bool) -> String {
-    if catch_all {
-        braced(&format!("*{name}"))
-    } else {
-        braced(name)
+fn route_segment(segment: &Segment) -> RouteSegment {
+    match segment {
+        Segment::Literal(literal) => RouteSegment::Literal(literal.clone()),
+        Segment::CatchAll => RouteSegment::Rest,
+        _ => RouteSegment::One,
+    }
+}
+
+/// Two captures of one path may not share a name (`{a.id}/{b.id}`, or a field
+/// named `_0` beside an anonymous `*`): the later one gets a `_2`, `_3`, ...
+/// suffix.
+fn unique_capture_names(shown: &mut [Part]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for part in shown.iter_mut() {
+        if let Part::Capture(name) = part {
+            let mut unique = name.clone();
+            let mut suffix = 2;
+            while seen.contains(&unique) {
+                unique = format!("{name}_{suffix}");
+                suffix += 1;
+            }
+            *name = unique.clone();
+            seen.insert(unique);
+        }
     }
 }
 
@@ -373,15 +424,25 @@ mod tests {
         Part::Capture(name.into())
     }
 
+    fn literal(text: &str) -> RouteSegment {
+        RouteSegment::Literal(text.into())
+    }
+
     #[test]
     fn a_simple_variable_keeps_its_name() {
         let route = route("/v1/notes/{id}");
         assert_eq!(route.path, "/v1/notes/{id}");
         assert_eq!(
+            route.segments,
+            [literal("v1"), literal("notes"), RouteSegment::One]
+        );
+        assert_eq!(
             route.params,
             [PathParam {
                 field: "id".into(),
-                parts: vec![capture("id")]
+                parts: vec![capture("id")],
+                first: 2,
+                end: 3,
             }]
         );
     }
@@ -391,12 +452,23 @@ mod tests {
         let route = route("/v1/users/{user.id}/notes");
         assert_eq!(route.path, "/v1/users/{id}/notes");
         assert_eq!(route.params[0].field, "user.id");
+        assert_eq!((route.params[0].first, route.params[0].end), (2, 3));
     }
 
     #[test]
-    fn a_multi_segment_variable_is_reassembled() {
+    fn a_multi_segment_variable_spans_its_segments() {
         let route = route("/v1/{name=shelves/*/books/*}");
         assert_eq!(route.path, "/v1/shelves/{name_1}/books/{name_3}");
+        assert_eq!(
+            route.segments,
+            [
+                literal("v1"),
+                literal("shelves"),
+                RouteSegment::One,
+                literal("books"),
+                RouteSegment::One
+            ]
+        );
         assert_eq!(
             route.params[0].parts,
             [
@@ -406,48 +478,60 @@ mod tests {
                 capture("name_3"),
             ]
         );
+        assert_eq!((route.params[0].first, route.params[0].end), (1, 5));
     }
 
     #[test]
-    fn a_catch_all_is_the_last_capture() {
+    fn a_catch_all_is_the_last_segment() {
         let route = route("/v1/files/{path=**}");
-        assert_eq!(route.path, "/v1/files/{*path_0}");
+        assert_eq!(route.path, "/v1/files/{path}");
+        assert_eq!(route.segments[2], RouteSegment::Rest);
         let err = PathTemplate::parse("/v1/{path=**}/meta").expect_err("** in the middle");
         assert!(err.to_string().contains("last segment"), "{err}");
     }
 
     #[test]
-    fn a_verb_after_a_literal_is_part_of_the_route() {
-        assert_eq!(route("/v1/notes:batchGet").path, "/v1/notes:batchGet");
-        let err = PathTemplate::parse("/v1/{name}:cancel")
-            .and_then(|t| t.route())
-            .expect_err("verb after a capture");
-        assert!(err.to_string().contains(":cancel"), "{err}");
+    fn a_verb_may_follow_a_literal_a_variable_or_a_catch_all() {
+        let batch = route("/v1/notes:batchGet");
+        assert_eq!(batch.path, "/v1/notes:batchGet");
+        assert_eq!(batch.segments, [literal("v1"), literal("notes")]);
+        assert_eq!(batch.verb.as_deref(), Some("batchGet"));
+
+        let moved = route("/v1/{name=shelves/*/books/*}:move");
+        assert_eq!(moved.path, "/v1/shelves/{name_1}/books/{name_3}:move");
+        assert_eq!(moved.verb.as_deref(), Some("move"));
+        assert_eq!(moved.segments.len(), 5);
+
+        assert_eq!(route("/v1/{name}:cancel").path, "/v1/{name}:cancel");
+        assert_eq!(
+            route("/v1/{name=files/**}:download").segments[2],
+            RouteSegment::Rest
+        );
     }
 
-    /// Found by reading what the `path_template` fuzz target checks: an anonymous
-    /// `*` is captured as `_0`, so a field of that name clashed with it and axum
-    /// would have panicked mounting `/{_0}/{_0}` at startup.
+    /// Found by reading what the `path_template` fuzz target checks: an
+    /// anonymous `*` is shown as `_0`, so a field of that name would have
+    /// repeated the name in the OpenAPI path.
     #[test]
-    fn a_field_named_like_an_anonymous_capture_is_refused() {
-        let err = PathTemplate::parse("/*/{_0}")
-            .and_then(|t| t.route())
-            .expect_err("a duplicate capture name");
-        assert!(err.to_string().contains("(_0)"), "{err}");
-        assert_eq!(route("/*/{id}").path, "/{_0}/{id}");
+    fn capture_names_are_unique_within_a_path() {
+        let route = route("/*/{_0}");
+        assert_eq!(route.path, "/{_0}/{_0_2}");
+        assert_eq!(route.params[0].parts, [capture("_0_2")]);
+
+        let route = self::route("/v1/{a.id}/{b.id}");
+        assert_eq!(route.path, "/v1/{id}/{id_2}");
+        assert_eq!(route.params[1].parts, [capture("id_2")]);
     }
 
     /// Found by the `path_template` fuzz target
     /// (`tests/fuzz/regressions/path_template/`): 26 wildcards panicked axum when
-    /// the route was mounted at startup.
+    /// the route was mounted at startup. The runtime matches templates itself
+    /// now, so any number of captures is served.
     #[test]
-    fn more_captures_than_axum_allows_are_refused() {
-        assert!(route(&"/*".repeat(25)).path.ends_with("{_24}"));
-        route(&format!("{}/{{rest=**}}", "/*".repeat(25)));
-        let err = PathTemplate::parse(&"/*".repeat(26))
-            .and_then(|t| t.route())
-            .expect_err("26 captures");
-        assert!(err.to_string().contains("at most 25"), "{err}");
+    fn any_number_of_captures_is_a_route() {
+        let route = route(&"/*".repeat(26));
+        assert!(route.path.ends_with("{_25}"), "{}", route.path);
+        assert_eq!(route.segments, vec![RouteSegment::One; 26]);
     }
 
     #[test]
@@ -458,6 +542,7 @@ mod tests {
             ("/v1/{}", "needs a field path"),
             ("/v1//notes", "empty or invalid segment"),
             ("/v1/{a={b}/c}", "cannot nest"),
+            ("/v1/notes:", "bad verb"),
         ] {
             let err = PathTemplate::parse(template).expect_err(template);
             assert!(err.to_string().contains(says), "{template}: {err}");

@@ -1,6 +1,7 @@
-//! The axum routes of each service, from its [`Binding`]s: one function per
-//! service, `<service>_http_routes(service, options)`, whose handlers decode the
-//! request with `strata::transcoding` and call the same trait method gRPC calls.
+//! The HTTP routes of each service, from its [`Binding`]s: one function per
+//! service, `<service>_http_routes(service, options)`, returning
+//! `strata::transcoding::HttpRoutes` whose handlers decode the request and call
+//! the same trait method gRPC calls.
 
 use heck::{ToShoutySnakeCase, ToSnakeCase};
 use proc_macro2::TokenStream;
@@ -8,7 +9,7 @@ use prost_reflect::ServiceDescriptor;
 use quote::{format_ident, quote};
 
 use crate::http_rule::{Binding, Body, Method};
-use crate::path_template::Part;
+use crate::path_template::RouteSegment;
 
 /// The routes function of `service`.
 pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream {
@@ -22,7 +23,9 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
         service.full_name()
     );
 
-    let unary: Vec<&Method> = methods.iter().filter(|m| !m.is_streaming()).collect();
+    // Unary rpcs, and server streams with a rule; client and bidirectional
+    // streams are gRPC-only (see `http_rule::Method::served_on_http`).
+    let unary: Vec<&Method> = methods.iter().filter(|m| m.served_on_http()).collect();
     let mut consts = Vec::new();
     let mut annotated = Vec::new();
     let mut defaults = Vec::new();
@@ -41,9 +44,14 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
                 #[doc = #doc]
                 const #name: &[::strata::transcoding::Binding] = &[#(#bindings),*];
             });
+            let kind = if method.descriptor.is_server_streaming() {
+                format_ident!("server_stream")
+            } else {
+                format_ident!("unary")
+            };
             annotated.push(quote! {
                 for binding in #name {
-                    router = router.route(binding.path, ::strata::transcoding::route(pool, binding, service.clone(), #call));
+                    routes = routes.#kind(pool, binding, service.clone(), #call);
                 }
             });
         }
@@ -59,7 +67,7 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
                 const #name: ::strata::transcoding::Binding = #value;
             });
             defaults.push(quote! {
-                router = router.route(#name.path, ::strata::transcoding::route(pool, &#name, service.clone(), #call));
+                routes = routes.unary(pool, &#name, service.clone(), #call);
             });
         }
     }
@@ -81,14 +89,14 @@ pub fn generate(service: &ServiceDescriptor, methods: &[Method]) -> TokenStream 
         pub fn #routes_fn<T: #server_mod::#trait_name>(
             service: T,
             options: &::strata::transcoding::RouteOptions,
-        ) -> ::axum::Router {
+        ) -> ::strata::transcoding::HttpRoutes {
             let pool = crate::descriptor_pool();
             #service_binding
             #[allow(unused_mut)]
-            let mut router = ::axum::Router::new();
+            let mut routes = ::strata::transcoding::HttpRoutes::new();
             #(#annotated)*
             #defaults
-            router
+            routes
         }
     }
 }
@@ -101,12 +109,18 @@ fn binding(method: &Method, binding: &Binding) -> TokenStream {
     let output = method.descriptor.output().full_name().to_owned();
     let params = binding.route.params.iter().map(|param| {
         let field = &param.field;
-        let parts = param.parts.iter().map(|part| match part {
-            Part::Literal(text) => quote! { ::strata::transcoding::Part::Literal(#text) },
-            Part::Capture(name) => quote! { ::strata::transcoding::Part::Capture(#name) },
-        });
-        quote! { ::strata::transcoding::PathParam { field: #field, parts: &[#(#parts),*] } }
+        let (first, end) = (param.first, param.end);
+        quote! { ::strata::transcoding::PathParam { field: #field, first: #first, end: #end } }
     });
+    let segments = binding.route.segments.iter().map(|segment| match segment {
+        RouteSegment::Literal(text) => quote! { ::strata::transcoding::Segment::Literal(#text) },
+        RouteSegment::One => quote! { ::strata::transcoding::Segment::One },
+        RouteSegment::Rest => quote! { ::strata::transcoding::Segment::Rest },
+    });
+    let verb = match &binding.route.verb {
+        Some(verb) => quote! { Some(#verb) },
+        None => quote! { None },
+    };
     let body = match &binding.body {
         Body::None => quote! { ::strata::transcoding::Body::None },
         Body::All => quote! { ::strata::transcoding::Body::All },
@@ -121,6 +135,8 @@ fn binding(method: &Method, binding: &Binding) -> TokenStream {
             operation: #operation,
             method: #http_method,
             path: #path,
+            segments: &[#(#segments),*],
+            verb: #verb,
             input: #input,
             output: #output,
             params: &[#(#params),*],

@@ -2,7 +2,6 @@
 //! `kratos proto server`: a new CRUD-shaped proto, and a service skeleton for an
 //! existing one. Neither ever overwrites a file.
 
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -249,19 +248,24 @@ fn skeleton(service: &ServiceDescriptor) -> String {
     for method in service.methods() {
         let input = rust_type(&method.input(), package);
         let output = rust_type(&method.output(), package);
-        if method.is_client_streaming() || method.is_server_streaming() {
-            let _ = write!(
-                methods,
-                "\n    // {} streams; implement it by hand (see tonic's streaming examples).\n",
-                method.name()
-            );
-            continue;
-        }
+        // A client stream arrives as tonic's `Streaming` of the input; a server
+        // stream leaves as the trait's associated `<Method>Stream` type.
+        let input = if method.is_client_streaming() {
+            format!("tonic::Streaming<{input}>")
+        } else {
+            input
+        };
+        let template = if method.is_server_streaming() {
+            include_str!("templates/streaming_method.rs.txt")
+        } else {
+            include_str!("templates/method.rs.txt")
+        };
         let fn_name = method.name().to_snake_case();
         methods.push_str(&fill(
-            include_str!("templates/method.rs.txt"),
+            template,
             &[
                 ("fn_name", &fn_name),
+                ("stream_type", &format!("{}Stream", method.name())),
                 ("input", &input),
                 ("output", &output),
                 ("full", service.full_name()),

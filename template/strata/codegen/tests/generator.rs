@@ -118,7 +118,7 @@ fn every_rule_kind_becomes_its_route() {
         (
             s("ReadFile"),
             s("GET"),
-            s("/v1/files/{*path_0}"),
+            s("/v1/files/{path}"),
             vec![s("path")],
             Body::None,
             None,
@@ -132,9 +132,73 @@ fn every_rule_kind_becomes_its_route() {
             None,
         ),
         (
+            s("MergeShelves"),
+            s("POST"),
+            s("/v1/shelves/{name_1}:merge"),
+            vec![s("name")],
+            Body::All,
+            None,
+        ),
+        (
+            s("RenameBook"),
+            s("POST"),
+            s("/v1/shelves/{name_1}/books/{name_3}:move"),
+            vec![s("name")],
+            Body::All,
+            None,
+        ),
+        (
+            s("UndeleteShelf"),
+            s("POST"),
+            s("/v1/shelves/{shelf_id}:undelete"),
+            vec![s("shelf_id")],
+            Body::None,
+            None,
+        ),
+        (
+            s("BatchGetBooks"),
+            s("GET"),
+            s("/v1/books:batchGet"),
+            none.clone(),
+            Body::None,
+            None,
+        ),
+        (
+            s("DownloadFile"),
+            s("GET"),
+            s("/v1/files/{path_1}:download"),
+            vec![s("path")],
+            Body::None,
+            None,
+        ),
+        (
+            s("GetShelf"),
+            s("GET"),
+            s("/v1/shelves/{theme}"),
+            vec![s("theme")],
+            Body::None,
+            None,
+        ),
+        (
             s("Ping"),
             s("POST"),
             s("/library.v1.Library/Ping"),
+            none.clone(),
+            Body::All,
+            None,
+        ),
+        (
+            s("WatchShelves"),
+            s("GET"),
+            s("/v1/shelves:watch"),
+            none.clone(),
+            Body::None,
+            None,
+        ),
+        (
+            s("ImportBooks"),
+            s("POST"),
+            s("/v1/books:import"),
             none.clone(),
             Body::All,
             None,
@@ -166,6 +230,67 @@ fn a_multi_segment_variable_is_reassembled_from_its_captures() {
         methods
             .iter()
             .any(|m| m.is_streaming() && m.descriptor.name() == "WatchShelves")
+    );
+}
+
+/// What the runtime matches for each custom-method shape: the segments, the
+/// verb apart, and which segments each variable spans.
+#[test]
+fn custom_methods_match_their_segments_and_verb() {
+    use strata_codegen::path_template::RouteSegment::{Literal, One, Rest};
+    let compiled = library();
+    let service = compiled
+        .pool
+        .get_service_by_name("library.v1.Library")
+        .expect("service");
+    let methods = methods(&compiled.pool, &service).expect("valid rules");
+    let route = |rpc: &str| {
+        let method = methods
+            .iter()
+            .find(|m| m.descriptor.name() == rpc)
+            .unwrap_or_else(|| panic!("{rpc}"));
+        let route = method.bindings[0].route.clone();
+        let spans: Vec<(usize, usize)> = route.params.iter().map(|p| (p.first, p.end)).collect();
+        (route.segments, route.verb, spans)
+    };
+    let lit = |text: &str| Literal(text.to_owned());
+    let verb = |text: &str| Some(text.to_owned());
+
+    assert_eq!(
+        route("MergeShelves"),
+        (
+            vec![lit("v1"), lit("shelves"), One],
+            verb("merge"),
+            vec![(1, 3)]
+        )
+    );
+    assert_eq!(
+        route("RenameBook"),
+        (
+            vec![lit("v1"), lit("shelves"), One, lit("books"), One],
+            verb("move"),
+            vec![(1, 5)]
+        )
+    );
+    assert_eq!(
+        route("UndeleteShelf"),
+        (
+            vec![lit("v1"), lit("shelves"), One],
+            verb("undelete"),
+            vec![(2, 3)]
+        )
+    );
+    assert_eq!(
+        route("BatchGetBooks"),
+        (vec![lit("v1"), lit("books")], verb("batchGet"), vec![])
+    );
+    assert_eq!(
+        route("DownloadFile"),
+        (
+            vec![lit("v1"), lit("files"), Rest],
+            verb("download"),
+            vec![(1, 3)]
+        )
     );
 }
 
@@ -214,16 +339,46 @@ fn the_openapi_document_describes_every_route() {
         "response_body sends the books field"
     );
     assert_eq!(
-        paths["/v1/files/{path_0}"]["get"]["parameters"][0]["in"],
+        paths["/v1/files/{path}"]["get"]["parameters"][0]["in"],
         "path"
     );
+
+    // Custom methods: the verb is part of the path.
+    let merge = &paths["/v1/shelves/{name_1}:merge"]["post"];
+    assert_eq!(merge["operationId"], "Library_MergeShelves");
+    assert_eq!(merge["parameters"][0]["name"], "name_1");
+    assert_eq!(
+        merge["parameters"][0]["description"],
+        "Part of `name`, matched by /v1/{name=shelves/*}:merge. The shelf that stays: shelves/*."
+    );
+    assert!(paths["/v1/shelves/{name_1}/books/{name_3}:move"]["post"].is_object());
+    assert!(paths["/v1/shelves/{shelf_id}:undelete"]["post"].is_object());
+    assert!(paths["/v1/books:batchGet"]["get"].is_object());
+    assert!(paths["/v1/files/{path_1}:download"]["get"].is_object());
+    // One OpenAPI path per shape: GetShelf's {theme} is spelled as DeleteShelf's.
+    let shelf = &paths["/v1/shelves/{shelf_id}"];
+    assert!(shelf["delete"].is_object(), "{shelf}");
+    assert_eq!(shelf["get"]["operationId"], "Library_GetShelf");
+    assert_eq!(shelf["get"]["parameters"][0]["name"], "shelf_id");
+    assert!(paths.get("/v1/shelves/{theme}").is_none());
     assert!(paths["/library.v1.Library/Ping"]["post"].is_object());
+    let watch = &paths["/v1/shelves:watch"]["get"]["responses"]["200"]["content"];
+    assert_eq!(watch["text/event-stream"]["schema"]["type"], "string");
+    assert_eq!(
+        watch["application/x-ndjson"]["schema"]["$ref"],
+        "#/components/schemas/library.v1.Shelf"
+    );
+    assert!(
+        paths.get("/v1/books:import").is_none(),
+        "client streams are gRPC-only"
+    );
     assert!(
         paths
             .as_object()
             .expect("paths")
             .keys()
-            .all(|p| !p.contains("Watch"))
+            .all(|p| !p.contains("Tail")),
+        "a stream without a rule has no default route"
     );
     assert_eq!(
         get["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
@@ -305,8 +460,12 @@ fn generates_compilable_rust_and_the_module_tree() {
         "Ping has no rule: {http}"
     );
     assert!(
-        !http.contains("watch_shelves"),
-        "streaming rpcs are not routed: {http}"
+        http.contains(".server_stream("),
+        "the server stream with a rule is routed: {http}"
+    );
+    assert!(
+        !http.contains("import_books") && !http.contains("tail_shelves"),
+        "client streams and streams without a rule are not: {http}"
     );
 }
 
@@ -406,11 +565,12 @@ fn bad_rules_are_build_errors_that_say_what_to_fix() {
         ),
         ("unknown_body", "body: \"nope\" names no field"),
         ("get_with_body", "GET and DELETE requests carry none"),
-        ("duplicate_route", "match the same requests"),
-        ("renamed_capture", "differ only in variable names"),
+        (
+            "duplicate_route",
+            "GET /v1/a/{id} of /bad.v1.S/B and GET /v1/a/{id} of /bad.v1.S/A match the same requests",
+        ),
         ("bad_code", "errors code 418 has no gRPC code"),
         ("no_package", "declares no package"),
-        ("verb_after_capture", ":cancel follows a variable"),
         (
             "unsupported_rule",
             "bad.v1.Req.contact: (buf.validate.field).string.email is not evaluated by strata",
@@ -418,6 +578,10 @@ fn bad_rules_are_build_errors_that_say_what_to_fix() {
         (
             "cel_rule",
             "bad.v1.Req.high: (buf.validate.field).cel is not evaluated",
+        ),
+        (
+            "same_shape",
+            "POST /v1/{name=a/*}:cancel of /bad.v1.S/B and POST /v1/a/{id}:cancel of /bad.v1.S/A match the same requests",
         ),
     ];
     for (fixture, says) in cases {

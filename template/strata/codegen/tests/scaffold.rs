@@ -122,3 +122,33 @@ fn proto_server_writes_a_skeleton_once_and_says_how_to_register_it() {
     let err = proto_server(repo.path(), proto).expect_err("exists");
     assert!(err.to_string().contains("never overwrites"), "{err}");
 }
+
+#[test]
+fn proto_server_writes_a_stub_for_every_kind_of_rpc() {
+    let repo = scratch();
+    let dir = repo.path().join("api/feed/v1");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("feed.proto"),
+        "syntax = \"proto3\";\npackage feed.v1;\nmessage Item { string id = 1; }\n\
+         service Feed {\n  rpc Get(Item) returns (Item);\n  rpc Watch(Item) returns (stream Item);\n\
+         \x20 rpc Upload(stream Item) returns (Item);\n  rpc Chat(stream Item) returns (stream Item);\n}\n",
+    )
+    .expect("proto");
+
+    let written = proto_server(repo.path(), Path::new("api/feed/v1/feed.proto")).expect("skeleton");
+    let skeleton = std::fs::read_to_string(&written[0].file).expect("written");
+
+    for expected in [
+        "async fn get(\n        &self,\n        _request: Request<pb::Item>,\n    ) -> Result<Response<pb::Item>, Status>",
+        "type WatchStream = std::pin::Pin<",
+        "async fn watch(\n        &self,\n        _request: Request<pb::Item>,\n    ) -> Result<Response<Self::WatchStream>, Status>",
+        "async fn upload(\n        &self,\n        _request: Request<tonic::Streaming<pb::Item>>,\n    ) -> Result<Response<pb::Item>, Status>",
+        "type ChatStream = std::pin::Pin<",
+        "_request: Request<tonic::Streaming<pb::Item>>,\n    ) -> Result<Response<Self::ChatStream>, Status>",
+    ] {
+        assert!(skeleton.contains(expected), "{expected}\nin\n{skeleton}");
+    }
+    assert_eq!(skeleton.matches("Status::unimplemented").count(), 4);
+    assert!(!skeleton.contains("implement it by hand"), "{skeleton}");
+}

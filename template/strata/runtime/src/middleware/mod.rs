@@ -165,5 +165,14 @@ pub(crate) fn tag_operation(extensions: &http::Extensions, name: &'static str) {
     }
 }
 
+/// Names the route template (`/v1/notes/{id}`) an HTTP request matched where
+/// axum's router did not (the transcoding routes match templates themselves),
+/// for the span name.
+pub(crate) fn tag_route(extensions: &http::Extensions, route: &'static str) {
+    if let Some(slot) = extensions.get::<observe::OperationSlot>() {
+        slot.set_route(route);
+    }
+}
+
 #[cfg(test)]
 mod tests;

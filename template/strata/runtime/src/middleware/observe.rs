@@ -28,13 +28,18 @@ use crate::error::{ErrorReason, code_name, http_status};
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// Where an HTTP route writes the proto operation it serves before its handler
-/// runs, so logs and metrics name it even when the handler panics.
+/// runs, so logs and metrics name it even when the handler panics; and the
+/// route template, when the transcoding routes matched it rather than axum.
 #[derive(Debug, Clone, Default)]
-pub(super) struct OperationSlot(Arc<OnceLock<&'static str>>);
+pub(super) struct OperationSlot(Arc<OnceLock<&'static str>>, Arc<OnceLock<&'static str>>);
 
 impl OperationSlot {
     pub(super) fn set(&self, name: &'static str) {
         let _ = self.0.set(name);
+    }
+
+    pub(super) fn set_route(&self, route: &'static str) {
+        let _ = self.1.set(route);
     }
 }
 
@@ -138,6 +143,9 @@ where
         if let Some(name) = &grpc_span_name {
             span.context().span().update_name(name.clone());
         }
+        let unrouted_method = (transport == Transport::Http
+            && request.extensions().get::<MatchedPath>().is_none())
+        .then(|| request.method().clone());
         let in_flight = options
             .metrics
             .then(|| metrics.request_started(transport.name()));
@@ -158,6 +166,11 @@ where
                     .get()
                     .map_or_else(|| UNMATCHED.to_owned(), |name| (*name).to_owned()),
             };
+            if let (Some(method), Some(route)) = (unrouted_method, slot.1.get()) {
+                span.context()
+                    .span()
+                    .update_name(format!("{method} {route}"));
+            }
             if operation == UNMATCHED && grpc_span_name.is_some_and(|name| name != UNMATCHED) {
                 // A known service, an unknown method: the span must not keep it.
                 span.context().span().update_name(UNMATCHED);

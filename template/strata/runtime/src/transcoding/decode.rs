@@ -3,7 +3,6 @@
 //! what to fix; nothing here panics.
 
 use axum::body::Body as HttpBody;
-use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use prost::Message;
@@ -11,7 +10,7 @@ use prost_reflect::{DeserializeOptions, DynamicMessage, Kind};
 use serde::de::DeserializeSeed;
 use serde_json::{Map, Value};
 
-use super::{Body, Part, Transcoder, query};
+use super::{Body, Segment, Transcoder, matcher, query};
 use crate::error::Error;
 
 /// Proto3 JSON or protobuf binary.
@@ -24,6 +23,7 @@ impl Transcoder {
     pub(super) async fn decode<Req: Message + Default>(
         &self,
         parts: &mut Parts,
+        captures: &[String],
         body: HttpBody,
     ) -> Result<Req, Error> {
         // The request as proto3 JSON: the body, then what the path and query set.
@@ -47,7 +47,7 @@ impl Transcoder {
                 }
             }
         }
-        self.path_params(parts, &mut tree).await?;
+        self.path_params(captures, &mut tree)?;
         if self.binding.body != Body::All {
             let body_field = match self.binding.body {
                 Body::Field(field) => Some(field),
@@ -132,30 +132,21 @@ impl Transcoder {
         }
     }
 
-    async fn path_params(
-        &self,
-        parts: &mut Parts,
-        tree: &mut Map<String, Value>,
-    ) -> Result<(), Error> {
-        if self.binding.params.is_empty() {
-            return Ok(());
-        }
-        let captures = RawPathParams::from_request_parts(parts, &())
-            .await
-            .map_err(|rejection| {
-                bad_request(format!("bad path: {}", rejection.body_text()), None)
+    /// Each path variable's text (`captures`, raw, in the order of the
+    /// binding's params) into the field it sets.
+    fn path_params(&self, captures: &[String], tree: &mut Map<String, Value>) -> Result<(), Error> {
+        for (param, raw) in self.binding.params.iter().zip(captures) {
+            let single = param.end == param.first + 1
+                && self.binding.segments.get(param.first) == Some(&Segment::One);
+            let value = matcher::decode(raw, single).map_err(|_| {
+                bad_request(
+                    format!(
+                        "path variable {} is not UTF-8 once percent-decoded",
+                        param.field
+                    ),
+                    Some(param.field.to_owned()),
+                )
             })?;
-        for param in self.binding.params {
-            let mut value = String::new();
-            for part in param.parts {
-                match part {
-                    Part::Literal(text) => value.push_str(text),
-                    Part::Capture(name) => {
-                        let captured = captures.iter().find(|(key, _)| key == name).map(|(_, v)| v);
-                        value.push_str(captured.unwrap_or_default());
-                    }
-                }
-            }
             query::insert(tree, &self.input, param.field, &value, query::Origin::Path)?;
         }
         Ok(())

@@ -63,7 +63,7 @@ impl Transcoder {
         }
     }
 
-    fn json<Res: Message>(&self, message: &Res) -> Result<Vec<u8>, Error> {
+    pub(super) fn json<Res: Message>(&self, message: &Res) -> Result<Vec<u8>, Error> {
         let dynamic = self.dynamic(message)?;
         let options = SerializeOptions::new().skip_default_fields(false);
         let failed = |err: serde_json::Error| {
@@ -122,7 +122,7 @@ pub(super) fn error(status: Status) -> Response {
 }
 
 /// Metadata the service set, as headers; gRPC's own fields stay behind.
-fn metadata_headers(metadata: MetadataMap) -> HeaderMap {
+pub(super) fn metadata_headers(metadata: MetadataMap) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in &metadata.into_headers() {
         if !name.as_str().starts_with("grpc-") && name != CONTENT_TYPE {

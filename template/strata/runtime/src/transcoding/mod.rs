@@ -7,22 +7,23 @@
 
 mod decode;
 mod encode;
+mod matcher;
 mod query;
+mod routes;
+mod stream;
 #[cfg(test)]
 mod tests;
 
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, MethodRouter};
 use prost_reflect::{DescriptorPool, FieldDescriptor, MessageDescriptor};
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
-use crate::error::Error;
+pub use matcher::match_path;
+pub use routes::HttpRoutes;
 
 /// One HTTP binding of an rpc, as the generator writes it.
 #[derive(Debug, Clone, Copy)]
@@ -31,8 +32,12 @@ pub struct Binding {
     pub operation: &'static str,
     /// `GET`, `POST`, ... or a custom method.
     pub method: &'static str,
-    /// The axum route.
+    /// `/v1/shelves/{name_1}:merge`: the route for people (OpenAPI, spans).
     pub path: &'static str,
+    /// What the path must be, segment by segment.
+    pub segments: &'static [Segment<'static>],
+    /// The custom verb after the last segment (`merge` for `...:merge`).
+    pub verb: Option<&'static str>,
     /// The full names of the request and response messages.
     pub input: &'static str,
     pub output: &'static str,
@@ -43,17 +48,25 @@ pub struct Binding {
     pub response_body: Option<&'static str>,
 }
 
-/// A field set from the path: `parts` joined, a capture being the matched text.
+/// A field set from the path: the text of the request's segments `first..end`,
+/// percent-decoded (a variable of several segments keeps `%2F` as it is, as
+/// the `google.api.http` rules say).
 #[derive(Debug, Clone, Copy)]
 pub struct PathParam {
     pub field: &'static str,
-    pub parts: &'static [Part],
+    pub first: usize,
+    pub end: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub enum Part {
-    Literal(&'static str),
-    Capture(&'static str),
+/// One segment of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment<'a> {
+    /// Exactly this text.
+    Literal(&'a str),
+    /// Any one non-empty segment (`*`).
+    One,
+    /// One or more segments, to the end of the path (`**`).
+    Rest,
 }
 
 /// What the request body sets.
@@ -85,53 +98,6 @@ impl From<&crate::config::Http> for RouteOptions {
         Self {
             default_routes: http.default_routes,
         }
-    }
-}
-
-/// The axum method router for `binding`: decodes the request, calls
-/// `call(service, request)` and encodes what it returns.
-///
-/// # Panics
-///
-/// At startup, if `pool` lacks the binding's messages: the generator wrote both
-/// from the same descriptors, so that means a stale build.
-pub fn route<S, Req, Res, F, Fut>(
-    pool: &DescriptorPool,
-    binding: &'static Binding,
-    service: Arc<S>,
-    call: F,
-) -> MethodRouter
-where
-    S: Send + Sync + 'static,
-    Req: prost::Message + Default + 'static,
-    Res: prost::Message + 'static,
-    F: Fn(Arc<S>, tonic::Request<Req>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<tonic::Response<Res>, Status>> + Send + 'static,
-{
-    let transcoder = Arc::new(Transcoder::new(pool, binding));
-    let handler = move |request: Request| {
-        let (transcoder, service, call) = (transcoder.clone(), service.clone(), call.clone());
-        async move {
-            transcoder
-                .unary(request, move |message| call(service, message))
-                .await
-        }
-    };
-    let method = Method::from_bytes(binding.method.as_bytes()).ok();
-    match method.clone().and_then(|m| MethodFilter::try_from(m).ok()) {
-        Some(filter) => axum::routing::on(filter, handler),
-        // A custom method axum has no filter for: the fallback checks it.
-        None => MethodRouter::new().fallback(move |request: Request| {
-            let handler = handler.clone();
-            let matches = method.as_ref() == Some(request.method());
-            async move {
-                if matches {
-                    handler(request).await
-                } else {
-                    Error::new(405, "METHOD_NOT_ALLOWED", "method not allowed").into_response()
-                }
-            }
-        }),
     }
 }
 
@@ -170,6 +136,7 @@ impl Transcoder {
     async fn unary<Req, Res, Fut>(
         &self,
         request: Request,
+        captures: Vec<String>,
         call: impl FnOnce(tonic::Request<Req>) -> Fut,
     ) -> Response
     where
@@ -179,12 +146,13 @@ impl Transcoder {
     {
         let mut request = request;
         crate::middleware::tag_operation(request.extensions(), self.binding.operation);
+        crate::middleware::tag_route(request.extensions(), self.binding.path);
         if let Some(refused) = crate::auth::check_http(&mut request, self.binding.operation).await {
             return refused;
         }
         let (mut parts, body) = request.into_parts();
         let format = encode::Format::negotiate(&parts.headers);
-        let message: Req = match self.decode(&mut parts, body).await {
+        let message: Req = match self.decode(&mut parts, &captures, body).await {
             Ok(message) => message,
             Err(error) => return error.into_response(),
         };

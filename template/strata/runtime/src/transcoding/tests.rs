@@ -12,7 +12,7 @@ use prost_reflect::DescriptorPool;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use super::{Binding, Body, Part, PathParam, route};
+use super::{Binding, Body, HttpRoutes, PathParam, Segment};
 
 const FIXTURE: &str = r#"
 syntax = "proto3";
@@ -134,6 +134,7 @@ impl protox::file::FileResolver for Fixture {
 const fn binding(
     method: &'static str,
     path: &'static str,
+    segments: &'static [Segment],
     params: &'static [PathParam],
     body: Body,
 ) -> Binding {
@@ -141,6 +142,8 @@ const fn binding(
         operation: "/test.v1.Test/Echo",
         method,
         path,
+        segments,
+        verb: None,
         input: "test.v1.Request",
         output: "test.v1.Request",
         params,
@@ -149,41 +152,132 @@ const fn binding(
     }
 }
 
-const NAME: &[PathParam] = &[PathParam {
-    field: "name",
-    parts: &[Part::Capture("name")],
-}];
-const GET: Binding = binding("GET", "/v1/items/{name}", NAME, Body::None);
-const POST: Binding = binding("POST", "/v1/items", &[], Body::All);
+const fn param(field: &'static str, first: usize, end: usize) -> PathParam {
+    PathParam { field, first, end }
+}
+
+use Segment::{Literal, One, Rest};
+
+/// `get: "/v1/items/{name}"`
+const GET: Binding = binding(
+    "GET",
+    "/v1/items/{name}",
+    &[Literal("v1"), Literal("items"), One],
+    &[param("name", 2, 3)],
+    Body::None,
+);
+const POST: Binding = binding(
+    "POST",
+    "/v1/items",
+    &[Literal("v1"), Literal("items")],
+    &[],
+    Body::All,
+);
+/// `patch: "/v1/shelves/{shelf.name}" body: "shelf"`
 const PATCH: Binding = binding(
     "PATCH",
     "/v1/shelves/{name}",
-    &[PathParam {
-        field: "shelf.name",
-        parts: &[Part::Capture("name")],
-    }],
+    &[Literal("v1"), Literal("shelves"), One],
+    &[param("shelf.name", 2, 3)],
     Body::Field("shelf"),
 );
+/// `get: "/v1/{name=shelves/*/books/*}"`
 const NESTED: Binding = binding(
     "GET",
     "/v1/shelves/{name_1}/books/{name_3}",
-    &[PathParam {
-        field: "name",
-        parts: &[
-            Part::Literal("shelves/"),
-            Part::Capture("name_1"),
-            Part::Literal("/books/"),
-            Part::Capture("name_3"),
+    &[
+        Literal("v1"),
+        Literal("shelves"),
+        One,
+        Literal("books"),
+        One,
+    ],
+    &[param("name", 1, 5)],
+    Body::None,
+);
+/// `post: "/v1/{name=shelves/*/books/*}:move" body: "*"`: a verb after a variable.
+const MOVE: Binding = Binding {
+    verb: Some("move"),
+    ..binding(
+        "POST",
+        "/v1/shelves/{name_1}/books/{name_3}:move",
+        &[
+            Literal("v1"),
+            Literal("shelves"),
+            One,
+            Literal("books"),
+            One,
         ],
-    }],
+        &[param("name", 1, 5)],
+        Body::All,
+    )
+};
+/// `post: "/v1/{name=shelves/*}:merge" body: "*"`
+const MERGE: Binding = Binding {
+    verb: Some("merge"),
+    ..binding(
+        "POST",
+        "/v1/shelves/{name_1}:merge",
+        &[Literal("v1"), Literal("shelves"), One],
+        &[param("name", 1, 3)],
+        Body::All,
+    )
+};
+/// `post: "/v1/items:batchGet" body: "*"`: a verb on a collection.
+const BATCH: Binding = Binding {
+    verb: Some("batchGet"),
+    ..binding(
+        "POST",
+        "/v1/items:batchGet",
+        &[Literal("v1"), Literal("items")],
+        &[],
+        Body::All,
+    )
+};
+/// `get: "/v1/{name=files/**}:download"`: a verb after a catch-all.
+const DOWNLOAD: Binding = Binding {
+    verb: Some("download"),
+    ..binding(
+        "GET",
+        "/v1/files/{name_1}:download",
+        &[Literal("v1"), Literal("files"), Rest],
+        &[param("name", 1, 3)],
+        Body::None,
+    )
+};
+/// `get: "/v1/{display_name=*}/labels"`: overlaps `/v1/items/{name}` and
+/// `/v1/shelves/{shelf.name}` (axum's router would not backtrack to it).
+const LABELS: Binding = binding(
+    "GET",
+    "/v1/{display_name}/labels",
+    &[Literal("v1"), One, Literal("labels")],
+    &[param("display_name", 1, 2)],
     Body::None,
 );
 const TAGS_ONLY: Binding = Binding {
     response_body: Some("tags"),
-    ..binding("GET", "/v1/tags", &[], Body::None)
+    ..binding(
+        "GET",
+        "/v1/tags",
+        &[Literal("v1"), Literal("tags")],
+        &[],
+        Body::None,
+    )
 };
-const SEARCH: Binding = binding("SEARCH", "/v1/search", &[], Body::All);
-const FAILS: Binding = binding("GET", "/v1/fails", &[], Body::None);
+const SEARCH: Binding = binding(
+    "SEARCH",
+    "/v1/search",
+    &[Literal("v1"), Literal("search")],
+    &[],
+    Body::All,
+);
+const FAILS: Binding = binding(
+    "GET",
+    "/v1/fails",
+    &[Literal("v1"), Literal("fails")],
+    &[],
+    Body::None,
+);
 
 /// Echoes the request; copies header `x-tenant` to response metadata `x-echo`.
 fn app() -> Router {
@@ -203,11 +297,15 @@ fn app() -> Router {
         )
     };
     let service = Arc::new(());
-    let mut router = Router::new();
-    for binding in [&GET, &POST, &PATCH, &NESTED, &TAGS_ONLY, &SEARCH] {
-        router = router.route(binding.path, route(&POOL, binding, service.clone(), echo));
+    let mut routes = HttpRoutes::new();
+    for binding in [
+        &GET, &POST, &PATCH, &NESTED, &MOVE, &MERGE, &BATCH, &DOWNLOAD, &LABELS, &TAGS_ONLY,
+        &SEARCH,
+    ] {
+        routes = routes.unary(&POOL, binding, service.clone(), echo);
     }
-    router.route(FAILS.path, route(&POOL, &FAILS, service, fails))
+    let failing = HttpRoutes::new().unary(&POOL, &FAILS, service, fails);
+    Router::from(routes.merge(failing))
 }
 
 async fn call(request: Request<HttpBody>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
@@ -528,4 +626,272 @@ async fn malformed_input_is_a_400_naming_the_field() {
             assert_eq!(body["metadata"]["field"], field, "{uri}: {body}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_verb_after_a_variable_is_its_own_route() {
+    let (status, body) = json_call(with_json(
+        "POST",
+        "/v1/shelves/s1/books/b%3A2:move",
+        r#"{"flag":true}"#,
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["name"], "shelves/s1/books/b:2");
+    assert_eq!(body["flag"], true, "the body of :move");
+
+    let (status, body) = json_call(with_json("POST", "/v1/shelves/s1:merge", "{}")).await;
+    assert_eq!(
+        (status, &body["name"]),
+        (StatusCode::OK, &json!("shelves/s1"))
+    );
+
+    // Without the verb the same path is the PATCH route's, which POST is not.
+    let (status, body) = json_call(with_json("POST", "/v1/shelves/s1", "{}")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    assert_eq!(body["reason"], "METHOD_NOT_ALLOWED");
+    let (status, body) = json_call(with_json("PATCH", "/v1/shelves/s1", "{}")).await;
+    assert_eq!(
+        (status, &body["shelf"]["name"]),
+        (StatusCode::OK, &json!("s1"))
+    );
+    // An unknown verb is not a route of its own.
+    let (status, _) = json_call(with_json("POST", "/v1/shelves/s1:split", "{}")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_verb_on_a_collection_wins_over_a_variable() {
+    let (status, body) =
+        json_call(with_json("POST", "/v1/items:batchGet", r#"{"tags":["a"]}"#)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["tags"], json!(["a"]));
+    assert_eq!(
+        body["name"], "",
+        "not the name variable of GET /v1/items/..."
+    );
+
+    // GET /v1/items/{name} still takes a name with a colon in it.
+    let (status, body) = json_call(get("/v1/items/a:b")).await;
+    assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("a:b")));
+}
+
+#[tokio::test]
+async fn a_verb_after_a_catch_all_keeps_the_rest_of_the_path() {
+    let (status, body) = json_call(get("/v1/files/a/b%2Fc/d.txt:download")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["name"], "files/a/b%2Fc/d.txt",
+        "a multi-segment variable keeps %2F"
+    );
+    let (status, _) = json_call(get("/v1/files/a/b")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no verb, no route");
+}
+
+#[tokio::test]
+async fn overlapping_templates_are_tried_most_literal_first() {
+    // Both GET /v1/items/{name} and GET /v1/{display_name}/labels match: the
+    // literal `items` wins over a variable.
+    let (status, body) = json_call(get("/v1/items/labels")).await;
+    assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("labels")));
+    // PATCH /v1/shelves/{shelf.name} matches the path but not the method: the
+    // next template that fits serves it (axum's router would answer 405).
+    let (status, body) = json_call(get("/v1/shelves/labels")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["displayName"], "shelves");
+    let (status, body) = json_call(get("/v1/items%2Fx/labels")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["displayName"], "items/x", "one segment: %2F decoded");
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_with_the_standard_body() {
+    for uri in ["/v1/nowhere", "/v1/items/", "/v1//labels", "/v1/items/a/b"] {
+        let (status, body) = json_call(get(uri)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+        assert_eq!(body["reason"], "NOT_FOUND", "{uri}");
+    }
+    let (status, body) = json_call(get("/v1/items/%FF")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["metadata"]["field"], "name");
+}
+
+/// `get: "/v1/items:watch"`: a server stream.
+const WATCH: Binding = Binding {
+    verb: Some("watch"),
+    ..binding(
+        "GET",
+        "/v1/items:watch",
+        &[Literal("v1"), Literal("items")],
+        &[],
+        Body::None,
+    )
+};
+
+/// Counts how many of the service's streams were dropped.
+struct Dropped(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Streams the request twice with `count` 1 and 2, then fails when `flag` is
+/// set, or stays open when `name` is `forever`.
+fn stream_app(dropped: Arc<std::sync::atomic::AtomicUsize>) -> Router {
+    use tokio_stream::StreamExt;
+    let watch = move |_: Arc<()>, request: tonic::Request<Req>| {
+        let guard = Dropped(dropped.clone());
+        async move {
+            let request = request.into_inner();
+            let mut items: Vec<Result<Req, tonic::Status>> = (1..=2)
+                .map(|count| {
+                    Ok(Req {
+                        count,
+                        ..request.clone()
+                    })
+                })
+                .collect();
+            if request.flag {
+                items.push(Err(crate::Error::new(
+                    409,
+                    "ITEM_GONE",
+                    "the item went away",
+                )
+                .to_status()));
+                items.push(Ok(request.clone()));
+            }
+            let forever = request.name == "forever";
+            let stream = tokio_stream::iter(items)
+                .chain(tokio_stream::pending().take(usize::from(forever)))
+                .map(move |item| {
+                    let _ = &guard;
+                    item
+                });
+            Ok(tonic::Response::new(Box::pin(stream)
+                as std::pin::Pin<
+                    Box<dyn tokio_stream::Stream<Item = Result<Req, tonic::Status>> + Send>,
+                >))
+        }
+    };
+    Router::from(HttpRoutes::new().server_stream(&POOL, &WATCH, Arc::new(()), watch))
+}
+
+async fn stream_call(uri: &str, accept: Option<&str>) -> (StatusCode, String, String) {
+    let mut request = Request::get(uri);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = stream_app(Arc::default())
+        .oneshot(request.body(HttpBody::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let body = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    (
+        status,
+        content_type,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_server_stream_is_server_sent_events_one_message_each() {
+    let (status, content_type, body) = stream_call("/v1/items:watch?name=a", None).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "text/event-stream");
+    assert_eq!(
+        body,
+        "data: {\"name\":\"a\",\"count\":\"1\",\"flag\":false,\"color\":\"COLOR_UNSPECIFIED\",\"tags\":[],\"labels\":{},\"displayName\":\"\"}\n\n\
+         data: {\"name\":\"a\",\"count\":\"2\",\"flag\":false,\"color\":\"COLOR_UNSPECIFIED\",\"tags\":[],\"labels\":{},\"displayName\":\"\"}\n\n"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_stream_ends_with_an_error_event_holding_the_error_body() {
+    let (status, _, body) = stream_call("/v1/items:watch?name=a&flag=true", None).await;
+
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the status line went out with the first event"
+    );
+    let events: Vec<&str> = body.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(
+        events.len(),
+        3,
+        "two messages, the error, nothing after: {body}"
+    );
+    let error = events[2]
+        .strip_prefix("event: error\ndata: ")
+        .unwrap_or_else(|| panic!("{body}"));
+    let error: Value = serde_json::from_str(error).expect("the error body");
+    assert_eq!(
+        error,
+        json!({"code": 409, "reason": "ITEM_GONE", "message": "the item went away", "metadata": {}})
+    );
+}
+
+#[tokio::test]
+async fn ndjson_when_the_client_accepts_it() {
+    let (status, content_type, body) = stream_call(
+        "/v1/items:watch?name=a&flag=true",
+        Some("application/x-ndjson"),
+    )
+    .await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "application/x-ndjson");
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON value per line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{body}");
+    assert_eq!(
+        (&lines[0]["count"], &lines[1]["count"]),
+        (&json!("1"), &json!("2"))
+    );
+    assert_eq!(lines[2]["error"]["reason"], "ITEM_GONE");
+}
+
+#[tokio::test]
+async fn a_bad_request_to_a_stream_is_an_ordinary_error_reply() {
+    let (status, content_type, body) = stream_call("/v1/items:watch?count=x", None).await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(content_type, "application/json");
+}
+
+#[tokio::test]
+async fn the_client_going_away_drops_the_service_stream() {
+    use http_body_util::BodyExt;
+    let dropped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let response = stream_app(dropped.clone())
+        .oneshot(get("/v1/items:watch?name=forever"))
+        .await
+        .expect("infallible");
+    let mut body = response.into_body();
+
+    let first = body.frame().await.expect("a frame").expect("data");
+    let first = first.into_data().expect("data");
+    assert!(first.starts_with(b"data: "), "{first:?}");
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "still streaming"
+    );
+
+    drop(body);
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the service's stream ended with the connection"
+    );
 }
