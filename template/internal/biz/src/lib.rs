@@ -3,16 +3,18 @@
 //! biz depends on no framework crate. It declares what it needs from storage as one
 //! repository trait per aggregate (`GreeterRepo`, `NoteRepo`), the data layer
 //! implements them, and service calls the use cases (`GreeterUsecase`, `NoteUsecase`).
+//! `make scaffold` adds a resource's module at the `strata:scaffold` markers.
 
 mod error;
 mod greeter;
 mod notes;
+mod paging;
+// strata:scaffold mod
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::{Cause, Error, Result};
 pub use greeter::{Greeter, GreeterRepo, GreeterUsecase, MAX_NAME_LEN};
-pub use notes::{
-    DEFAULT_PAGE_SIZE, MAX_BODY_LEN, MAX_PAGE_SIZE, MAX_TITLE_LEN, Note, NoteChanges, NotePage,
-    NoteRepo, NoteUsecase,
-};
+pub use notes::{MAX_BODY_LEN, MAX_TITLE_LEN, Note, NoteChanges, NotePage, NoteRepo, NoteUsecase};
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+// strata:scaffold use

@@ -20,12 +20,14 @@ pub fn grpc(
             .register_encoded_file_descriptor_set(api::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
+    let mut routes = Routes::new(health.grpc_service());
     // One line per api service.
-    let mut routes = Routes::new(
+    routes = routes.add_service(
         GreeterServer::new(services.greeter.clone()).max_decoding_message_size(max_message),
-    )
-    .add_service(NotesServer::new(services.notes.clone()).max_decoding_message_size(max_message))
-    .add_service(health.grpc_service());
+    );
+    routes = routes
+        .add_service(NotesServer::new(services.notes.clone()).max_decoding_message_size(max_message));
+    // strata:scaffold grpc
     if conf.grpc.reflection {
         routes = routes
             .add_service(reflection().build_v1()?)

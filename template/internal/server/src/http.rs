@@ -24,9 +24,11 @@ pub fn http(conf: &Server, services: &Services, health: &Health, metrics: &Metri
 
 /// One line per api service: its generated routes.
 fn api_routes(services: &Services, options: &RouteOptions) -> Router {
-    Router::new()
-        .merge(greeter_http_routes(services.greeter.clone(), options))
-        .merge(notes_http_routes(services.notes.clone(), options))
+    let mut routes = Router::new();
+    routes = routes.merge(greeter_http_routes(services.greeter.clone(), options));
+    routes = routes.merge(notes_http_routes(services.notes.clone(), options));
+    // strata:scaffold http
+    routes
 }
 
 /// The OpenAPI document generated from the protos.

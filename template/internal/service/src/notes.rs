@@ -75,11 +75,12 @@ impl Notes for NotesService {
         };
         let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
         let changes = changes(note.title, note.body, &paths)?;
+        // Named by their path in the request (note.title), as HTTP decoding does.
         let updated = self
             .usecase
             .update(&note.id, changes)
             .await
-            .map_err(to_status)?;
+            .map_err(|err| to_status(err.within("note")))?;
         Ok(Response::new(to_proto(updated)))
     }
 
