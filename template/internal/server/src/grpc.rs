@@ -25,8 +25,9 @@ pub fn grpc(
     routes = routes.add_service(
         GreeterServer::new(services.greeter.clone()).max_decoding_message_size(max_message),
     );
-    routes = routes
-        .add_service(NotesServer::new(services.notes.clone()).max_decoding_message_size(max_message));
+    routes = routes.add_service(
+        NotesServer::new(services.notes.clone()).max_decoding_message_size(max_message),
+    );
     // strata:scaffold grpc
     if conf.grpc.reflection {
         routes = routes

@@ -144,7 +144,9 @@ fn scaffold(args: &[&str]) -> anyhow::Result<()> {
     let pairs = options(args, &["resource", "fields", "plural", "service"])?;
     let resource = option(&pairs, "resource")
         .filter(|r| !r.is_empty())
-        .context("RESOURCE is required: make scaffold RESOURCE=book FIELDS=\"title:string pages:int32\"")?;
+        .context(
+            "RESOURCE is required: make scaffold RESOURCE=book FIELDS=\"title:string pages:int32\"",
+        )?;
     let fields = option(&pairs, "fields").unwrap_or_default();
     let resource = Resource::parse(resource, option(&pairs, "plural"), fields)?;
     let root = root();

@@ -313,9 +313,7 @@ fn registration(
         field: snake.clone(),
         field_doc: service.full_name().to_owned(),
         constructor: format!("service::{struct_name}::new()"),
-        grpc: format!(
-            "{api}::{snake}_server::{server}Server::new(services.{snake}.clone())"
-        ),
+        grpc: format!("{api}::{snake}_server::{server}Server::new(services.{snake}.clone())"),
         http: format!("{api}::{snake}_http_routes(services.{snake}.clone(), options)"),
     })
 }

@@ -158,8 +158,12 @@ fn proto_server_writes_a_skeleton_once_and_registers_it_at_the_markers() {
     }
     let grpc = read("internal/server/src/grpc.rs");
     assert!(
-        grpc.contains("LibraryServiceServer::new(services.library_service.clone())")
-            && grpc.contains("max_decoding_message_size(max_message)"),
+        grpc.contains("LibraryServiceServer::new(")
+            && grpc.contains("services.library_service.clone()")
+            && grpc
+                .matches("max_decoding_message_size(max_message)")
+                .count()
+                == 3,
         "{grpc}"
     );
     assert!(
@@ -197,22 +201,39 @@ fn scaffold_writes_every_layer_and_registers_it() {
     for file in &created {
         assert!(repo.path().join(file).is_file(), "{file}");
         let text = std::fs::read_to_string(repo.path().join(file)).expect("text");
-        assert!(!text.contains('@'), "{file} has an unfilled marker:\n{text}");
+        assert!(
+            !text.contains('@'),
+            "{file} has an unfilled marker:\n{text}"
+        );
     }
-    assert!(created.iter().any(|f| f.starts_with("internal/data/migrations/sqlite/")
-        && f.ends_with("_create_books.sql")));
+    assert!(
+        created
+            .iter()
+            .any(|f| f.starts_with("internal/data/migrations/sqlite/")
+                && f.ends_with("_create_books.sql"))
+    );
     let compiled =
         strata_codegen::compile(&repo.path().join("api"), &repo.path().join("third_party"))
             .expect("the proto compiles");
     let document = strata_codegen::openapi::document(&compiled).expect("openapi");
-    assert!(document["paths"]["/v1/books/{id}"]["get"].is_object(), "{document}");
-    assert!(document["paths"]["/v1/books"]["post"].is_object(), "{document}");
-    let cmd = std::fs::read_to_string(repo.path().join(layout.cmd.join("src/lib.rs"))).expect("cmd");
+    assert!(
+        document["paths"]["/v1/books/{id}"]["get"].is_object(),
+        "{document}"
+    );
+    assert!(
+        document["paths"]["/v1/books"]["post"].is_object(),
+        "{document}"
+    );
+    let cmd =
+        std::fs::read_to_string(repo.path().join(layout.cmd.join("src/lib.rs"))).expect("cmd");
     assert!(
         cmd.contains("let books = biz::BookUsecase::new(data::BookRepo::new(data.clone()));"),
         "{cmd}"
     );
-    assert!(cmd.contains("books: service::BookService::new(books),"), "{cmd}");
+    assert!(
+        cmd.contains("books: service::BookService::new(books),"),
+        "{cmd}"
+    );
 }
 
 #[test]
@@ -231,7 +252,10 @@ fn refused_scaffolds_write_nothing() {
     std::fs::write(&grpc, kept.replace("// strata:scaffold grpc", "")).expect("edit");
     let book = Resource::parse("book", None, "title:string").expect("valid");
     let err = plan(repo.path(), &layout, book).expect_err("no marker");
-    assert!(format!("{err:#}").contains("strata:scaffold grpc"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("strata:scaffold grpc"),
+        "{err:#}"
+    );
     std::fs::write(&grpc, kept).expect("restore");
 
     let err = Layout::find(repo.path(), Some("billing")).expect_err("no such service");

@@ -16,7 +16,12 @@ const CLOSE: &str = "}";
 pub fn proto(resource: &Resource) -> String {
     let mut fields = String::new();
     for (number, field) in (2..).zip(&resource.fields) {
-        let _ = writeln!(fields, "  {} {} = {number};", kinds::proto(field), field.name);
+        let _ = writeln!(
+            fields,
+            "  {} {} = {number};",
+            kinds::proto(field),
+            field.name
+        );
     }
     super::crud_proto(
         &resource.package(),
@@ -50,10 +55,13 @@ fn render(template: &str, resource: &Resource, extra: Vec<(&'static str, String)
 
 /// Lines of `each(field)`, one per field, each indented by `indent` spaces.
 fn lines(resource: &Resource, indent: usize, each: impl Fn(&Field) -> String) -> String {
-    resource.fields.iter().fold(String::new(), |mut out, field| {
-        let _ = writeln!(out, "{:indent$}{}", "", each(field));
-        out
-    })
+    resource
+        .fields
+        .iter()
+        .fold(String::new(), |mut out, field| {
+            let _ = writeln!(out, "{:indent$}{}", "", each(field));
+            out
+        })
 }
 
 fn has_timestamp(resource: &Resource) -> bool {
@@ -130,11 +138,15 @@ pub fn biz(resource: &Resource) -> String {
         vec![
             (
                 "entity_fields",
-                lines(resource, 4, |f| format!("pub {}: {},", f.name, kinds::biz(f))),
+                lines(resource, 4, |f| {
+                    format!("pub {}: {},", f.name, kinds::biz(f))
+                }),
             ),
             (
                 "new_fields",
-                lines(resource, 4, |f| format!("pub {}: {},", f.name, kinds::biz(f))),
+                lines(resource, 4, |f| {
+                    format!("pub {}: {},", f.name, kinds::biz(f))
+                }),
             ),
             (
                 "change_fields",
@@ -169,15 +181,25 @@ pub fn biz(resource: &Resource) -> String {
             ("invalid_test", invalid_test),
             (
                 "sample_new",
-                lines(resource, 12, |f| format!("{}: {},", f.name, kinds::sample(f, 0))),
+                lines(resource, 12, |f| {
+                    format!("{}: {},", f.name, kinds::sample(f, 0))
+                }),
             ),
             (
                 "sample_change",
-                format!("            {}: Some({}),\n", first.name, kinds::sample(first, 1)),
+                format!(
+                    "            {}: Some({}),\n",
+                    first.name,
+                    kinds::sample(first, 1)
+                ),
             ),
             (
                 "sample_changed",
-                format!("                {}: {},\n", first.name, kinds::sample(first, 1)),
+                format!(
+                    "                {}: {},\n",
+                    first.name,
+                    kinds::sample(first, 1)
+                ),
             ),
             ("test_imports", test_imports),
             ("sample_time", sample_time),
@@ -187,7 +209,11 @@ pub fn biz(resource: &Resource) -> String {
 
 /// `internal/biz/src/testing/<types>.rs`: the in-memory fake.
 pub fn fake(resource: &Resource) -> String {
-    render(include_str!("../templates/crud/fake.rs.txt"), resource, vec![])
+    render(
+        include_str!("../templates/crud/fake.rs.txt"),
+        resource,
+        vec![],
+    )
 }
 
 /// `internal/data/src/<types>.rs`: the repository over sqlx, with its tests.
@@ -241,10 +267,7 @@ pub fn data(resource: &Resource, database: Database) -> String {
         resource,
         vec![
             ("table", resource.plural.clone()),
-            (
-                "select",
-                literal(&format!("SELECT {columns} FROM {table}")),
-            ),
+            ("select", literal(&format!("SELECT {columns} FROM {table}"))),
             (
                 "insert",
                 literal(&format!("INSERT INTO {table} ({columns}) VALUES (")),
@@ -268,7 +291,11 @@ pub fn data(resource: &Resource, database: Database) -> String {
             (
                 "from_row",
                 lines(resource, 12, |f| {
-                    format!("{}: {},", f.name, kinds::from_row(f, &format!("row.{}", f.name)))
+                    format!(
+                        "{}: {},",
+                        f.name,
+                        kinds::from_row(f, &format!("row.{}", f.name))
+                    )
                 }),
             ),
             ("insert_binds", insert_binds),

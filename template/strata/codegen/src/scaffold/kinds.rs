@@ -147,7 +147,9 @@ pub fn to_proto(field: &Field, value: &str) -> String {
 pub fn from_proto(field: &Field, value: &str, path: &str) -> String {
     match (field.kind, field.optional) {
         (Kind::Timestamp, false) => format!("required_time({value}, \"{path}\")?"),
-        (Kind::Timestamp, true) => format!("{value}.map(|time| to_time(time, \"{path}\")).transpose()?"),
+        (Kind::Timestamp, true) => {
+            format!("{value}.map(|time| to_time(time, \"{path}\")).transpose()?")
+        }
         _ => value.to_owned(),
     }
 }

@@ -123,7 +123,11 @@ impl Layout {
                     r.grpc
                 )],
             ),
-            Insert::new(http, "http", &[format!("routes = routes.merge({});", r.http)]),
+            Insert::new(
+                http,
+                "http",
+                &[format!("routes = routes.merge({});", r.http)],
+            ),
         ]
     }
 }
@@ -132,8 +136,7 @@ impl Layout {
 /// name order.
 fn services(root: &Path) -> Result<Vec<String>> {
     let cmd = root.join("cmd");
-    let entries =
-        std::fs::read_dir(&cmd).with_context(|| format!("reading {}", cmd.display()))?;
+    let entries = std::fs::read_dir(&cmd).with_context(|| format!("reading {}", cmd.display()))?;
     let mut names: Vec<String> = entries
         .filter_map(|entry| entry.ok())
         .filter(|entry| entry.path().join("src/lib.rs").is_file())

@@ -62,10 +62,7 @@ fn insert_above(text: &str, marker: &str, lines: &[String]) -> Result<String> {
         );
     };
     let all: Vec<&str> = text.lines().collect();
-    let indent: String = all[at]
-        .chars()
-        .take_while(|c| c.is_whitespace())
-        .collect();
+    let indent: String = all[at].chars().take_while(|c| c.is_whitespace()).collect();
     let mut out = String::with_capacity(text.len() + 200);
     for line in &all[..at] {
         out.push_str(line);
@@ -108,6 +105,9 @@ mod tests {
     fn a_missing_marker_names_it() {
         let err = insert_above("mod a;\n", "// strata:scaffold mod", &["mod b;".into()])
             .expect_err("no marker");
-        assert!(err.to_string().contains("`// strata:scaffold mod`"), "{err}");
+        assert!(
+            err.to_string().contains("`// strata:scaffold mod`"),
+            "{err}"
+        );
     }
 }

@@ -171,7 +171,11 @@ fn inserts(layout: &Layout, resource: &Resource) -> Vec<Insert> {
             &[format!("pub use {plural}::Fake{name}Repo;")],
         ),
         Insert::new(&data_lib, "mod", &[format!("mod {plural};")]),
-        Insert::new(&data_lib, "use", &[format!("pub use {plural}::{name}Repo;")]),
+        Insert::new(
+            &data_lib,
+            "use",
+            &[format!("pub use {plural}::{name}Repo;")],
+        ),
         Insert::new(
             layout.cmd.join("src/lib.rs"),
             "usecase",
@@ -253,6 +257,9 @@ mod tests {
     fn migration_versions_read_as_utc_dates() {
         let time = UNIX_EPOCH + Duration::from_secs(1_796_000_000);
         assert_eq!(timestamp(time), 20261130005320);
-        assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)), 20000229000000);
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            20000229000000
+        );
     }
 }
