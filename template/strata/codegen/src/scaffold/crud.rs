@@ -103,10 +103,20 @@ pub fn biz(resource: &Resource) -> String {
         .map(|line| format!("{line}\n"))
         .collect();
     let has_text = resource.fields.iter().any(|f| f.kind == Kind::String);
+    let validations = if validations.is_empty() {
+        format!("    // No rules yet: add them here.\n    let _ = {name};\n")
+    } else {
+        validations
+    };
+    let biz_imports = if has_text {
+        "use crate::{Error, Result};"
+    } else {
+        "use crate::Result;"
+    };
     let text_rule = if has_text {
         fill(
             include_str!("../templates/crud/text_rule.rs.txt"),
-            &[("UPPER", upper)],
+            &[("UPPER", upper), ("type", name)],
         )
     } else {
         String::new()
@@ -124,6 +134,13 @@ pub fn biz(resource: &Resource) -> String {
         None => String::new(),
     };
     let first = &resource.fields[0];
+    // The other fields keep their defaults; with no other field, clippy would
+    // call the update needless.
+    let rest = if resource.fields.len() > 1 {
+        format!("            ..{}Changes::default()\n", resource.type_name)
+    } else {
+        String::new()
+    };
     let (test_imports, sample_time) = if has_timestamp(resource) {
         (
             "    use std::time::{Duration, UNIX_EPOCH};\n\n".to_owned(),
@@ -177,6 +194,7 @@ pub fn biz(resource: &Resource) -> String {
                 }),
             ),
             ("validations", validations),
+            ("biz_imports", biz_imports.to_owned()),
             ("text_rule", text_rule),
             ("invalid_test", invalid_test),
             (
@@ -188,7 +206,7 @@ pub fn biz(resource: &Resource) -> String {
             (
                 "sample_change",
                 format!(
-                    "            {}: Some({}),\n",
+                    "            {}: Some({}),\n{rest}",
                     first.name,
                     kinds::sample(first, 1)
                 ),
@@ -420,12 +438,6 @@ pub fn service(resource: &Resource) -> String {
 /// `cmd/<name>/tests/<types>.rs`: both transports end to end.
 pub fn e2e(resource: &Resource) -> String {
     let first = &resource.fields[0];
-    let json_names = resource
-        .fields
-        .iter()
-        .map(|f| format!("\"{}\"", kinds::json_name(&f.name)))
-        .collect::<Vec<_>>()
-        .join(", ");
     let invalid = match first_text(resource) {
         Some(field) => fill(
             include_str!("../templates/crud/e2e_invalid.rs.txt"),
@@ -449,7 +461,6 @@ pub fn e2e(resource: &Resource) -> String {
                     format!("\"{}\": {},", kinds::json_name(&f.name), kinds::json(f, 0))
                 }),
             ),
-            ("json_names", json_names),
             (
                 "grpc_checks",
                 lines(resource, 4, |f| {

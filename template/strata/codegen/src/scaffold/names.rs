@@ -186,6 +186,11 @@ impl Resource {
             }
         };
         check_name("PLURAL", &plural)?;
+        ensure!(
+            plural != resource,
+            "the plural of {resource} is {resource}: the generated code names one and many \
+             apart, so give another, e.g. PLURAL={resource}_items"
+        );
         let fields = parse_fields(fields)?;
         Ok(Self {
             singular: resource.to_owned(),
@@ -336,6 +341,13 @@ mod tests {
         let err = Resource::parse("shelves", None, "a:bool").expect_err("plural");
         assert!(err.to_string().contains("RESOURCE=shelf"), "{err}");
         assert!(Resource::parse("shelves", Some("shelveses"), "a:bool").is_ok());
+    }
+
+    #[test]
+    fn a_plural_like_the_singular_is_refused() {
+        let err = Resource::parse("news", None, "a:bool").expect_err("uncountable");
+        assert!(err.to_string().contains("PLURAL=news_items"), "{err}");
+        assert!(Resource::parse("news", Some("news_items"), "a:bool").is_ok());
     }
 
     #[test]
