@@ -84,31 +84,37 @@ fn option<'a>(pairs: &[(String, &'a str)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
 }
 
-/// The repository root: where `api/` is, two levels above this crate
-/// (`strata/codegen`).
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
+/// The repository root: the nearest folder at or above the current one holding
+/// `strata/codegen/`. Read at run time: a target directory shared by several
+/// repositories keeps one `strata` binary, built in any of them.
+fn root() -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    cwd.ancestors()
+        .find(|dir| dir.join("strata/codegen/Cargo.toml").is_file())
         .map(Path::to_path_buf)
-        .unwrap_or_default()
+        .with_context(|| {
+            format!(
+                "{} is not inside a strata repository (no strata/codegen/ here or above)",
+                cwd.display()
+            )
+        })
 }
 
 /// `proto` as given on the command line, relative to the repository root.
-fn relative(proto: &Path) -> PathBuf {
-    let root = root();
+fn relative(root: &Path, proto: &Path) -> PathBuf {
     let absolute = std::env::current_dir()
         .map(|cwd| cwd.join(proto))
         .unwrap_or_else(|_| proto.to_path_buf());
     absolute
-        .strip_prefix(&root)
+        .strip_prefix(root)
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| proto.to_path_buf())
 }
 
 fn proto_add(proto: &Path) -> anyhow::Result<()> {
-    let proto = relative(proto);
-    strata_codegen::scaffold::proto_add(&root(), &proto)?;
+    let root = root()?;
+    let proto = relative(&root, proto);
+    strata_codegen::scaffold::proto_add(&root, &proto)?;
     println!("wrote {}", proto.display());
     println!(
         "next: `make api` to build it, then `make proto-server PROTO={}`",
@@ -118,10 +124,11 @@ fn proto_add(proto: &Path) -> anyhow::Result<()> {
 }
 
 fn proto_server(proto: &Path, rest: &[&str]) -> anyhow::Result<()> {
-    let root = root();
+    let root = root()?;
     let pairs = options(rest, &["service"])?;
     let layout = Layout::find(&root, option(&pairs, "service"))?;
-    for written in strata_codegen::scaffold::proto_server(&root, &layout, &relative(proto))? {
+    for written in strata_codegen::scaffold::proto_server(&root, &layout, &relative(&root, proto))?
+    {
         println!(
             "wrote {}",
             written
@@ -149,7 +156,7 @@ fn scaffold(args: &[&str]) -> anyhow::Result<()> {
         )?;
     let fields = option(&pairs, "fields").unwrap_or_default();
     let resource = Resource::parse(resource, option(&pairs, "plural"), fields)?;
-    let root = root();
+    let root = root()?;
     let layout = Layout::find(&root, option(&pairs, "service"))?;
     let plan = strata_codegen::scaffold::plan(&root, &layout, resource)?;
     print_names(&layout, &plan);
