@@ -63,6 +63,28 @@ fn proto_add_writes_a_crud_proto_that_compiles_and_generates() {
 }
 
 #[test]
+fn proto_add_routes_use_english_plurals() {
+    let repo = scratch();
+
+    proto_add(repo.path(), Path::new("api/library/v1/shelf.proto")).expect("written");
+
+    let compiled =
+        strata_codegen::compile(&repo.path().join("api"), &repo.path().join("third_party"))
+            .expect("compiles");
+    let document = strata_codegen::openapi::document(&compiled).expect("openapi");
+    assert!(
+        document["paths"]["/v1/shelves/{id}"]["get"].is_object(),
+        "{document}"
+    );
+    assert!(
+        compiled
+            .pool
+            .get_service_by_name("library.v1.ShelfService")
+            .is_some_and(|service| service.methods().any(|m| m.name() == "ListShelves"))
+    );
+}
+
+#[test]
 fn proto_add_never_overwrites_and_refuses_bad_paths() {
     let repo = scratch();
     let proto = Path::new("api/library/v1/library.proto");
