@@ -16,6 +16,30 @@ const SCAFFOLDED: Variant = Variant {
     defines: &[],
 };
 
+/// Makes `root` a git repository with everything committed, as a team's is.
+fn commit_all(root: &Path) {
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=strata tests",
+            "-c",
+            "user.email=tests@strata.invalid",
+            "commit",
+            "-qm",
+            "generated",
+        ],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?} in {}", root.display());
+    }
+}
+
 fn git_status(root: &Path) -> String {
     let output = Command::new("git")
         .args(["status", "--porcelain", "--untracked-files=all"])
@@ -78,6 +102,7 @@ async fn get_book_over_grpc(addr: std::net::SocketAddr, id: &str) -> Book {
 fn scaffold_writes_a_resource_that_lints_tests_and_serves() {
     let repo = generate(SCAFFOLDED);
     let root = &repo.root;
+    commit_all(root);
 
     refused(
         root,
