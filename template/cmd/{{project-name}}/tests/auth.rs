@@ -276,6 +276,29 @@ async fn public_operations_and_probes_need_no_token() {
     }
 }
 
+/// A server stream served over HTTP (SSE) is an api route like any other.
+#[tokio::test]
+async fn a_streamed_operation_needs_a_token_too() {
+    let setup = start_with_auth().await;
+    let watch = format!("http://{}/v1/notes:watch", setup.running.http);
+    let client = reqwest::Client::new();
+
+    let anonymous = client.get(&watch).send().await.expect("HTTP response");
+    let signed = client
+        .get(&watch)
+        .bearer_auth(hs256(&claims()))
+        .send()
+        .await
+        .expect("HTTP response");
+
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert_eq!(signed.status().as_u16(), 200);
+    assert_eq!(
+        signed.headers()["content-type"].to_str().expect("ASCII"),
+        "text/event-stream"
+    );
+}
+
 #[tokio::test]
 async fn a_rotated_jwks_key_is_used_by_its_first_token() {
     let setup = start_with_auth().await;
