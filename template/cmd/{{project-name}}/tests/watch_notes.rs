@@ -4,54 +4,11 @@
 
 mod support;
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use api::notes::v1::WatchNotesRequest;
 use api::notes::v1::notes_client::NotesClient;
-use serde_json::{Value, json};
+use serde_json::Value;
+use support::watch::{PATIENCE, create, read_until, watch_over_http};
 use support::{channel, start};
-
-/// Bounds every wait of these tests.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-async fn create(addr: SocketAddr, title: &str) -> Value {
-    let response = reqwest::Client::new()
-        .post(format!("http://{addr}/v1/notes"))
-        .json(&json!({ "title": title }))
-        .send()
-        .await
-        .expect("HTTP response");
-    assert_eq!(response.status(), 200);
-    response.json().await.expect("JSON note")
-}
-
-/// `GET /v1/notes:watch`, its headers received (the watch is subscribed).
-async fn watch_over_http(addr: SocketAddr, accept: Option<&str>) -> reqwest::Response {
-    let mut request = reqwest::Client::new().get(format!("http://{addr}/v1/notes:watch"));
-    if let Some(accept) = accept {
-        request = request.header("accept", accept);
-    }
-    let response = request.send().await.expect("HTTP response");
-    assert_eq!(response.status(), 200);
-    response
-}
-
-/// Reads `response` until `text` holds `end`; what came before it.
-async fn read_until(response: &mut reqwest::Response, text: &mut String, end: &str) -> String {
-    tokio::time::timeout(PATIENCE, async {
-        while !text.contains(end) {
-            let chunk = response.chunk().await.expect("body").expect("more body");
-            text.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
-        }
-    })
-    .await
-    .expect("within the patience");
-    let at = text.find(end).unwrap_or_default();
-    let head = text[..at].to_owned();
-    text.replace_range(..at + end.len(), "");
-    head
-}
 
 /// One Server-Sent Event: its `event:` name (empty for a message) and its data.
 fn parse_event(event: &str) -> (String, String) {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod collector;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::path::Path;
