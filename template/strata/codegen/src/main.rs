@@ -42,31 +42,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// The repository root: where `api/` is, two levels above this crate
-/// (`strata/codegen`).
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
+/// The repository root: the nearest folder at or above the working directory
+/// that holds the framework (`strata/codegen/`). Not the folder this binary was
+/// built in: cargo reuses one build for identical checkouts that share a target
+/// directory, so a baked-in path could name another repository.
+fn root() -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir()?;
+    cwd.ancestors()
+        .find(|dir| dir.join("strata/codegen/Cargo.toml").is_file())
         .map(Path::to_path_buf)
-        .unwrap_or_default()
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no strata/codegen/ in {} or above: run this inside a strata repository",
+                cwd.display()
+            )
+        })
 }
 
-/// `proto` as given on the command line, relative to the repository root.
-fn relative(proto: &Path) -> PathBuf {
-    let root = root();
+/// `proto` as given on the command line, relative to the repository `root`.
+fn relative(root: &Path, proto: &Path) -> PathBuf {
     let absolute = std::env::current_dir()
         .map(|cwd| cwd.join(proto))
         .unwrap_or_else(|_| proto.to_path_buf());
     absolute
-        .strip_prefix(&root)
+        .strip_prefix(root)
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| proto.to_path_buf())
 }
 
 fn proto_add(proto: &Path) -> anyhow::Result<()> {
-    let proto = relative(proto);
-    strata_codegen::scaffold::proto_add(&root(), &proto)?;
+    let root = root()?;
+    let proto = relative(&root, proto);
+    strata_codegen::scaffold::proto_add(&root, &proto)?;
     println!("wrote {}", proto.display());
     println!(
         "next: `make api` to build it, then `make proto-server PROTO={}`",
@@ -76,8 +83,8 @@ fn proto_add(proto: &Path) -> anyhow::Result<()> {
 }
 
 fn proto_server(proto: &Path) -> anyhow::Result<()> {
-    let root = root();
-    for written in strata_codegen::scaffold::proto_server(&root, &relative(proto))? {
+    let root = root()?;
+    for written in strata_codegen::scaffold::proto_server(&root, &relative(&root, proto))? {
         println!(
             "wrote {}",
             written

@@ -76,7 +76,7 @@ pub fn run(root: &Path, name: &str) -> Result<Added> {
     ] {
         values.insert(key.to_owned(), toml::Value::String(value));
     }
-    let mut files = skeleton::render(&skeleton::dir(), &values)?;
+    let mut files = skeleton::render(&skeleton::dir(root), &values)?;
     let compose = files.remove(Path::new(COMPOSE));
     let prometheus = files.remove(Path::new(PROMETHEUS));
     relocate::relocate(name, &mut files)?;

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-/// Where the skeleton is, in this crate.
-pub fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("skeleton")
+/// Where the skeleton is in the repository at `root`: read from there, not from
+/// the folder this binary was built in, which a shared target directory may have
+/// taken from another checkout.
+pub fn dir(root: &Path) -> PathBuf {
+    root.join("strata/codegen/skeleton")
 }
 
 /// A path segment standing for `{{project-name}}` (cargo-generate would rename
