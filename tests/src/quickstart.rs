@@ -17,6 +17,8 @@ pub struct Curl {
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
     pub expected: Option<Value>,
+    /// `-N`: the reply is a stream that stays open (SSE, NDJSON).
+    pub streams: bool,
 }
 
 /// Every `curl` line of the fenced `sh` blocks of `readme`, in order.
@@ -44,6 +46,7 @@ fn parse(line: &str) -> Curl {
     let mut path = None;
     let mut headers = Vec::new();
     let mut body = None;
+    let mut streams = false;
     let mut words = words.into_iter().skip(1);
     while let Some(word) = words.next() {
         let mut value = |inline: &str| {
@@ -65,6 +68,8 @@ fn parse(line: &str) -> Curl {
             headers.push((name.trim().to_owned(), value.trim().to_owned()));
         } else if let Some(rest) = word.strip_prefix("-d") {
             body = Some(value(rest));
+        } else if word == "-N" {
+            streams = true;
         } else if word.starts_with('-') {
             panic!("{line}: teach tests/src/quickstart.rs the option {word}");
         } else {
@@ -94,6 +99,7 @@ fn parse(line: &str) -> Curl {
         headers,
         body,
         expected: comment.and_then(|text| serde_json::from_str(&text).ok()),
+        streams,
     }
 }
 
@@ -138,6 +144,22 @@ pub async fn send(curl: &Curl, addr: SocketAddr) -> (u16, String) {
         .await
         .unwrap_or_else(|err| panic!("{}: {err}", curl.line));
     let status = response.status().as_u16();
+    if curl.streams {
+        // The stream stays open: what a reader sees at once is its headers.
+        let kind = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|kind| kind.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            ["text/event-stream", "application/x-ndjson"]
+                .iter()
+                .any(|stream| kind.starts_with(stream)),
+            "{}: a stream, not {kind:?}",
+            curl.line
+        );
+        return (status, String::new());
+    }
     (status, response.text().await.expect("body"))
 }
 

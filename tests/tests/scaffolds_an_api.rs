@@ -40,7 +40,11 @@ fn proto_add_and_proto_server_build_once_registered() {
         openapi.contains("/v1/libraries/{id}"),
         "api/openapi.json lists the new routes"
     );
-    for rule in [r#""maxLength": 200"#, r#""maximum": 100"#, r#""pattern": "\\S""#] {
+    for rule in [
+        r#""maxLength": 200"#,
+        r#""maximum": 100"#,
+        r#""pattern": "\\S""#,
+    ] {
         assert!(
             openapi.contains(rule),
             "proto-add writes buf.validate rules, shown as {rule} in api/openapi.json"

@@ -40,7 +40,9 @@ fn skeleton_is_the_template_service() {
     let shipped = template_root().join("template/strata/codegen/skeleton");
     let expected = files(&fresh);
     assert!(
-        expected.iter().any(|file| file.ends_with("Cargo.toml.skel")),
+        expected
+            .iter()
+            .any(|file| file.ends_with("Cargo.toml.skel")),
         "the skeleton has the service's crates: {expected:?}"
     );
     assert_eq!(

@@ -55,7 +55,11 @@ async fn check_http(addr: SocketAddr, case: HttpCase) -> Option<String> {
         .as_ref()
         .and_then(Value::as_object)
         .is_some_and(|body| {
-            body.len() == 4
+            // A validation refusal also lists its violations.
+            let violations = body
+                .get("violations")
+                .map_or(0, |list| usize::from(list.is_array()));
+            body.len() == 4 + violations
                 && body.get("code").and_then(Value::as_u64) == Some(u64::from(response.status))
                 && body
                     .get("reason")

@@ -4,9 +4,11 @@
 
 mod support;
 
-use {{crate_name}} as app;
 use support::watch::{PATIENCE, create, read_until, watch_over_http};
 use support::{read_logs, start_with, test_conf};
+
+// The composition root (src/lib.rs) under one short name.
+use {{crate_name}} as app;
 
 #[tokio::test]
 async fn the_watch_ends_on_the_server_when_the_caller_goes_away() {
