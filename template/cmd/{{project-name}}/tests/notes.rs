@@ -12,24 +12,11 @@ use api::notes::v1::{
 };
 use prost::Message;
 use serde_json::{Value, json};
-use support::{channel, http_get, start};
+use support::{channel, http_get, http_json, start};
 use tonic::transport::Channel;
 
 async fn notes(addr: SocketAddr) -> NotesClient<Channel> {
     NotesClient::new(channel(addr).await)
-}
-
-/// `method path` with `body` as JSON; the status and the JSON reply.
-async fn http_json(addr: SocketAddr, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let response = reqwest::Client::new()
-        .request(method, format!("http://{addr}{path}"))
-        .json(&body)
-        .send()
-        .await
-        .expect("HTTP response");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
 }
 
 async fn create_over_http(addr: SocketAddr, title: &str) -> Value {

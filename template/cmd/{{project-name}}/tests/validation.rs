@@ -12,7 +12,7 @@ use api::helloworld::v1::HelloRequest;
 use api::notes::v1::notes_client::NotesClient;
 use api::notes::v1::{CreateNoteRequest, ListNotesRequest, Note, UpdateNoteRequest};
 use serde_json::{Value, json};
-use support::{channel, grpc_client, http_get, start};
+use support::{channel, grpc_client, http_get, http_json, start};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -79,18 +79,6 @@ fn refused(first_field: &str, rules: &[(&str, &str)]) -> (String, String, Broken
         first_field.to_owned(),
         broken(rules),
     )
-}
-
-async fn http_json(addr: SocketAddr, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let response = reqwest::Client::new()
-        .request(method, format!("http://{addr}{path}"))
-        .json(&body)
-        .send()
-        .await
-        .expect("HTTP response");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
 }
 
 async fn notes(addr: SocketAddr) -> NotesClient<tonic::transport::Channel> {

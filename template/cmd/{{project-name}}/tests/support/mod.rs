@@ -96,6 +96,19 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, Value) {
     (status, response.json().await.expect("JSON body"))
 }
 
+/// `method path` with `body` as JSON; the status and the JSON reply.
+pub async fn http_json(addr: SocketAddr, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let response = reqwest::Client::new()
+        .request(method, format!("http://{addr}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .expect("HTTP response");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
 pub async fn channel(addr: SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}"))
         .expect("valid URI")
