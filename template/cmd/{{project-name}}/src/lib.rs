@@ -44,6 +44,7 @@ pub async fn bind(
     let admin = strata::Listener::admin_from(server, admin_routes).await?;
     let app = strata::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
         .shutdown_grace(server.shutdown_grace)
+        .trim_memory_every(server.trim_memory_every)
         .listener(grpc)
         .listener(http);
     let app = match admin {

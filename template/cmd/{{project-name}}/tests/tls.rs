@@ -1,7 +1,8 @@
 //! TLS on the HTTP and gRPC listeners (`server.tls`), with certificates made at
 //! test time: both ports speak TLS and refuse plaintext, a certificate replaced on
 //! disk is served without a restart, client certificates are checked when a CA is
-//! configured, and the admin port stays plaintext.
+//! configured (and against a new CA once its file is replaced), and the admin
+//! port stays plaintext.
 
 mod support;
 
@@ -294,6 +295,40 @@ async fn client_certificates_from_the_configured_ca_are_required() {
         let grpc = grpc_hello_over_tls(running.grpc, client(&server_ca, &[b"h2"], identity)).await;
         assert!(grpc.is_err(), "{case}: {grpc:?}");
     }
+}
+
+#[tokio::test]
+async fn a_client_ca_replaced_on_disk_is_used_without_a_restart() {
+    let server_ca = Authority::new("server CA");
+    let old_ca = Authority::new("old client CA");
+    let new_ca = Authority::new("new client CA");
+    let (running, _) = start_tls(&server_ca.issue("server"), Some(&old_ca)).await;
+    let old_client = client(&server_ca, &[b"http/1.1"], Some(&old_ca.issue("old")));
+    let new_client = client(&server_ca, &[b"http/1.1"], Some(&new_ca.issue("new")));
+    let answered = |exchange: &std::io::Result<Exchange>| {
+        exchange
+            .as_ref()
+            .is_ok_and(|exchange| exchange.status_line == "HTTP/1.1 200 OK")
+    };
+    let old = https_get(running.http, &old_client, "/openapi.json").await;
+    assert!(answered(&old), "the configured CA: {old:?}");
+    let new = https_get(running.http, &new_client, "/openapi.json").await;
+    assert!(!answered(&new), "a CA not yet configured: {new:?}");
+
+    replace(&running.scratch.path().join("clients.crt"), &new_ca.pem);
+
+    // The files are looked at again at most once a second, on a handshake.
+    let mut accepted = false;
+    for _ in 0..50 {
+        if answered(&https_get(running.http, &new_client, "/openapi.json").await) {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(accepted, "a certificate of the new CA was never accepted");
+    let old = https_get(running.http, &old_client, "/openapi.json").await;
+    assert!(!answered(&old), "the replaced CA is still trusted: {old:?}");
 }
 
 /// Replaces `path` in one step, as cert-manager or a secret mount does.

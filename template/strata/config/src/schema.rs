@@ -64,6 +64,10 @@ pub struct Server {
     /// bytes, as HTTP/2 counts them) are refused with 431, on every listener.
     #[serde(default = "default_max_header_bytes")]
     pub max_header_bytes: usize,
+    /// How often the allocator's freed pages go back to the system, so memory a
+    /// burst took is returned once it is over. 0: never.
+    #[serde(with = "humantime_serde", default = "default_trim_memory_every")]
+    pub trim_memory_every: Duration,
     pub middleware: Middleware,
     /// TLS on the HTTP and gRPC listeners (the admin listener stays plaintext).
     #[serde(default)]
@@ -144,6 +148,10 @@ fn default_preface_timeout() -> Duration {
 
 fn default_max_concurrent_streams() -> u32 {
     200
+}
+
+fn default_trim_memory_every() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_max_header_bytes() -> usize {

@@ -39,6 +39,7 @@ pub struct App {
     version: String,
     id: String,
     shutdown_grace: Duration,
+    trim_memory_every: Duration,
     health: Health,
     listeners: Vec<Listener>,
     hooks: Vec<(Stage, Hook)>,
@@ -53,6 +54,7 @@ impl App {
             version: version.into(),
             id: uuid::Uuid::new_v4().to_string(),
             shutdown_grace: Duration::from_secs(10),
+            trim_memory_every: Duration::ZERO,
             health: Health::builder().build(),
             listeners: Vec::new(),
             hooks: Vec::new(),
@@ -62,6 +64,13 @@ impl App {
     /// How long in-flight requests may take to finish after a stop signal.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// How often freed memory goes back to the system while serving
+    /// ([`crate::memory`]); zero, the default, never.
+    pub fn trim_memory_every(mut self, every: Duration) -> Self {
+        self.trim_memory_every = every;
         self
     }
 
@@ -171,6 +180,8 @@ impl App {
             running.spawn(listener.serve(shutdown.clone()));
         }
         self.run_hooks(Stage::AfterStart).await?;
+        let trimmer = (!self.trim_memory_every.is_zero())
+            .then(|| tokio::spawn(crate::memory::trim_periodically(self.trim_memory_every)));
 
         let early_exit = tokio::select! {
             () = stop => None,
@@ -181,6 +192,9 @@ impl App {
             tracing::error!(%err, "before-stop hook failed");
         }
         shutdown.cancel();
+        if let Some(trimmer) = trimmer {
+            trimmer.abort();
+        }
         if let Some(joined) = early_exit {
             tracing::error!("a listener stopped on its own; shutting the others down");
             running.abort_all();
@@ -238,6 +252,7 @@ impl std::fmt::Debug for App {
             .field("version", &self.version)
             .field("id", &self.id)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("trim_memory_every", &self.trim_memory_every)
             .field("listeners", &self.listeners)
             .finish_non_exhaustive()
     }

@@ -15,6 +15,7 @@ pub mod client;
 pub mod error;
 mod health;
 mod listener;
+pub mod memory;
 mod metrics;
 pub mod middleware;
 mod shutdown;

@@ -33,7 +33,7 @@ pub(super) async fn serve(
     router: Router,
     limits: Limits,
     http2_only: bool,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<tls::Reloading>>,
     shutdown: CancellationToken,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -69,8 +69,8 @@ pub(super) async fn serve(
         let tls = tls.clone();
         tokio::spawn(async move {
             let timeout = limits.header_read_timeout;
-            if let Some(acceptor) = tls {
-                let handshake = tls::handshake(&acceptor, stream, timeout, http2_only, &shutdown);
+            if let Some(tls) = tls {
+                let handshake = tls::handshake(&tls, stream, timeout, http2_only, &shutdown);
                 if let Some(stream) = handshake.await {
                     connection::serve(
                         stream, peer, router, &builder, &limits, http2_only, &shutdown,

@@ -8,6 +8,7 @@ mod tls;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -58,7 +59,7 @@ pub struct Listener {
     local_addr: SocketAddr,
     routes: Routes,
     limits: Limits,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Arc<tls::Reloading>>,
 }
 
 enum Routes {
@@ -118,7 +119,7 @@ impl Listener {
             Routes::Grpc(_) => tls::GRPC_ALPN,
             Routes::Http(_) => tls::HTTP_ALPN,
         };
-        self.tls = tls::acceptor(tls, alpn)?;
+        self.tls = tls::Reloading::new(tls, alpn)?.map(Arc::new);
         Ok(self)
     }
 

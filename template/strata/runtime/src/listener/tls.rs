@@ -1,14 +1,15 @@
-//! TLS (rustls) on a listener, as `server.tls` configures it: the certificate and
-//! key are re-read when their files change on disk (checked at most once per
-//! [`RECHECK`], on a handshake), so a renewed certificate is served without a
-//! restart; a reload that fails (a half-written file) keeps the one in use.
-//! With `client_ca_file`, every client must present a certificate that chains to
-//! it (mTLS). A connection that does not complete a handshake within the
-//! listener's header read timeout (plaintext HTTP included) is closed.
+//! TLS (rustls) on a listener, as `server.tls` configures it. Its files (the
+//! certificate, the key and the client CA) are re-read when any of them changes
+//! on disk (checked at most once per [`RECHECK`], on a handshake), so a renewed
+//! certificate or a rotated CA is used without a restart; a reload that fails (a
+//! half-written file) keeps the configuration in use. With `client_ca_file`,
+//! every client must present a certificate that chains to it (mTLS). A
+//! connection that does not complete a handshake within the listener's header
+//! read timeout (plaintext HTTP included) is closed.
 
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustls::crypto::CryptoProvider;
@@ -24,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config;
 
-/// How often a handshake may look at the files for a new certificate.
+/// How often a handshake may look at the files for a change.
 const RECHECK: Duration = Duration::from_secs(1);
 
 /// ALPN for gRPC: HTTP/2 only.
@@ -33,13 +34,79 @@ pub(super) const GRPC_ALPN: &[&[u8]] = &[b"h2"];
 /// ALPN for HTTP: HTTP/2, then HTTP/1.1.
 pub(super) const HTTP_ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
 
-/// The acceptor `tls` configures, offering `alpn`; `None` when TLS is off.
-pub(super) fn acceptor(tls: &config::Tls, alpn: &[&[u8]]) -> io::Result<Option<TlsAcceptor>> {
-    if !tls.enabled() {
-        return Ok(None);
+/// The acceptor `server.tls` configures, rebuilt from its files when they change.
+#[derive(Debug)]
+pub(super) struct Reloading {
+    files: config::Tls,
+    alpn: Vec<Vec<u8>>,
+    provider: Arc<CryptoProvider>,
+    current: Mutex<Current>,
+}
+
+#[derive(Debug)]
+struct Current {
+    config: Arc<ServerConfig>,
+    stamp: Stamp,
+    checked: Instant,
+}
+
+/// What tells a changed file: modification time and length of each of the three.
+type Stamp = [Option<(SystemTime, u64)>; 3];
+
+impl Reloading {
+    /// The acceptor `tls` configures, offering `alpn`; `None` when TLS is off. A
+    /// file that cannot be used stops startup with the key that names it.
+    pub(super) fn new(tls: &config::Tls, alpn: &[&[u8]]) -> io::Result<Option<Self>> {
+        if !tls.enabled() {
+            return Ok(None);
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let alpn: Vec<Vec<u8>> = alpn.iter().map(|protocol| protocol.to_vec()).collect();
+        let stamp = stamp(tls);
+        let config = server_config(tls, &alpn, &provider)?;
+        Ok(Some(Self {
+            files: tls.clone(),
+            alpn,
+            provider,
+            current: Mutex::new(Current {
+                config,
+                stamp,
+                checked: Instant::now(),
+            }),
+        }))
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let resolver = ReloadingCert::load(&tls.cert_file, &tls.key_file, provider.clone())?;
+
+    /// The acceptor for the next handshake: rebuilt first when a file changed.
+    fn acceptor(&self) -> TlsAcceptor {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.checked.elapsed() >= RECHECK {
+            current.checked = Instant::now();
+            let stamp = stamp(&self.files);
+            if stamp != current.stamp {
+                match server_config(&self.files, &self.alpn, &self.provider) {
+                    Ok(config) => {
+                        current.config = config;
+                        current.stamp = stamp;
+                        tracing::info!(cert_file = %self.files.cert_file.display(), "TLS files reloaded");
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, "TLS files not reloaded; keeping the ones in use")
+                    }
+                }
+            }
+        }
+        TlsAcceptor::from(current.config.clone())
+    }
+}
+
+/// A server configuration from the files of `tls`, offering `alpn`.
+fn server_config(
+    tls: &config::Tls,
+    alpn: &[Vec<u8>],
+    provider: &Arc<CryptoProvider>,
+) -> io::Result<Arc<ServerConfig>> {
+    let key = certified_key(&tls.cert_file, &tls.key_file, provider)
+        .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|err| invalid("server.tls", err))?;
@@ -47,28 +114,29 @@ pub(super) fn acceptor(tls: &config::Tls, alpn: &[&[u8]]) -> io::Result<Option<T
         builder.with_no_client_auth()
     } else {
         let roots = client_roots(&tls.client_ca_file)?;
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|err| invalid("server.tls.client_ca_file", err))?;
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|err| invalid("server.tls.client_ca_file", err))?;
         builder.with_client_cert_verifier(verifier)
     };
-    let mut server = builder.with_cert_resolver(Arc::new(resolver));
-    server.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
-    Ok(Some(TlsAcceptor::from(Arc::new(server))))
+    let mut server = builder.with_cert_resolver(Arc::new(Fixed(Arc::new(key))));
+    server.alpn_protocols = alpn.to_vec();
+    Ok(Arc::new(server))
 }
 
 /// The TLS stream of `stream` once its handshake completes within `timeout`;
 /// `None` (the connection closed) when it fails, times out, or on gRPC
 /// (`http2_only`) the client settled on another protocol than h2.
 pub(super) async fn handshake(
-    acceptor: &TlsAcceptor,
+    tls: &Reloading,
     stream: TcpStream,
     timeout: Duration,
     http2_only: bool,
     shutdown: &CancellationToken,
 ) -> Option<TlsStream<TcpStream>> {
     let accepted = tokio::select! {
-        accepted = tokio::time::timeout(timeout, acceptor.accept(stream)) => accepted,
+        accepted = tokio::time::timeout(timeout, tls.acceptor().accept(stream)) => accepted,
         () = shutdown.cancelled() => return None,
     };
     let stream = match accepted {
@@ -113,71 +181,18 @@ fn invalid(key: &str, err: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, format!("{key}: {err}"))
 }
 
-/// The certificate and key of two files, re-read when either changes.
+/// One certificate for every handshake (a changed one comes with a new config).
 #[derive(Debug)]
-struct ReloadingCert {
-    cert_file: PathBuf,
-    key_file: PathBuf,
-    provider: Arc<CryptoProvider>,
-    current: Mutex<Current>,
-}
+struct Fixed(Arc<CertifiedKey>);
 
-#[derive(Debug)]
-struct Current {
-    key: Arc<CertifiedKey>,
-    stamp: Stamp,
-    checked: Instant,
-}
-
-/// What tells a changed file: its modification time and length, for both files.
-type Stamp = [Option<(SystemTime, u64)>; 2];
-
-impl ReloadingCert {
-    fn load(cert_file: &Path, key_file: &Path, provider: Arc<CryptoProvider>) -> io::Result<Self> {
-        let stamp = stamp(cert_file, key_file);
-        let key = certified_key(cert_file, key_file, &provider)
-            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
-        Ok(Self {
-            cert_file: cert_file.to_owned(),
-            key_file: key_file.to_owned(),
-            provider,
-            current: Mutex::new(Current {
-                key: Arc::new(key),
-                stamp,
-                checked: Instant::now(),
-            }),
-        })
-    }
-}
-
-impl ResolvesServerCert for ReloadingCert {
+impl ResolvesServerCert for Fixed {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let mut current = self
-            .current
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if current.checked.elapsed() >= RECHECK {
-            current.checked = Instant::now();
-            let stamp = stamp(&self.cert_file, &self.key_file);
-            if stamp != current.stamp {
-                match certified_key(&self.cert_file, &self.key_file, &self.provider) {
-                    Ok(key) => {
-                        current.key = Arc::new(key);
-                        current.stamp = stamp;
-                        tracing::info!(cert_file = %self.cert_file.display(), "TLS certificate reloaded");
-                    }
-                    Err(err) => {
-                        tracing::warn!(%err, "TLS certificate not reloaded; serving the previous one")
-                    }
-                }
-            }
-        }
-        Some(current.key.clone())
+        Some(self.0.clone())
     }
 }
 
-fn stamp(cert_file: &Path, key_file: &Path) -> Stamp {
-    [cert_file, key_file].map(|file| {
+fn stamp(tls: &config::Tls) -> Stamp {
+    [&tls.cert_file, &tls.key_file, &tls.client_ca_file].map(|file| {
         let metadata = std::fs::metadata(file).ok()?;
         Some((metadata.modified().ok()?, metadata.len()))
     })
