@@ -1,11 +1,13 @@
 //! JWT bearer tokens (`auth.jwt`) on both transports: the same token gets the same
 //! answer over HTTP and gRPC, a refusal carries the standard error body, public
-//! operations and probes need no token, and a rotated JWKS key is picked up.
+//! operations and probes need no token, and a rotated JWKS key or a PEM key
+//! replaced on disk is picked up without a restart.
 
 mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use api::helloworld::v1::HelloRequest;
 use api::notes::v1::DeleteNoteRequest;
@@ -54,6 +56,7 @@ struct Setup {
     pem_key: EcKey,
     rotating: EcKey,
     jwks_file: std::path::PathBuf,
+    public_key_file: std::path::PathBuf,
 }
 
 async fn start_with_auth() -> Setup {
@@ -67,7 +70,7 @@ async fn start_with_auth() -> Setup {
     let jwt = &mut conf.auth.jwt;
     jwt.enabled = true;
     jwt.hs256_secret = SECRET.to_owned();
-    jwt.public_key_files = vec![public_key_file];
+    jwt.public_key_files = vec![public_key_file.clone()];
     jwt.jwks_file = jwks_file.clone();
     jwt.issuers = vec![ISSUER.to_owned()];
     jwt.audiences = vec![AUDIENCE.to_owned()];
@@ -77,6 +80,7 @@ async fn start_with_auth() -> Setup {
         pem_key,
         rotating,
         jwks_file,
+        public_key_file,
     }
 }
 
@@ -313,6 +317,32 @@ async fn a_rotated_jwks_key_is_used_by_its_first_token() {
     // (the PEM file) and fails there.
     let retired = es256(&ec_key(), Some("first"), &claims());
     refused(running, "a retired kid", Some(&retired), "does not verify").await;
+}
+
+#[tokio::test]
+async fn a_pem_key_replaced_on_disk_is_used_without_a_restart() {
+    let setup = start_with_auth().await;
+    let running = &setup.running;
+    let old = es256(&setup.pem_key, None, &claims());
+    accepted(running, "a token of the PEM key", &old).await;
+
+    let renewed = ec_key();
+    write_atomically(&setup.public_key_file, &renewed.public_pem);
+    let new = es256(&renewed, None, &claims());
+
+    // The files are looked at again at most once a second, on a token.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = http_hello(running.http, Some(&new)).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "the renewed PEM key was never used");
+    accepted(running, "a token of the renewed PEM key", &new).await;
+    let replaced = Some(old.as_str());
+    refused(running, "the replaced PEM key", replaced, "does not verify").await;
 }
 
 /// Replaces `path` in one step, as a secret mount or a config tool does.

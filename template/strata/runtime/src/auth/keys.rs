@@ -48,9 +48,9 @@ impl Key {
     }
 }
 
-/// The keys that never change while the process runs: the HS256 secret and the
-/// PEM files.
-pub(super) fn static_keys(jwt: &Jwt) -> Result<Vec<Key>, String> {
+/// The keys of the config and its files: the HS256 secret and the PEM public
+/// keys (read again by `files` when a file changes).
+pub(super) fn configured_keys(jwt: &Jwt) -> Result<Vec<Key>, String> {
     let mut keys = Vec::new();
     let secret = if jwt.hs256_secret_file.as_os_str().is_empty() {
         jwt.hs256_secret.clone()

@@ -12,6 +12,7 @@
 //! routes and [`crate::middleware::operation`]); routes that name none (the
 //! OpenAPI document, probes, /metrics) are not API operations and need no token.
 
+mod files;
 mod jwks;
 mod keys;
 mod policy;
@@ -31,6 +32,7 @@ use serde_json::{Map, Value};
 pub use principal::Principal;
 pub(crate) use refusal::Denied;
 
+use self::files::FileKeys;
 use self::jwks::Jwks;
 use self::keys::Key;
 use self::policy::Policy;
@@ -46,7 +48,7 @@ pub struct Authenticator {
 
 struct Inner {
     policy: Policy,
-    keys: Vec<Key>,
+    files: FileKeys,
     jwks: Option<Arc<Jwks>>,
 }
 
@@ -71,10 +73,14 @@ impl Authenticator {
             return Ok(Self::default());
         }
         let policy = Policy::new(jwt).map_err(SetupError)?;
-        let keys = keys::static_keys(jwt).map_err(SetupError)?;
+        let files = FileKeys::load(jwt).map_err(SetupError)?;
         let jwks = Jwks::load(jwt).await.map_err(SetupError)?;
         Ok(Self {
-            inner: Some(Arc::new(Inner { policy, keys, jwks })),
+            inner: Some(Arc::new(Inner {
+                policy,
+                files,
+                jwks,
+            })),
         })
     }
 
@@ -129,9 +135,9 @@ impl Inner {
         {
             jwks.reload_for_unknown_kid().await;
         }
+        let from_files = self.files.keys();
         let rotating = self.jwks.as_ref().map(|jwks| jwks.keys());
-        let keys = self
-            .keys
+        let keys = from_files
             .iter()
             .chain(rotating.iter().flat_map(|keys| keys.iter()));
         let candidates: Vec<&Key> = candidates(keys, &header);
