@@ -3,14 +3,14 @@
 //! tracing-subscriber carries each per-layer filter's answer from `enabled` to
 //! `new_span`/`on_event` in a thread-local map. A callsite whose interest is
 //! cached as `always` skips `enabled`, so its span reads the map the thread's
-//! previous `enabled` call left behind. When that call was only a question that
-//! every filter refused, nothing consumed its answers: sqlx's query logger asks
-//! `log_enabled!` (through tracing-log) after every query, on the Tokio worker
-//! that ran it, so the next request span on that worker reached no layer: no
-//! request id or trace id in its lines, no exported span (tokio-rs/tracing#2519;
-//! seen with PostgreSQL and MySQL, whose queries run on the workers). Capping the
-//! interest at `sometimes` makes every span and event run its own `enabled`
-//! pass, which rewrites the map.
+//! previous `enabled` call left behind. When that call was only a question, no
+//! span or event consumed its answers: sqlx's query logger asks `log_enabled!`
+//! (through tracing-log) and `tracing::enabled!` after every query, on the Tokio
+//! worker that ran it, so the next request span on that worker reached none of
+//! the layers that said no to sqlx: no request id or trace id in its lines, no
+//! exported span (tokio-rs/tracing#2519; seen with PostgreSQL and MySQL, whose
+//! queries run on the workers). Capping the interest at `sometimes` makes every
+//! span and event run its own `enabled` pass, which rewrites the map.
 
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, span};
