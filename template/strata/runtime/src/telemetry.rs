@@ -19,8 +19,10 @@ use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
 mod json_lines;
 mod otel_env;
+mod per_call;
 
 use json_lines::{JsonFields, JsonLines};
+use per_call::PerCall;
 
 use crate::config::{self, LogFormat, Rotation};
 
@@ -144,12 +146,13 @@ pub fn init(
             .with_tracked_inactivity(false)
             .with_threads(false)
             .with_location(false)
-            .with_filter(filter_fn(traced))
+            .with_filter(PerCall(filter_fn(traced)))
     });
 
-    // `log.level` filters the log lines only: traces do not stop at `warn`.
+    // `log.level` filters the log lines only: traces do not stop at `warn`. Both
+    // filters are asked at every span and event (per_call.rs says why).
     tracing_subscriber::registry()
-        .with(Layer::and_then(pretty, json).with_filter(filter))
+        .with(Layer::and_then(pretty, json).with_filter(PerCall(filter)))
         .with(otel)
         .try_init()
         .map_err(|err| format!("cannot install the log subscriber: {err}"))?;

@@ -120,7 +120,12 @@ where
         // `GET /route/{param}`; the proto operation is recorded once known. A gRPC
         // span is named on the OpenTelemetry span only, never in a field the log
         // layers print, since a path no method serves is the client's invention.
-        let span_name = (transport == Transport::Http).then(|| http_span_name(&request));
+        // An HTTP route axum did not match (the transcoding routes match their
+        // templates themselves) is named when the response is back, so the log
+        // field and the exported span agree.
+        let span_name = (transport == Transport::Http)
+            .then(|| http_span_name(&request))
+            .flatten();
         let grpc_span_name = grpc_operation.as_ref().map(|path| {
             if request.extensions().get::<MatchedPath>().is_some() {
                 path.clone()
@@ -166,10 +171,12 @@ where
                     .get()
                     .map_or_else(|| UNMATCHED.to_owned(), |name| (*name).to_owned()),
             };
-            if let (Some(method), Some(route)) = (unrouted_method, slot.1.get()) {
-                span.context()
-                    .span()
-                    .update_name(format!("{method} {route}"));
+            if let Some(method) = unrouted_method {
+                // The field for the log lines; the OpenTelemetry span, started
+                // by `continue_trace`, takes a new name only through its own API.
+                let name = format!("{method} {}", slot.1.get().copied().unwrap_or(UNMATCHED));
+                span.record("otel.name", name.as_str());
+                span.context().span().update_name(name);
             }
             if operation == UNMATCHED && grpc_span_name.is_some_and(|name| name != UNMATCHED) {
                 // A known service, an unknown method: the span must not keep it.
@@ -219,14 +226,11 @@ fn unserved<B>(response: &Response<B>) -> bool {
     })
 }
 
-/// `GET /helloworld/{name}`: the method and the route template, never the raw path
-/// (which would make one span name per URL).
-fn http_span_name<B>(request: &Request<B>) -> String {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str);
-    format!("{} {route}", request.method())
+/// `GET /helloworld/{name}`: the method and the route template axum matched, never
+/// the raw path (which would make one span name per URL).
+fn http_span_name<B>(request: &Request<B>) -> Option<String> {
+    let route = request.extensions().get::<MatchedPath>()?;
+    Some(format!("{} {}", request.method(), route.as_str()))
 }
 
 /// Makes `span` a child of the caller's `traceparent`, if any, and records the

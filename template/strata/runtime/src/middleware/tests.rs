@@ -451,3 +451,68 @@ async fn http_replies_are_nosniff_and_no_store_unless_the_route_says() {
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["cache-control"], "max-age=60");
 }
+
+/// The `otel.name` values a request span was given, at creation and later.
+#[derive(Clone, Default)]
+struct SpanNames(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::field::Visit for SpanNames {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "otel.name" {
+            self.0.lock().expect("lock").push(format!("{value:?}"));
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "otel.name" {
+            self.0.lock().expect("lock").push(value.to_owned());
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanNames {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        attrs.record(&mut self.clone());
+    }
+
+    fn on_record(
+        &self,
+        _: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        values.record(&mut self.clone());
+    }
+}
+
+#[tokio::test]
+async fn a_route_matched_past_axum_names_the_logged_span_after_its_template() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let names = SpanNames::default();
+    let _logs =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(names.clone()));
+    let metrics = Metrics::new("0", "0");
+    // The transcoding routes answer behind axum's fallback and name their template.
+    let router = Router::new()
+        .route("/ok", get(|| async { "fine" }))
+        .fallback(|request: Request<Body>| async move {
+            tag_route(request.extensions(), "/v1/notes/{id}");
+            "a note"
+        });
+    let router = apply(router, Transport::Http, &options(), TIMEOUT, &metrics);
+
+    assert_eq!(
+        call(&router, get_request("/v1/notes/7")).await.status(),
+        200
+    );
+    assert_eq!(call(&router, get_request("/ok")).await.status(), 200);
+
+    let names = names.0.lock().expect("lock").clone();
+    assert_eq!(names, ["GET /v1/notes/{id}", "GET /ok"]);
+}
