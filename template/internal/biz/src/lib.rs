@@ -2,12 +2,15 @@
 //!
 //! biz depends on no framework crate. It declares what it needs from storage as one
 //! repository trait per aggregate (`GreeterRepo`, `NoteRepo`), the data layer
-//! implements them, and service calls the use cases (`GreeterUsecase`, `NoteUsecase`).
+//! implements them, and service calls the use cases (`GreeterUsecase`, `NoteUsecase`,
+//! `WelcomeUsecase`). What it needs from another service is a trait too
+//! (`GreetingSource`), which data implements over a client.
 
 mod caller;
 mod error;
 mod greeter;
 mod notes;
+mod welcome;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -17,3 +20,4 @@ pub use greeter::{Greeter, GreeterRepo, GreeterUsecase};
 pub use notes::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Note, NoteChanges, NotePage, NoteRepo, NoteUsecase,
 };
+pub use welcome::{GreetingSource, WelcomeUsecase};
