@@ -1,7 +1,8 @@
 //! The instances of one upstream and the choice among them: power of two
 //! choices over a peak-EWMA latency load (as Finagle, Linkerd and tower's
-//! `p2c` + `PeakEwma` do), with instances whose connection failed left out for a
-//! while (ejected) and tried again after it. `dns:///host:port` is resolved
+//! `p2c` + `PeakEwma` do). An instance whose connection failed is left out
+//! (ejected) until a background probe connects to it again, first after
+//! `ejection`, then at doubling intervals: live calls are not spent finding out. `dns:///host:port` is resolved
 //! again every `resolve_interval`: instances that appear or vanish take effect
 //! without a restart.
 //!
@@ -23,14 +24,21 @@ const DEFAULT_RTT: Duration = Duration::from_millis(10);
 /// How fast the latency estimate forgets a peak: within seconds, so one slow
 /// answer (a connection being set up) does not keep an instance out for long.
 const DECAY: Duration = Duration::from_secs(2);
-/// The longest an instance stays ejected after consecutive failures.
+/// How much costlier than the other of its pair an instance may be and still
+/// be picked (see `pick`).
+const TIE: f64 = 1.05;
+/// The longest wait between two probes of an ejected instance.
 const MAX_EJECTION: Duration = Duration::from_secs(30);
+/// The shortest time a probe's connection attempt is given.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// One instance of the upstream.
 #[derive(Debug)]
 pub(crate) struct Instance {
     /// `http://10.0.0.7:9000`: the label of its log lines.
     pub(crate) address: String,
+    /// `10.0.0.7:9000`: where probes connect.
+    authority: String,
     pub(crate) channel: Channel,
     in_flight: AtomicU32,
     load: Mutex<PeakEwma>,
@@ -45,9 +53,8 @@ struct PeakEwma {
 
 #[derive(Debug, Default)]
 struct Health {
-    /// Connection failures in a row.
-    failures: u32,
-    ejected_until: Option<Instant>,
+    /// Left out of the balancing until a probe connects again.
+    ejected: bool,
 }
 
 /// A call in progress on an instance: counted in its load until it finishes.
@@ -62,25 +69,48 @@ impl Pick {
     pub(crate) fn finish(self, connection_failed: bool, ejection: Duration) {
         let now = Instant::now();
         let instance = &self.instance;
-        if let Ok(mut health) = instance.health.lock() {
-            if connection_failed {
-                health.failures = health.failures.saturating_add(1);
-                let factor = 2u32.saturating_pow(health.failures.saturating_sub(1).min(8));
-                let ejected_for = (ejection * factor).min(MAX_EJECTION);
-                health.ejected_until = Some(now + ejected_for);
-                tracing::warn!(
-                    instance = %instance.address,
-                    ejected_for_ms = ejected_for.as_millis() as u64,
-                    "upstream instance ejected: its connection failed"
-                );
-            } else {
-                health.failures = 0;
-                health.ejected_until = None;
-            }
+        let newly_ejected = instance.health.lock().is_ok_and(|mut health| {
+            let newly = connection_failed && !health.ejected;
+            health.ejected = connection_failed;
+            newly
+        });
+        if newly_ejected {
+            tracing::warn!(
+                instance = %instance.address,
+                "upstream instance ejected: its connection failed; probing it"
+            );
+            tokio::spawn(probe(Arc::downgrade(instance), ejection));
         }
         if !connection_failed && let Ok(mut load) = instance.load.lock() {
             load.observe(now.saturating_duration_since(self.started), now);
         }
+    }
+}
+
+/// Connects to an ejected instance after `ejection`, then at doubling
+/// intervals (up to 30 s), until it accepts a connection (it is then balanced
+/// again) or is no longer an instance (gone from DNS).
+async fn probe(instance: Weak<Instance>, ejection: Duration) {
+    let mut wait = ejection;
+    loop {
+        tokio::time::sleep(wait).await;
+        let Some(instance) = instance.upgrade() else {
+            return;
+        };
+        let connect = tokio::net::TcpStream::connect(instance.authority.as_str());
+        let back = matches!(
+            tokio::time::timeout(ejection.max(PROBE_TIMEOUT), connect).await,
+            Ok(Ok(_))
+        );
+        let still_ejected = instance.health.lock().is_ok_and(|h| h.ejected);
+        if back || !still_ejected {
+            if let Ok(mut health) = instance.health.lock() {
+                health.ejected = false;
+            }
+            tracing::info!(instance = %instance.address, "upstream instance back in the balancing");
+            return;
+        }
+        wait = (wait * 2).min(MAX_EJECTION);
     }
 }
 
@@ -107,9 +137,10 @@ impl PeakEwma {
 }
 
 impl Instance {
-    fn new(address: String, channel: Channel) -> Self {
+    fn new(address: String, authority: String, channel: Channel) -> Self {
         Self {
             address,
+            authority,
             channel,
             in_flight: AtomicU32::new(0),
             load: Mutex::new(PeakEwma {
@@ -131,10 +162,8 @@ impl Instance {
         rtt * f64::from(self.in_flight.load(Ordering::Relaxed) + 1)
     }
 
-    fn ejected(&self, now: Instant) -> bool {
-        self.health
-            .lock()
-            .is_ok_and(|health| health.ejected_until.is_some_and(|until| until > now))
+    fn ejected(&self) -> bool {
+        self.health.lock().is_ok_and(|health| health.ejected)
     }
 }
 
@@ -217,7 +246,7 @@ impl Balancer {
     pub(crate) fn pick(&self) -> Option<Pick> {
         let instances = self.instances.read().ok()?.clone();
         let now = Instant::now();
-        let up: Vec<&Arc<Instance>> = instances.iter().filter(|i| !i.ejected(now)).collect();
+        let up: Vec<&Arc<Instance>> = instances.iter().filter(|i| !i.ejected()).collect();
         let pool: Vec<&Arc<Instance>> = if up.is_empty() {
             instances.iter().collect()
         } else {
@@ -229,7 +258,10 @@ impl Balancer {
             n => {
                 let a = random::below(n);
                 let b = (a + 1 + random::below(n - 1)) % n;
-                if pool[a].cost(now) <= pool[b].cost(now) {
+                let (cost_a, cost_b) = (pool[a].cost(now), pool[b].cost(now));
+                // Costs within 5% are a tie, kept by the random draw: rounding
+                // noise between equal instances must not herd calls onto one.
+                if cost_a <= cost_b * TIE {
                     pool[a]
                 } else {
                     pool[b]
@@ -301,8 +333,14 @@ impl Balancer {
     /// certificate must carry when it differs from the URL's host (an address
     /// from DNS).
     fn instance(&self, url: &str, server_name: Option<&str>) -> Result<Instance, String> {
-        let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
-            .map_err(|err| format!("{url:?}: {err}"))?
+        let uri: http::Uri = url.parse().map_err(|err| format!("{url:?}: {err}"))?;
+        let authority = match (uri.host(), uri.port_u16()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) if url.starts_with("https://") => format!("{host}:443"),
+            (Some(host), None) => format!("{host}:80"),
+            (None, _) => return Err(format!("{url:?} has no host")),
+        };
+        let mut endpoint = tonic::transport::Endpoint::from(uri)
             .connect_timeout(self.connect_timeout)
             .tcp_nodelay(true);
         if url.starts_with("https://") {
@@ -314,7 +352,7 @@ impl Balancer {
                 .tls_config(tls)
                 .map_err(|err| format!("{url:?}: {err}"))?;
         }
-        Ok(Instance::new(url.to_owned(), endpoint.connect_lazy()))
+        Ok(Instance::new(url.to_owned(), authority, endpoint.connect_lazy()))
     }
 }
 
@@ -369,22 +407,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_instance_whose_connection_failed_is_left_out_then_tried_again() {
-        let balancer = balancer(&["http://127.0.0.1:1", "http://127.0.0.1:2"]).await;
-        let failed = balancer.pick().expect("an instance");
-        let failed_address = failed.instance.address.clone();
+    async fn an_instance_whose_connection_failed_is_left_out_until_a_probe_connects() {
+        // The first instance accepts connections again (a probe gets through);
+        // the second never does.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let back = format!("http://{}", listener.local_addr().expect("addr"));
+        let balancer = balancer(&[&back, "http://127.0.0.1:1"]).await;
+        let failed = loop {
+            let pick = balancer.pick().expect("an instance");
+            if pick.instance.address == back {
+                break pick;
+            }
+        };
         failed.finish(true, Duration::from_millis(50));
         for _ in 0..50 {
             let pick = balancer.pick().expect("an instance");
-            assert_ne!(pick.instance.address, failed_address, "ejected");
+            assert_ne!(pick.instance.address, back, "ejected");
         }
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        let back = (0..200).any(|_| {
-            balancer
-                .pick()
-                .is_some_and(|pick| pick.instance.address == failed_address)
-        });
-        assert!(back, "tried again once the ejection ran out");
+        // Bounded: the probe runs after 50 ms; give it up to 5 s.
+        let mut returned = false;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            returned = (0..50).any(|_| balancer.pick().is_some_and(|pick| pick.instance.address == back));
+            if returned {
+                break;
+            }
+        }
+        assert!(returned, "balanced again once a probe connected");
     }
 
     #[tokio::test]

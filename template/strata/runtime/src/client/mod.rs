@@ -28,6 +28,7 @@ mod random;
 mod retry;
 mod throttle;
 mod upstreams;
+mod window;
 
 pub use grpc::{CIRCUIT_OPEN, DEADLINE_SPENT, DOMAIN, GrpcChannel};
 pub use upstreams::{UnknownUpstream, Upstreams};

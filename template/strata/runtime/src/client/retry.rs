@@ -1,14 +1,14 @@
 //! Which failed calls are tried again, how long to wait first, and the budget
 //! that keeps retries from multiplying the load on a failing upstream.
 
-use std::time::Duration;
-
-use tower::retry::budget::{Budget, TpsBudget};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::random;
+use super::window::Window;
 use crate::config::Retry as Settings;
 
-/// How long a deposit counts towards the budget (tower's default, finagle's).
+/// How long a call counts towards the budget (finagle's and tower's default).
 const BUDGET_WINDOW: Duration = Duration::from_secs(10);
 
 /// One upstream's retry rules and budget.
@@ -17,7 +17,14 @@ pub(crate) struct RetryPolicy {
     max_attempts: u32,
     backoff: Duration,
     methods: Vec<glob::Pattern>,
-    budget: TpsBudget,
+    /// Retries allowed per call.
+    ratio: f64,
+    /// Retries allowed per window whatever the calls.
+    reserve: f64,
+    /// Calls and retries over the last [`BUDGET_WINDOW`]. Checked and counted
+    /// under one lock: tower's `TpsBudget` checks, then withdraws, so retries
+    /// racing each other overdraw it.
+    budget: Mutex<Window>,
 }
 
 impl RetryPolicy {
@@ -35,7 +42,9 @@ impl RetryPolicy {
             max_attempts: settings.max_attempts,
             backoff: settings.backoff,
             methods,
-            budget: TpsBudget::new(BUDGET_WINDOW, settings.min_per_second, settings.budget),
+            ratio: f64::from(settings.budget),
+            reserve: f64::from(settings.min_per_second) * BUDGET_WINDOW.as_secs_f64(),
+            budget: Mutex::new(Window::new(BUDGET_WINDOW, Instant::now())),
         })
     }
 
@@ -47,13 +56,29 @@ impl RetryPolicy {
 
     /// Counts a new call (not a retry) towards the budget.
     pub(crate) fn deposit(&self) {
-        self.budget.deposit();
+        if let Ok(mut budget) = self.budget.lock() {
+            budget.add(Instant::now(), 1, 0);
+        }
     }
 
     /// Whether the call that just failed its `attempt`-th attempt (1-based) with
     /// `code` is tried again; takes a retry from the budget when it is.
     pub(crate) fn again(&self, attempt: u32, code: tonic::Code) -> bool {
-        code == tonic::Code::Unavailable && attempt < self.max_attempts && self.budget.withdraw()
+        code == tonic::Code::Unavailable && attempt < self.max_attempts && self.withdraw()
+    }
+
+    /// Takes one retry from the budget, if the window has one left.
+    fn withdraw(&self) -> bool {
+        let Ok(mut budget) = self.budget.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        let (calls, retries) = budget.totals(now);
+        let left = self.ratio * calls as f64 + self.reserve - retries as f64;
+        if left >= 1.0 {
+            budget.add(now, 0, 1);
+        }
+        left >= 1.0
     }
 
     /// The wait before retry number `retry` (1-based): `backoff` doubled each
@@ -115,7 +140,16 @@ mod tests {
         let retries = (0..100)
             .filter(|_| policy.again(1, tonic::Code::Unavailable))
             .count();
-        assert!((19..=21).contains(&retries), "{retries} retries for 100 calls");
+        assert_eq!(retries, 20, "20% of 100 calls");
+    }
+
+    #[test]
+    fn min_per_second_allows_retries_before_any_call() {
+        let policy = policy(0.2, 1);
+        let retries = (0..100)
+            .filter(|_| policy.again(1, tonic::Code::Unavailable))
+            .count();
+        assert_eq!(retries, 10, "1 per second over the 10 s window");
     }
 
     #[test]

@@ -7,12 +7,10 @@
 //! still go through, so the breaker closes by itself once they succeed.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use super::window::Window;
 use crate::config::Breaker as Settings;
-
-/// Buckets the window is cut into: old calls leave it a tenth at a time.
-const BUCKETS: usize = 10;
 
 /// One upstream's throttle. Shared by every call to that upstream.
 #[derive(Debug)]
@@ -20,17 +18,8 @@ pub(crate) struct Throttle {
     enabled: bool,
     k: f64,
     min_requests: u64,
-    bucket_span: Duration,
+    /// Calls attempted (refused ones included) and calls accepted.
     window: Mutex<Window>,
-}
-
-#[derive(Debug)]
-struct Window {
-    /// (requests, accepts) per bucket, the current one at `current`.
-    buckets: [(u64, u64); BUCKETS],
-    current: usize,
-    /// When the current bucket began.
-    began: Instant,
 }
 
 /// Why a call was refused without being sent.
@@ -46,12 +35,7 @@ impl Throttle {
             enabled: settings.enabled,
             k: settings.k,
             min_requests: u64::from(settings.min_requests),
-            bucket_span: settings.window / BUCKETS as u32,
-            window: Mutex::new(Window {
-                buckets: [(0, 0); BUCKETS],
-                current: 0,
-                began: Instant::now(),
-            }),
+            window: Mutex::new(Window::new(settings.window, Instant::now())),
         }
     }
 
@@ -65,15 +49,14 @@ impl Throttle {
         let Ok(mut window) = self.window.lock() else {
             return Ok(());
         };
-        window.advance(now, self.bucket_span);
-        let (requests, accepts) = window.totals();
+        let (requests, accepts) = window.totals(now);
         if requests < self.min_requests {
             return Ok(());
         }
         let requests_f = requests as f64;
         let drop = ((requests_f - self.k * accepts as f64) / (requests_f + 1.0)).max(0.0);
         if roll < drop {
-            window.record(false);
+            window.add(now, 1, 0);
             let failed = 1.0 - accepts as f64 / requests_f;
             return Err(Refused { failed });
         }
@@ -86,48 +69,15 @@ impl Throttle {
             return;
         }
         if let Ok(mut window) = self.window.lock() {
-            window.advance(now, self.bucket_span);
-            window.record(accepted);
+            window.add(now, 1, u64::from(accepted));
         }
-    }
-}
-
-impl Window {
-    /// Moves to the bucket `now` falls in, emptying the buckets passed over.
-    fn advance(&mut self, now: Instant, span: Duration) {
-        let elapsed = now.saturating_duration_since(self.began);
-        let passed = (elapsed.as_nanos() / span.as_nanos().max(1)) as usize;
-        if passed == 0 {
-            return;
-        }
-        if passed >= BUCKETS {
-            self.buckets = [(0, 0); BUCKETS];
-            self.began = now;
-            return;
-        }
-        for _ in 0..passed {
-            self.current = (self.current + 1) % BUCKETS;
-            self.buckets[self.current] = (0, 0);
-        }
-        // `passed` is below BUCKETS here.
-        self.began += span * passed as u32;
-    }
-
-    fn totals(&self) -> (u64, u64) {
-        self.buckets
-            .iter()
-            .fold((0, 0), |(r, a), (br, ba)| (r + br, a + ba))
-    }
-
-    fn record(&mut self, accepted: bool) {
-        let bucket = &mut self.buckets[self.current];
-        bucket.0 += 1;
-        bucket.1 += u64::from(accepted);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn throttle() -> Throttle {
