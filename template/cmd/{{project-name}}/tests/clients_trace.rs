@@ -23,7 +23,9 @@ const CLIENT: i32 = 3;
 async fn the_upstreams_span_is_a_child_of_the_client_span_of_the_callers_span() {
     let (endpoint, collector) = Collector::start().await;
     let (mut conf, scratch) = test_conf();
-    let log_dir = scratch.path().join("logs");
+    // Outlives both services (each drops its scratch directory when stopped).
+    let logs = tempfile::tempdir().expect("temp dir");
+    let log_dir = logs.path().to_owned();
     conf.log.file.enabled = true;
     conf.log.file.dir = log_dir.clone();
     conf.log.level = "info,strata::client=debug".to_owned();
