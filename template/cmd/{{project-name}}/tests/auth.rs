@@ -339,7 +339,12 @@ async fn a_jwks_over_https_from_a_private_ca_is_used() {
     jwt.audiences = vec![AUDIENCE.to_owned()];
     let running = start_with(&conf, scratch).await;
 
-    accepted(&running, "a key from the https JWKS", &es256(&key, Some("tls"), &claims())).await;
+    accepted(
+        &running,
+        "a key from the https JWKS",
+        &es256(&key, Some("tls"), &claims()),
+    )
+    .await;
 }
 
 /// Answers every HTTPS request with `document` (a certificate for 127.0.0.1
@@ -353,7 +358,10 @@ async fn serve_https_once_per_connection(document: String) -> (SocketAddr, Strin
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca_key = KeyPair::generate().expect("CA key");
-    let ca_pem = ca_params.self_signed(&ca_key).expect("CA certificate").pem();
+    let ca_pem = ca_params
+        .self_signed(&ca_key)
+        .expect("CA certificate")
+        .pem();
     let issuer = Issuer::new(ca_params, ca_key);
     let key = KeyPair::generate().expect("key");
     let params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
@@ -368,7 +376,9 @@ async fn serve_https_once_per_connection(document: String) -> (SocketAddr, Strin
         .with_single_cert(chain, private)
         .expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {

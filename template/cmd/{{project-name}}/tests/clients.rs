@@ -25,7 +25,10 @@ const SAY_HELLO: &str = "/helloworld.v1.Greeter/SayHello";
 async fn caller(upstreams: &[SocketAddr], max_attempts: u32) -> Running {
     let (mut conf, scratch) = test_conf();
     let greeter = conf.clients.get_mut("greeter").expect("clients.greeter");
-    greeter.endpoints = upstreams.iter().map(|addr| format!("http://{addr}")).collect();
+    greeter.endpoints = upstreams
+        .iter()
+        .map(|addr| format!("http://{addr}"))
+        .collect();
     greeter.ejection = Duration::from_millis(200);
     greeter.retry.max_attempts = max_attempts;
     greeter.retry.backoff = Duration::from_millis(5);
@@ -48,7 +51,13 @@ async fn stop(instance: Running) {
 
 /// `POST /v1/notes:welcome` on `caller`: the status and the JSON reply.
 async fn welcome(caller: &Running, name: &str) -> (u16, Value) {
-    http_json(caller.http, "POST", "/v1/notes:welcome", json!({ "name": name })).await
+    http_json(
+        caller.http,
+        "POST",
+        "/v1/notes:welcome",
+        json!({ "name": name }),
+    )
+    .await
 }
 
 async fn metrics(instance: &Running) -> String {
@@ -62,7 +71,12 @@ async fn metrics(instance: &Running) -> String {
 
 /// The SayHello calls `instance` has served over gRPC, whatever their code.
 async fn greetings_served(instance: &Running) -> u64 {
-    let prefix = [r#"server_requests_total{transport="grpc",operation=""#, SAY_HELLO, "\""].concat();
+    let prefix = [
+        r#"server_requests_total{transport="grpc",operation=""#,
+        SAY_HELLO,
+        "\"",
+    ]
+    .concat();
     metrics(instance)
         .await
         .lines()
@@ -88,7 +102,10 @@ async fn calls_spread_over_three_instances_and_a_killed_one_is_ejected() {
 
     let (status, note) = welcome(&caller, "ada").await;
     assert_eq!(status, 200, "{note}");
-    assert_eq!((note["title"].as_str(), note["body"].as_str()), (Some("Welcome, ada"), Some("Hello ada")));
+    assert_eq!(
+        (note["title"].as_str(), note["body"].as_str()),
+        (Some("Welcome, ada"), Some("Hello ada"))
+    );
 
     // A multiple of the batch size.
     const CALLS: u64 = 150;
@@ -126,7 +143,10 @@ async fn calls_spread_over_three_instances_and_a_killed_one_is_ejected() {
         format!(r#"client_requests_total{labels}",code="OK"}} {calls_made}"#),
         format!(r#"client_request_duration_seconds_count{labels}"}} {calls_made}"#),
     ] {
-        assert!(caller_metrics.contains(&line), "{line} in:\n{caller_metrics}");
+        assert!(
+            caller_metrics.contains(&line),
+            "{line} in:\n{caller_metrics}"
+        );
     }
 
     stop(upstreams.remove(0)).await;
@@ -138,7 +158,10 @@ async fn calls_spread_over_three_instances_and_a_killed_one_is_ejected() {
             failures += 1;
         }
     }
-    assert!(failures <= 3, "{failures} of 60 calls failed after one instance was killed");
+    assert!(
+        failures <= 3,
+        "{failures} of 60 calls failed after one instance was killed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,7 +294,10 @@ async fn retries_never_exceed_the_budget() {
     let retries = stand_in.calls().len() - CALLS;
     // Without the budget, 3 attempts each would make 200 retries.
     assert!(retries > 0, "UNAVAILABLE on a marked method is retried");
-    assert!(retries <= CALLS / 5, "{retries} retries for {CALLS} calls, over 20%");
+    assert!(
+        retries <= CALLS / 5,
+        "{retries} retries for {CALLS} calls, over 20%"
+    );
 }
 
 #[tokio::test]
@@ -279,8 +305,10 @@ async fn the_callers_deadline_reaches_the_upstream_as_grpc_timeout() {
     let stand_in = StandIn::default();
     let addr = stand_in.serve().await;
     let (mut conf, scratch) = test_conf();
-    conf.clients.get_mut("greeter").expect("clients.greeter").endpoints =
-        vec![format!("http://{addr}")];
+    conf.clients
+        .get_mut("greeter")
+        .expect("clients.greeter")
+        .endpoints = vec![format!("http://{addr}")];
     let caller = start_with(&conf, scratch).await;
 
     let channel = support::channel(caller.grpc).await;
@@ -297,7 +325,10 @@ async fn the_callers_deadline_reaches_the_upstream_as_grpc_timeout() {
         .strip_suffix('m')
         .and_then(|digits| digits.parse().ok())
         .unwrap_or_else(|| panic!("grpc-timeout in milliseconds, got {timeout:?}"));
-    assert!(millis <= 100, "the upstream got {millis} ms of a 100 ms deadline");
+    assert!(
+        millis <= 100,
+        "the upstream got {millis} ms of a 100 ms deadline"
+    );
 
     // Without an inbound deadline, the configured timeout (2 s) applies.
     let (status, body) = welcome(&caller, "bo").await;

@@ -32,8 +32,10 @@ async fn the_upstreams_span_is_a_child_of_the_client_span_of_the_callers_span() 
     conf.trace.endpoint = endpoint;
     let telemetry = app::telemetry(&conf).expect("telemetry");
     let upstream = start_with(&conf, tempfile::tempdir().expect("temp dir")).await;
-    conf.clients.get_mut("greeter").expect("clients.greeter").endpoints =
-        vec![format!("http://{}", upstream.grpc)];
+    conf.clients
+        .get_mut("greeter")
+        .expect("clients.greeter")
+        .endpoints = vec![format!("http://{}", upstream.grpc)];
     let caller = start_with(&conf, scratch).await;
 
     let response = reqwest::Client::new()

@@ -10,9 +10,9 @@ mod caller;
 mod error;
 mod greeter;
 mod notes;
-mod welcome;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod welcome;
 
 pub use caller::Caller;
 pub use error::{Cause, Error, Result};

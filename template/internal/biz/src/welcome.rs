@@ -30,7 +30,9 @@ impl WelcomeUsecase {
     /// greeting. Nothing is stored when the greeting cannot be had.
     pub async fn welcome(&self, name: &str) -> Result<Note> {
         let greeting = self.greetings.greet(name).await?;
-        self.notes.create(&format!("Welcome, {name}"), &greeting).await
+        self.notes
+            .create(&format!("Welcome, {name}"), &greeting)
+            .await
     }
 }
 
@@ -49,7 +51,10 @@ mod tests {
     #[tokio::test]
     async fn a_welcome_note_carries_the_greeting() {
         let notes = FakeNoteRepo::default();
-        let welcome = WelcomeUsecase::new(NoteUsecase::new(notes.clone()), FakeGreetingSource::default());
+        let welcome = WelcomeUsecase::new(
+            NoteUsecase::new(notes.clone()),
+            FakeGreetingSource::default(),
+        );
 
         let note = welcome.welcome("ada").await.expect("welcomed");
 
@@ -61,7 +66,8 @@ mod tests {
     #[tokio::test]
     async fn without_a_greeting_nothing_is_stored() {
         let notes = FakeNoteRepo::default();
-        let greetings = FakeGreetingSource::failing_with(|| Error::Unavailable("greeter down".into()));
+        let greetings =
+            FakeGreetingSource::failing_with(|| Error::Unavailable("greeter down".into()));
         let welcome = WelcomeUsecase::new(NoteUsecase::new(notes.clone()), greetings);
 
         let err = welcome.welcome("ada").await.expect_err("no greeting");

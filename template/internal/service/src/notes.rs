@@ -1,9 +1,9 @@
 use std::pin::Pin;
 
 use api::notes::v1::{
-    CreateNoteRequest, CreateWelcomeNoteRequest, DeleteNoteRequest, GetNoteRequest, ListNotesRequest, ListNotesResponse,
-    Note, UpdateNoteRequest, WatchNotesRequest, error_invalid_note, error_note_not_found,
-    notes_server::Notes,
+    CreateNoteRequest, CreateWelcomeNoteRequest, DeleteNoteRequest, GetNoteRequest,
+    ListNotesRequest, ListNotesResponse, Note, UpdateNoteRequest, WatchNotesRequest,
+    error_invalid_note, error_note_not_found, notes_server::Notes,
 };
 use biz::{NoteChanges, NoteUsecase, WelcomeUsecase};
 use tonic::codegen::tokio_stream::wrappers::BroadcastStream;
@@ -335,6 +335,9 @@ mod tests {
             .expect("created")
             .into_inner();
 
-        assert_eq!((note.title.as_str(), note.body.as_str()), ("Welcome, ada", "Hello ada"));
+        assert_eq!(
+            (note.title.as_str(), note.body.as_str()),
+            ("Welcome, ada", "Hello ada")
+        );
     }
 }

@@ -174,7 +174,10 @@ impl Client {
     pub fn validate(&self, section: &str) -> Result<(), Invalid> {
         let key = |name: &str| format!("{section}.{name}");
         if self.endpoints.is_empty() {
-            return Err(Invalid::new(key("endpoints"), "must list at least one endpoint"));
+            return Err(Invalid::new(
+                key("endpoints"),
+                "must list at least one endpoint",
+            ));
         }
         for endpoint in &self.endpoints {
             let dns = endpoint.starts_with("dns:///");
@@ -225,7 +228,10 @@ impl Client {
         if self.breaker.k < 1.0 {
             return Err(Invalid::new(
                 key("breaker.k"),
-                format!("must be 1.0 or more (1.0 refuses at the first failure), got {}", self.breaker.k),
+                format!(
+                    "must be 1.0 or more (1.0 refuses at the first failure), got {}",
+                    self.breaker.k
+                ),
             ));
         }
         let window = self.breaker.window;

@@ -310,7 +310,11 @@ impl Balancer {
             .collect();
         urls.sort();
         urls.dedup();
-        let current = self.instances.read().map(|set| set.clone()).unwrap_or_default();
+        let current = self
+            .instances
+            .read()
+            .map(|set| set.clone())
+            .unwrap_or_default();
         let mut next = Vec::with_capacity(urls.len());
         for url in urls {
             match current.iter().find(|instance| instance.address == url) {
@@ -322,7 +326,10 @@ impl Balancer {
             }
         }
         let changed = next.len() != current.len()
-            || next.iter().zip(current.iter()).any(|(a, b)| !Arc::ptr_eq(a, b));
+            || next
+                .iter()
+                .zip(current.iter())
+                .any(|(a, b)| !Arc::ptr_eq(a, b));
         if changed {
             tracing::info!(%host, instances = next.len(), "upstream instances changed");
         }
@@ -352,7 +359,11 @@ impl Balancer {
                 .tls_config(tls)
                 .map_err(|err| format!("{url:?}: {err}"))?;
         }
-        Ok(Instance::new(url.to_owned(), authority, endpoint.connect_lazy()))
+        Ok(Instance::new(
+            url.to_owned(),
+            authority,
+            endpoint.connect_lazy(),
+        ))
     }
 }
 
@@ -373,14 +384,24 @@ mod tests {
 
     async fn balancer(urls: &[&str]) -> Arc<Balancer> {
         let target = Target::Static(urls.iter().map(|u| (*u).to_owned()).collect());
-        Balancer::start(target, None, Duration::from_secs(1), Duration::from_secs(10))
-            .await
-            .expect("balancer")
+        Balancer::start(
+            target,
+            None,
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("balancer")
     }
 
     #[tokio::test]
     async fn spreads_calls_over_equal_instances() {
-        let balancer = balancer(&["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"]).await;
+        let balancer = balancer(&[
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:2",
+            "http://127.0.0.1:3",
+        ])
+        .await;
         let mut counts = std::collections::HashMap::<String, u32>::new();
         for _ in 0..3000 {
             let pick = balancer.pick().expect("an instance");
@@ -410,7 +431,9 @@ mod tests {
     async fn an_instance_whose_connection_failed_is_left_out_until_a_probe_connects() {
         // The first instance accepts connections again (a probe gets through);
         // the second never does.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let back = format!("http://{}", listener.local_addr().expect("addr"));
         let balancer = balancer(&[&back, "http://127.0.0.1:1"]).await;
         let failed = loop {
@@ -428,7 +451,11 @@ mod tests {
         let mut returned = false;
         for _ in 0..100 {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            returned = (0..50).any(|_| balancer.pick().is_some_and(|pick| pick.instance.address == back));
+            returned = (0..50).any(|_| {
+                balancer
+                    .pick()
+                    .is_some_and(|pick| pick.instance.address == back)
+            });
             if returned {
                 break;
             }
@@ -449,9 +476,14 @@ mod tests {
     #[tokio::test]
     async fn resolves_a_dns_target() {
         let target = Target::parse(&["dns:///localhost:9000".to_owned()]).expect("target");
-        let balancer = Balancer::start(target, None, Duration::from_secs(1), Duration::from_secs(10))
-            .await
-            .expect("balancer");
+        let balancer = Balancer::start(
+            target,
+            None,
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("balancer");
         let addresses = balancer.addresses();
         assert!(
             addresses.iter().any(|a| a == "http://127.0.0.1:9000"),

@@ -58,13 +58,18 @@ impl Service<Request<Body>> for GrpcChannel {
         let upstream = self.upstream.clone();
         Box::pin(async move {
             // tonic's client finds the Status in the error and hands it back as is.
-            observed(upstream, request).await.map_err(|status| Box::new(status) as BoxError)
+            observed(upstream, request)
+                .await
+                .map_err(|status| Box::new(status) as BoxError)
         })
     }
 }
 
 /// The call inside its client span, counted and logged.
-async fn observed(upstream: Arc<Upstream>, request: Request<Body>) -> Result<Response<Body>, Status> {
+async fn observed(
+    upstream: Arc<Upstream>,
+    request: Request<Body>,
+) -> Result<Response<Body>, Status> {
     let started = Instant::now();
     let operation = request.uri().path().to_owned();
     let span = tracing::info_span!(
@@ -74,7 +79,9 @@ async fn observed(upstream: Arc<Upstream>, request: Request<Body>) -> Result<Res
         upstream = %upstream.name,
         instance = Empty,
     );
-    let outcome = call(&upstream, &operation, request).instrument(span.clone()).await;
+    let outcome = call(&upstream, &operation, request)
+        .instrument(span.clone())
+        .await;
     let code = match &outcome {
         Ok(response) => status_in(response).map_or(Code::Ok, |status| status.code()),
         Err(status) => status.code(),
@@ -97,17 +104,26 @@ async fn observed(upstream: Arc<Upstream>, request: Request<Body>) -> Result<Res
 
 /// Deadline, breaker, then attempts on picked instances until one answers, the
 /// time runs out or no retry is allowed.
-async fn call(upstream: &Upstream, operation: &str, request: Request<Body>) -> Result<Response<Body>, Status> {
+async fn call(
+    upstream: &Upstream,
+    operation: &str,
+    request: Request<Body>,
+) -> Result<Response<Body>, Status> {
     let now = Instant::now();
     let budget = match deadline() {
-        Some(deadline) => deadline.saturating_duration_since(now).min(upstream.settings.timeout),
+        Some(deadline) => deadline
+            .saturating_duration_since(now)
+            .min(upstream.settings.timeout),
         None => upstream.settings.timeout,
     };
     if budget.is_zero() {
         return Err(refusal(
             504,
             DEADLINE_SPENT,
-            format!("not calling {}: the caller's deadline has passed", upstream.name),
+            format!(
+                "not calling {}: the caller's deadline has passed",
+                upstream.name
+            ),
             &upstream.name,
         ));
     }
@@ -144,7 +160,9 @@ async fn call(upstream: &Upstream, operation: &str, request: Request<Body>) -> R
             return Err(Status::internal("a call's body was sent twice"));
         };
         let mut request = Request::from_parts(parts.clone(), body);
-        request.headers_mut().insert("grpc-timeout", grpc_timeout(remaining));
+        request
+            .headers_mut()
+            .insert("grpc-timeout", grpc_timeout(remaining));
         let result = attempt_once(upstream, request, deadline, budget).await;
         let code = match &result {
             Ok(response) => status_in(response).map_or(Code::Ok, |status| status.code()),
@@ -235,7 +253,11 @@ async fn buffer(body: Body) -> Result<Bytes, Status> {
 fn is_failure(code: Code) -> bool {
     matches!(
         code,
-        Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::Unknown | Code::DataLoss
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Internal
+            | Code::Unknown
+            | Code::DataLoss
     )
 }
 

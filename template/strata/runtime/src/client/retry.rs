@@ -128,7 +128,10 @@ mod tests {
         assert!(!policy.again(1, tonic::Code::DeadlineExceeded));
         assert!(policy.again(1, tonic::Code::Unavailable));
         assert!(policy.again(2, tonic::Code::Unavailable));
-        assert!(!policy.again(3, tonic::Code::Unavailable), "3 attempts at most");
+        assert!(
+            !policy.again(3, tonic::Code::Unavailable),
+            "3 attempts at most"
+        );
     }
 
     #[test]
@@ -158,7 +161,10 @@ mod tests {
         for retry in 1..=3 {
             let full = Duration::from_millis(10) * 2u32.pow(retry - 1);
             let wait = policy.backoff(retry);
-            assert!(wait >= full / 2 && wait <= full, "{wait:?} for retry {retry}");
+            assert!(
+                wait >= full / 2 && wait <= full,
+                "{wait:?} for retry {retry}"
+            );
         }
     }
 

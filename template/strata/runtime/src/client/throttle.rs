@@ -133,7 +133,11 @@ mod tests {
         for _ in 0..9 {
             throttle.record(now, false);
         }
-        assert_eq!(throttle.allow(now, 0.0), Ok(()), "9 calls are below min_requests");
+        assert_eq!(
+            throttle.allow(now, 0.0),
+            Ok(()),
+            "9 calls are below min_requests"
+        );
         throttle.record(now, false);
         assert!(throttle.allow(now, 0.0).is_err());
     }
@@ -147,7 +151,11 @@ mod tests {
         }
         assert!(throttle.allow(start, 0.0).is_err());
         let later = start + Duration::from_secs(11);
-        assert_eq!(throttle.allow(later, 0.0), Ok(()), "the window has moved on");
+        assert_eq!(
+            throttle.allow(later, 0.0),
+            Ok(()),
+            "the window has moved on"
+        );
     }
 
     #[test]
