@@ -296,7 +296,71 @@ fn refusal(http: u16, reason: &str, message: String, upstream: &str) -> Status {
 
 #[cfg(test)]
 mod tests {
+    use tower::ServiceExt;
+
     use super::*;
+    use crate::client::Upstreams;
+    use crate::config;
+
+    /// Upstreams with `greeter` at `addr`, retries and breaker as configured.
+    async fn upstreams(addr: std::net::SocketAddr) -> (Upstreams, crate::Metrics) {
+        let settings: config::Client = serde_json::from_value(serde_json::json!({
+            "endpoints": [format!("http://{addr}")],
+            "timeout": "1s",
+        }))
+        .expect("settings");
+        let metrics = crate::Metrics::new("0", "test");
+        let clients = config::Clients::from([("greeter".to_owned(), settings)]);
+        (
+            Upstreams::new(&clients, &metrics).await.expect("upstreams"),
+            metrics,
+        )
+    }
+
+    fn say_hello() -> Request<Body> {
+        Request::post("/helloworld.v1.Greeter/SayHello")
+            .body(Body::empty())
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn a_spent_deadline_fails_at_once_without_a_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let (upstreams, metrics) = upstreams(listener.local_addr().expect("addr")).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let passed = Instant::now() - Duration::from_millis(1);
+        let err = crate::middleware::with_deadline(passed, channel.oneshot(say_hello()))
+            .await
+            .expect_err("refused");
+
+        let status = err.downcast::<Status>().expect("a Status");
+        assert_eq!(status.code(), Code::DeadlineExceeded);
+        let refusal = crate::Error::from_status(&status);
+        assert_eq!(
+            (refusal.reason(), refusal.domain()),
+            (DEADLINE_SPENT, DOMAIN)
+        );
+        let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(accepted.is_err(), "no connection was made");
+        let counted = r#"client_requests_total{upstream="greeter",operation="/helloworld.v1.Greeter/SayHello",code="DEADLINE_EXCEEDED"} 1"#;
+        assert!(metrics.encode().contains(counted), "{}", metrics.encode());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_upstream_names_the_configured_ones() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let (upstreams, _) = upstreams(listener.local_addr().expect("addr")).await;
+        let err = upstreams.grpc("billing").expect_err("not configured");
+        assert_eq!(
+            err.to_string(),
+            "no upstream \"billing\" under clients: in the configuration (configured: greeter)"
+        );
+    }
 
     #[test]
     fn grpc_timeout_is_whole_milliseconds_never_zero() {
