@@ -8,21 +8,28 @@ use strata::telemetry;
 /// ready to run.
 pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<strata::App> {
     let data = data::Data::connect(&conf.data.database).await?;
-    let services = services(data.clone());
-    let health = health(&data);
     let metrics = metrics(&data);
+    let upstreams = strata::client::Upstreams::new(&conf.clients, &metrics)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let services = services(data.clone(), &upstreams)?;
+    let health = health(&data);
     bind(conf, &services, health, &metrics).await
 }
 
-/// Every api service over `data`: data -> biz -> service, the one place each is
-/// constructed.
-pub fn services(data: data::Data) -> service::Services {
+/// Every api service over `data` and the `upstreams` it calls: data -> biz ->
+/// service, the one place each is constructed.
+pub fn services(
+    data: data::Data,
+    upstreams: &strata::client::Upstreams,
+) -> anyhow::Result<service::Services> {
     let greeter = biz::GreeterUsecase::new(data::GreeterRepo::new(data.clone()));
     let notes = biz::NoteUsecase::new(data::NoteRepo::new(data));
-    service::Services {
+    let welcome = biz::WelcomeUsecase::new(notes.clone(), data::GreeterUpstream::new(upstreams)?);
+    Ok(service::Services {
         greeter: service::GreeterService::new(greeter),
-        notes: service::NotesService::new(notes),
-    }
+        notes: service::NotesService::new(notes, welcome),
+    })
 }
 
 /// The transport half of [`wire`]: `services` mounted on the gRPC and HTTP

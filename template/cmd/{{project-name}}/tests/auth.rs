@@ -351,3 +351,79 @@ fn write_atomically(path: &Path, text: &str) {
     std::fs::write(&next, text).expect("write");
     std::fs::rename(&next, path).expect("rename");
 }
+
+/// A JWKS served over HTTPS by a certificate of a private CA, which
+/// `auth.jwt.jwks_ca_file` trusts.
+#[tokio::test]
+async fn a_jwks_over_https_from_a_private_ca_is_used() {
+    let (mut conf, scratch) = test_conf();
+    let key = ec_key();
+    let (addr, ca_pem) = serve_https_once_per_connection(jwks(&[("tls", &key)])).await;
+    let ca_file = scratch.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).expect("write CA");
+    let jwt = &mut conf.auth.jwt;
+    jwt.enabled = true;
+    jwt.jwks_url = format!("https://{addr}/jwks.json");
+    jwt.jwks_ca_file = ca_file;
+    jwt.issuers = vec![ISSUER.to_owned()];
+    jwt.audiences = vec![AUDIENCE.to_owned()];
+    let running = start_with(&conf, scratch).await;
+
+    accepted(
+        &running,
+        "a key from the https JWKS",
+        &es256(&key, Some("tls"), &claims()),
+    )
+    .await;
+}
+
+/// Answers every HTTPS request with `document` (a certificate for 127.0.0.1
+/// from a CA made here); returns the address and the CA's PEM.
+async fn serve_https_once_per_connection(document: String) -> (SocketAddr, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("CA key");
+    let ca_pem = ca_params
+        .self_signed(&ca_key)
+        .expect("CA certificate")
+        .pem();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().expect("key");
+    let params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("params");
+    let cert = params.signed_by(&key, &issuer).expect("certificate");
+    let chain = vec![CertificateDer::from_pem_slice(cert.pem().as_bytes()).expect("PEM")];
+    let private = PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).expect("key PEM");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, private)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(tls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let Ok(mut stream) = acceptor.accept(tcp).await else {
+                continue;
+            };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{document}",
+                document.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (addr, ca_pem)
+}

@@ -64,12 +64,15 @@ async fn survives_a_thousand_panicking_requests() {
     let data = data::Data::connect(&conf.data.database)
         .await
         .expect("database");
+    let metrics = strata::Metrics::new("0.0.0", "test");
+    let upstreams = strata::client::Upstreams::new(&conf.clients, &metrics)
+        .await
+        .expect("upstreams");
     let services = service::Services {
         greeter: service::GreeterService::new(biz::GreeterUsecase::new(PanickingGreeterRepo)),
-        ..app::services(data)
+        ..app::services(data, &upstreams).expect("services")
     };
     let health = strata::Health::builder().build();
-    let metrics = strata::Metrics::new("0.0.0", "test");
     let app = app::bind(&conf, &services, health, &metrics)
         .await
         .expect("servers bind");

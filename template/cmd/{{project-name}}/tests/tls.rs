@@ -2,7 +2,8 @@
 //! test time: both ports speak TLS and refuse plaintext, a certificate replaced on
 //! disk is served without a restart, client certificates are checked when a CA is
 //! configured (and against a new CA once its file is replaced), and the admin
-//! port stays plaintext.
+//! port stays plaintext. An `https://` upstream under `clients:` is trusted
+//! through its `ca_file`.
 
 mod support;
 
@@ -18,7 +19,8 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
-use support::{Running, run, test_conf};
+use serde_json::json;
+use support::{Running, http_json, run, start_with, test_conf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -336,4 +338,36 @@ fn replace(path: &Path, text: &str) {
     let next = path.with_extension("next");
     std::fs::write(&next, text).expect("write");
     std::fs::rename(&next, path).expect("rename");
+}
+
+#[tokio::test]
+async fn an_https_upstream_is_trusted_through_the_clients_ca_file() {
+    let ca = Authority::new("upstream CA");
+    let (upstream, _) = start_tls(&ca.issue("upstream"), None).await;
+    let caller = |trusted: bool| {
+        let (mut conf, scratch) = test_conf();
+        let greeter = conf.clients.get_mut("greeter").expect("clients.greeter");
+        greeter.endpoints = vec![format!("https://{}", upstream.grpc)];
+        if trusted {
+            let ca_file = scratch.path().join("upstream-ca.crt");
+            std::fs::write(&ca_file, &ca.pem).expect("write CA");
+            greeter.ca_file = ca_file;
+        }
+        async move { start_with(&conf, scratch).await }
+    };
+    let welcome = json!({ "name": "ada" });
+
+    let trusting = caller(true).await;
+    let (status, note) =
+        http_json(trusting.http, "POST", "/v1/notes:welcome", welcome.clone()).await;
+    assert_eq!(
+        (status, &note["body"]),
+        (200, &json!("Hello ada")),
+        "{note}"
+    );
+
+    // The system's roots do not know the upstream's CA: the handshake fails.
+    let untrusting = caller(false).await;
+    let (status, body) = http_json(untrusting.http, "POST", "/v1/notes:welcome", welcome).await;
+    assert_eq!(status, 503, "{body}");
 }

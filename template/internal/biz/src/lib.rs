@@ -2,7 +2,9 @@
 //!
 //! biz depends on no framework crate. It declares what it needs from storage as one
 //! repository trait per aggregate (`GreeterRepo`, `NoteRepo`), the data layer
-//! implements them, and service calls the use cases (`GreeterUsecase`, `NoteUsecase`).
+//! implements them, and service calls the use cases (`GreeterUsecase`, `NoteUsecase`,
+//! `WelcomeUsecase`). What it needs from another service is a trait too
+//! (`GreetingSource`), which data implements over a client.
 
 mod caller;
 mod error;
@@ -10,6 +12,7 @@ mod greeter;
 mod notes;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod welcome;
 
 pub use caller::Caller;
 pub use error::{Cause, Error, Result};
@@ -17,3 +20,4 @@ pub use greeter::{Greeter, GreeterRepo, GreeterUsecase};
 pub use notes::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Note, NoteChanges, NotePage, NoteRepo, NoteUsecase,
 };
+pub use welcome::{GreetingSource, WelcomeUsecase};

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::{Error, Greeter, GreeterRepo, Note, NoteRepo, Result};
+use crate::{Error, Greeter, GreeterRepo, GreetingSource, Note, NoteRepo, Result};
 
 /// In-memory greetings and how often each name was greeted.
 #[derive(Debug, Clone, Default)]
@@ -137,4 +137,28 @@ fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     state
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Greetings as the Greeter gives them (`Hello <name>`), without a network.
+#[derive(Debug, Clone, Default)]
+pub struct FakeGreetingSource {
+    /// When set, every call fails with this error.
+    fail: Option<fn() -> Error>,
+}
+
+impl FakeGreetingSource {
+    /// A source whose every call fails with `error()`.
+    pub fn failing_with(error: fn() -> Error) -> Self {
+        Self { fail: Some(error) }
+    }
+}
+
+#[async_trait::async_trait]
+impl GreetingSource for FakeGreetingSource {
+    async fn greet(&self, name: &str) -> Result<String> {
+        match self.fail {
+            Some(error) => Err(error()),
+            None => Ok(format!("Hello {name}")),
+        }
+    }
 }

@@ -1,16 +1,19 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use strata_config::{Auth, Invalid, Log, Server, Trace};
+use strata_config::{Auth, Clients, Invalid, Log, Server, Trace};
 
 /// The whole configuration, as in `configs/config.yaml`: the framework's sections
-/// (`server`, `auth`, `log`, `trace`) and this service's own (`data`).
+/// (`server`, `auth`, `clients`, `log`, `trace`) and this service's own (`data`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bootstrap {
     pub server: Server,
     #[serde(default)]
     pub auth: Auth,
+    /// The services this one calls, by name.
+    #[serde(default)]
+    pub clients: Clients,
     pub data: Data,
     pub log: Log,
     pub trace: Trace,
@@ -20,6 +23,7 @@ impl strata_config::Config for Bootstrap {
     fn validate(&self) -> Result<(), Invalid> {
         self.server.validate("server")?;
         self.auth.validate("auth")?;
+        strata_config::validate_clients(&self.clients, "clients")?;
         self.data.database.validate("data.database")?;
         self.log.validate("log")?;
         self.trace.validate("trace")

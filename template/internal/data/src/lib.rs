@@ -1,8 +1,10 @@
 //! The data layer: connections, migrations and the repositories that implement the
-//! biz traits. Every SQL string of the service lives here.
+//! biz traits, and the clients of other services that implement the others. Every
+//! SQL string of the service lives here.
 
 mod error;
 mod greeter;
+mod greeter_upstream;
 mod notes;
 // The driver this service was generated with: connection options and migrations.
 mod {{database}};
@@ -15,6 +17,7 @@ use sqlx::pool::PoolOptions;
 
 pub use error::Error;
 pub use greeter::GreeterRepo;
+pub use greeter_upstream::GreeterUpstream;
 pub use notes::NoteRepo;
 
 /// A failed connection attempt: worth retrying (the server is not up yet) or not

@@ -1,11 +1,11 @@
 use std::pin::Pin;
 
 use api::notes::v1::{
-    CreateNoteRequest, DeleteNoteRequest, GetNoteRequest, ListNotesRequest, ListNotesResponse,
-    Note, UpdateNoteRequest, WatchNotesRequest, error_invalid_note, error_note_not_found,
-    notes_server::Notes,
+    CreateNoteRequest, CreateWelcomeNoteRequest, DeleteNoteRequest, GetNoteRequest,
+    ListNotesRequest, ListNotesResponse, Note, UpdateNoteRequest, WatchNotesRequest,
+    error_invalid_note, error_note_not_found, notes_server::Notes,
 };
-use biz::{NoteChanges, NoteUsecase};
+use biz::{NoteChanges, NoteUsecase, WelcomeUsecase};
 use tonic::codegen::tokio_stream::wrappers::BroadcastStream;
 use tonic::codegen::tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
@@ -16,12 +16,13 @@ use crate::dependency_errors;
 #[derive(Debug, Clone)]
 pub struct NotesService {
     usecase: NoteUsecase,
+    welcome: WelcomeUsecase,
 }
 
 impl NotesService {
-    /// The service answering through `usecase`.
-    pub fn new(usecase: NoteUsecase) -> Self {
-        Self { usecase }
+    /// The service answering through `usecase`, and `welcome` for welcome notes.
+    pub fn new(usecase: NoteUsecase, welcome: WelcomeUsecase) -> Self {
+        Self { usecase, welcome }
     }
 }
 
@@ -50,6 +51,18 @@ impl Notes for NotesService {
         let note = self
             .usecase
             .create(&title, &body)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(to_proto(note)))
+    }
+
+    async fn create_welcome_note(
+        &self,
+        request: Request<CreateWelcomeNoteRequest>,
+    ) -> Result<Response<Note>, Status> {
+        let note = self
+            .welcome
+            .welcome(&request.into_inner().name)
             .await
             .map_err(to_status)?;
         Ok(Response::new(to_proto(note)))
@@ -178,14 +191,21 @@ fn to_status(err: biz::Error) -> Status {
 #[cfg(test)]
 mod tests {
     use api::notes::v1::{is_invalid_note, is_note_not_found};
-    use biz::testing::FakeNoteRepo;
+    use biz::testing::{FakeGreetingSource, FakeNoteRepo};
     use prost_types::FieldMask;
     use tonic::Code;
 
     use super::*;
 
     fn service() -> NotesService {
-        NotesService::new(NoteUsecase::new(FakeNoteRepo::default()))
+        over(FakeNoteRepo::default())
+    }
+
+    /// The service over `repo`, greeting without a network.
+    fn over(repo: FakeNoteRepo) -> NotesService {
+        let usecase = NoteUsecase::new(repo);
+        let welcome = WelcomeUsecase::new(usecase.clone(), FakeGreetingSource::default());
+        NotesService::new(usecase, welcome)
     }
 
     async fn create(service: &NotesService, title: &str) -> Note {
@@ -292,9 +312,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_storage_failure_is_internal_and_hides_the_cause() {
-        let service = NotesService::new(NoteUsecase::new(FakeNoteRepo::failing_with(|| {
+        let service = over(FakeNoteRepo::failing_with(|| {
             biz::Error::storage("disk full on 10.0.0.7")
-        })));
+        }));
 
         let status = service
             .get_note(Request::new(GetNoteRequest { id: "x".into() }))
@@ -303,5 +323,21 @@ mod tests {
 
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("10.0.0.7"));
+    }
+
+    #[tokio::test]
+    async fn a_welcome_note_carries_the_greeters_greeting() {
+        let note = service()
+            .create_welcome_note(Request::new(CreateWelcomeNoteRequest {
+                name: "ada".into(),
+            }))
+            .await
+            .expect("created")
+            .into_inner();
+
+        assert_eq!(
+            (note.title.as_str(), note.body.as_str()),
+            ("Welcome, ada", "Hello ada")
+        );
     }
 }

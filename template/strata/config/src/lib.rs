@@ -3,18 +3,20 @@
 //! `--set key=value` flags, later wins; loaded into the service's own schema.
 //!
 //! The service owns its schema (a struct that implements [`Config`]) and composes
-//! the framework's sections into it: [`Server`], [`Log`], [`Trace`], [`Auth`]. The framework
+//! the framework's sections into it: [`Server`], [`Log`], [`Trace`], [`Auth`], [`Clients`]. The framework
 //! reads those sections as they are, so a setting flows one way: from the file to
 //! the code that uses it. An unknown key or a bad value stops startup with a
 //! message that names the key and the source that set it.
 
 mod auth;
+mod clients;
 mod load;
 mod schema;
 mod sources;
 mod watch;
 
 pub use auth::{Auth, Jwt, REDACTED};
+pub use clients::{Breaker, Client, Clients, Retry, validate_clients};
 pub use load::{Error, Sources, env_prefix, load, redacted};
 pub use schema::{
     Cors, Grpc, Http, Invalid, Log, LogFile, LogFormat, Middleware, Rotation, Server, Tls, Trace,

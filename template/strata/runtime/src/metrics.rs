@@ -30,6 +30,19 @@ struct TransportLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClientLabels {
+    upstream: String,
+    operation: String,
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    upstream: String,
+    operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
     commit: String,
@@ -56,6 +69,8 @@ struct Inner {
     duration: Family<OperationLabels, Histogram, fn() -> Histogram>,
     in_flight: Family<TransportLabels, Gauge>,
     panics: Counter,
+    client_requests: Family<ClientLabels, Counter>,
+    client_duration: Family<UpstreamLabels, Histogram, fn() -> Histogram>,
 }
 
 impl Metrics {
@@ -86,6 +101,18 @@ impl Metrics {
             "Handlers that panicked (answered with INTERNAL)",
             panics.clone(),
         );
+        let client_requests = Family::<ClientLabels, Counter>::default();
+        registry.register(
+            "client_requests",
+            "Calls to upstream services, by upstream (its name under clients:), operation and gRPC code",
+            client_requests.clone(),
+        );
+        let client_duration = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "client_request_duration_seconds",
+            "Time from call to response headers, retries included",
+            client_duration.clone(),
+        );
         // A gauge at 1 rather than an OpenMetrics `info`, which the classic text
         // format (and promtool) does not know.
         let build = Family::<BuildLabels, Gauge>::default();
@@ -104,6 +131,8 @@ impl Metrics {
                 duration,
                 in_flight,
                 panics,
+                client_requests,
+                client_duration,
             }),
         }
     }
@@ -171,6 +200,31 @@ impl Metrics {
             .duration
             .get_or_create(&OperationLabels {
                 transport,
+                operation: operation.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A call to `upstream` ended with `code` (its gRPC name) after `elapsed`.
+    pub(crate) fn call_finished(
+        &self,
+        upstream: &str,
+        operation: &str,
+        code: &'static str,
+        elapsed: Duration,
+    ) {
+        self.inner
+            .client_requests
+            .get_or_create(&ClientLabels {
+                upstream: upstream.to_owned(),
+                operation: operation.to_owned(),
+                code,
+            })
+            .inc();
+        self.inner
+            .client_duration
+            .get_or_create(&UpstreamLabels {
+                upstream: upstream.to_owned(),
                 operation: operation.to_owned(),
             })
             .observe(elapsed.as_secs_f64());

@@ -31,6 +31,8 @@ pub struct Running {
 /// `configs/config.yaml` with free ports and a database of the test's own, under a
 /// fresh scratch directory.
 pub fn test_conf() -> (conf::Bootstrap, tempfile::TempDir) {
+    // reqwest (rustls, no provider of its own) needs the one strata picks.
+    strata::client::install_crypto_provider();
     let scratch = tempfile::tempdir().expect("temp dir");
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/config.yaml");
     // A prefix no shell sets, so the developer's environment cannot leak in.

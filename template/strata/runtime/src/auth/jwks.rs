@@ -47,8 +47,16 @@ impl Jwks {
         } else {
             return Ok(None);
         };
-        let client = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
+        let mut client = crate::client::http_client_builder().timeout(FETCH_TIMEOUT);
+        if !jwt.jwks_ca_file.as_os_str().is_empty() {
+            let ca = &jwt.jwks_ca_file;
+            let pem = std::fs::read(ca)
+                .map_err(|err| format!("auth.jwt.jwks_ca_file {}: {err}", ca.display()))?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|err| format!("auth.jwt.jwks_ca_file {}: {err}", ca.display()))?;
+            client = client.tls_certs_merge(roots);
+        }
+        let client = client
             .build()
             .map_err(|err| format!("auth.jwt.jwks_url: {err}"))?;
         let jwks = Self {

@@ -1,6 +1,8 @@
 //! What a request carries into the calls it makes: its id, its `x-md-*` metadata
 //! and (through the current span) its trace context.
 
+use std::time::Instant;
+
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::Injector;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -12,6 +14,19 @@ pub const METADATA_PREFIX: &str = "x-md-";
 
 tokio::task_local! {
     static CURRENT: RequestContext;
+    static DEADLINE: Instant;
+}
+
+/// Runs `future` (a request's handling) with `deadline` as the time by which its
+/// caller wants an answer: what outbound calls made meanwhile may use at most.
+pub(crate) async fn with_deadline<F: Future>(deadline: Instant, future: F) -> F::Output {
+    DEADLINE.scope(deadline, future).await
+}
+
+/// When the request being handled on this task must be answered (its
+/// `grpc-timeout`, or the server's timeout if sooner); `None` outside a request.
+pub fn deadline() -> Option<Instant> {
+    DEADLINE.try_with(|deadline| *deadline).ok()
 }
 
 /// The request being handled, as seen by outbound calls.

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::{Transport, caller_codes, upload};
+use super::{Transport, caller_codes, context, upload};
 use crate::config;
 use crate::error::{Error, ErrorReason, http_error, render};
 
@@ -119,9 +119,10 @@ where
             Transport::Grpc => body.watch(request),
             Transport::Http => upload.watch(request),
         };
-        let handled = inner.call(request);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let handled = context::with_deadline(deadline.into_std(), inner.call(request));
         Box::pin(async move {
-            let response = match tokio::time::timeout(timeout, handled).await {
+            let response = match tokio::time::timeout_at(deadline, handled).await {
                 Ok(response) => response?,
                 // Dropping `handled` cancels the handler.
                 Err(_) if upload.stalled() => stalled_upload(timeout, http1),

@@ -28,7 +28,9 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
-pub use context::{RequestContext, outbound_headers};
+#[cfg(test)]
+pub(crate) use context::with_deadline;
+pub use context::{RequestContext, deadline, outbound_headers};
 pub(crate) use guard::reason_of;
 pub use observe::REQUEST_ID;
 

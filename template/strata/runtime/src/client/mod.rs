@@ -1,8 +1,37 @@
-//! Outbound calls that carry the current request along: its `x-request-id`, its
-//! `x-md-*` metadata and the W3C trace context of the current span; the caller's
-//! bearer token only where asked ([`Propagate::forwarding_token`],
-//! [`caller_token`]). Every helper takes a timeout: a call to another service
-//! never waits forever.
+//! Calls to other services, as complete as the requests this one serves.
+//!
+//! [`Upstreams`] holds every upstream of the `clients:` section, by name;
+//! `upstreams.grpc("greeter")?` is a channel for the generated tonic client
+//! (`GreeterClient::new(channel)`). Each call through it:
+//!
+//! - gets a client span, child of the current request's span, whose W3C
+//!   `traceparent` travels with the call, beside the request's `x-request-id`
+//!   and `x-md-*` metadata;
+//! - is counted in `client_requests_total` and
+//!   `client_request_duration_seconds` (by upstream, operation, code), and logged
+//!   at debug level;
+//! - gets the smaller of the upstream's `timeout` and what is left of the
+//!   current request's deadline, sent as `grpc-timeout`; a spent budget fails at
+//!   once with DEADLINE_EXCEEDED, without a call;
+//! - passes the upstream's circuit breaker (adaptive throttling, [`throttle`]);
+//! - goes to one instance chosen by power of two choices over a peak-EWMA load,
+//!   instances whose connection failed being left out for a while ([`balance`]);
+//! - is retried on UNAVAILABLE, with backoff and jitter, only for the methods
+//!   `retry.methods` marks safe to repeat, and within the retry budget.
+//!
+//! The older helpers below ([`grpc_channel`], [`http_client`], [`http_request`])
+//! carry the request's context and a timeout only.
+
+mod balance;
+mod grpc;
+mod random;
+mod retry;
+mod throttle;
+mod upstreams;
+mod window;
+
+pub use grpc::{CIRCUIT_OPEN, DEADLINE_SPENT, DOMAIN, GrpcChannel};
+pub use upstreams::{UnknownUpstream, Upstreams};
 
 use std::time::Duration;
 
@@ -33,10 +62,30 @@ pub fn grpc_channel(
 /// An HTTP client for calls to other services; each request fails after `timeout`.
 /// Build requests with [`http_request`] so they carry the current context.
 pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
+    http_client_builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .build()
+}
+
+/// `reqwest::Client::builder()`, with `https://` working: reqwest is built with
+/// rustls but no crypto provider of its own (its default, aws-lc-rs, needs a C
+/// build), so the process's default provider is set here, once, to ring, the
+/// one the listeners use. Build every reqwest client from this.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    install_crypto_provider();
+    reqwest::Client::builder()
+}
+
+/// Makes ring the process's default rustls crypto provider, once; a provider
+/// set before (by the service, or a test) stands. `reqwest::Client::new()`
+/// panics without one, so [`Upstreams::new`] calls this too: a service that
+/// builds its own reqwest clients after `wire` needs nothing more.
+pub fn install_crypto_provider() {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// `client.request(method, url)` with [`outbound_headers`] already added.

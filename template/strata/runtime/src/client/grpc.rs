@@ -1,0 +1,380 @@
+//! The channel generated tonic clients call through: one call's whole path,
+//! from the deadline to the instance and back (see the module above).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use http::{HeaderValue, Request, Response};
+use http_body_util::{BodyExt, Full};
+use tonic::body::Body;
+use tonic::{Code, Status};
+use tower::{Service, ServiceExt};
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use super::random;
+use super::upstreams::Upstream;
+use crate::error::code_name;
+use crate::middleware::{deadline, outbound_headers};
+
+/// The error domain of the refusals this client makes itself.
+pub const DOMAIN: &str = "strata.client";
+/// The reason of a call the circuit breaker refused without sending it.
+pub const CIRCUIT_OPEN: &str = "UPSTREAM_CIRCUIT_OPEN";
+/// The reason of a call not sent because the caller's deadline had passed.
+pub const DEADLINE_SPENT: &str = "UPSTREAM_DEADLINE_SPENT";
+
+/// A channel to one upstream, for any generated tonic client of its services:
+/// `GreeterClient::new(channel)`. Cheap to clone; every clone shares the
+/// upstream's instances, breaker and retry budget.
+#[derive(Debug, Clone)]
+pub struct GrpcChannel {
+    upstream: Arc<Upstream>,
+}
+
+impl GrpcChannel {
+    pub(crate) fn new(upstream: Arc<Upstream>) -> Self {
+        Self { upstream }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Service<Request<Body>> for GrpcChannel {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Readiness is per instance, checked once one is picked for the call.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let upstream = self.upstream.clone();
+        Box::pin(async move {
+            // tonic's client finds the Status in the error and hands it back as is.
+            observed(upstream, request)
+                .await
+                .map_err(|status| Box::new(status) as BoxError)
+        })
+    }
+}
+
+/// The call inside its client span, counted and logged.
+async fn observed(
+    upstream: Arc<Upstream>,
+    request: Request<Body>,
+) -> Result<Response<Body>, Status> {
+    let started = Instant::now();
+    let operation = request.uri().path().to_owned();
+    let span = tracing::info_span!(
+        "client",
+        otel.name = %operation,
+        otel.kind = "client",
+        upstream = %upstream.name,
+        instance = Empty,
+    );
+    let outcome = call(&upstream, &operation, request)
+        .instrument(span.clone())
+        .await;
+    let code = match &outcome {
+        Ok(response) => status_in(response).map_or(Code::Ok, |status| status.code()),
+        Err(status) => status.code(),
+    };
+    let elapsed = started.elapsed();
+    upstream
+        .metrics
+        .call_finished(&upstream.name, &operation, code_name(code), elapsed);
+    span.in_scope(|| {
+        tracing::debug!(
+            upstream = %upstream.name,
+            operation,
+            code = code_name(code),
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "client access"
+        );
+    });
+    outcome
+}
+
+/// Deadline, breaker, then attempts on picked instances until one answers, the
+/// time runs out or no retry is allowed.
+async fn call(
+    upstream: &Upstream,
+    operation: &str,
+    request: Request<Body>,
+) -> Result<Response<Body>, Status> {
+    let now = Instant::now();
+    let budget = match deadline() {
+        Some(deadline) => deadline
+            .saturating_duration_since(now)
+            .min(upstream.settings.timeout),
+        None => upstream.settings.timeout,
+    };
+    if budget.is_zero() {
+        return Err(refusal(
+            504,
+            DEADLINE_SPENT,
+            format!(
+                "not calling {}: the caller's deadline has passed",
+                upstream.name
+            ),
+            &upstream.name,
+        ));
+    }
+    let deadline = now + budget;
+    upstream.throttle.allow(now, random::unit()).map_err(|refused| {
+        refusal(
+            503,
+            CIRCUIT_OPEN,
+            format!(
+                "not calling {}: its circuit breaker is open ({:.0}% of its recent calls failed)",
+                upstream.name,
+                refused.failed * 100.0
+            ),
+            &upstream.name,
+        )
+    })?;
+
+    // Inside the client span: the traceparent names it as the parent.
+    let (mut parts, body) = request.into_parts();
+    parts.headers.extend(outbound_headers());
+    let retryable = upstream.retry.covers(operation);
+    upstream.retry.deposit();
+    // A call that may be sent twice keeps its (unary) message to send again.
+    let mut body = if retryable {
+        Attempts::Buffered(buffer(body).await?)
+    } else {
+        Attempts::Once(Some(body))
+    };
+
+    let mut attempt = 1;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let Some(body) = body.next() else {
+            return Err(Status::internal("a call's body was sent twice"));
+        };
+        let mut request = Request::from_parts(parts.clone(), body);
+        request
+            .headers_mut()
+            .insert("grpc-timeout", grpc_timeout(remaining));
+        let result = attempt_once(upstream, request, deadline, budget).await;
+        let code = match &result {
+            Ok(response) => status_in(response).map_or(Code::Ok, |status| status.code()),
+            Err(status) => status.code(),
+        };
+        upstream.throttle.record(Instant::now(), !is_failure(code));
+        if retryable && upstream.retry.again(attempt, code) {
+            let wait = upstream.retry.backoff(attempt);
+            if Instant::now() + wait < deadline {
+                tracing::debug!(attempt, code = code_name(code), "retrying");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+                continue;
+            }
+        }
+        return result;
+    }
+}
+
+/// One attempt on the instance the balancer picks.
+async fn attempt_once(
+    upstream: &Upstream,
+    request: Request<Body>,
+    deadline: Instant,
+    budget: Duration,
+) -> Result<Response<Body>, Status> {
+    let Some(pick) = upstream.balancer.pick() else {
+        return Err(Status::unavailable(format!(
+            "upstream {} has no instance ({} resolved to none)",
+            upstream.name,
+            upstream.settings.endpoints.join(", ")
+        )));
+    };
+    tracing::Span::current().record("instance", pick.instance.address.as_str());
+    let mut channel = pick.instance.channel.clone();
+    let sent = async {
+        channel.ready().await?;
+        channel.call(request).await
+    };
+    let (result, connection_failed) = match tokio::time::timeout_at(deadline.into(), sent).await {
+        Ok(Ok(response)) => (Ok(response), false),
+        Ok(Err(err)) => (
+            Err(Status::unavailable(format!(
+                "upstream {} at {}: {}",
+                upstream.name,
+                pick.instance.address,
+                chain(&err)
+            ))),
+            true,
+        ),
+        Err(_) => (
+            Err(Status::deadline_exceeded(format!(
+                "upstream {} did not answer within {budget:?}",
+                upstream.name
+            ))),
+            false,
+        ),
+    };
+    pick.finish(connection_failed, upstream.settings.ejection);
+    result
+}
+
+/// The request body of each attempt: the original once, or a buffered copy.
+enum Attempts {
+    Once(Option<Body>),
+    Buffered(Bytes),
+}
+
+impl Attempts {
+    fn next(&mut self) -> Option<Body> {
+        match self {
+            Self::Once(body) => body.take(),
+            Self::Buffered(bytes) => Some(Body::new(Full::new(bytes.clone()))),
+        }
+    }
+}
+
+/// The whole request message (a unary call's body is one frame).
+async fn buffer(body: Body) -> Result<Bytes, Status> {
+    body.collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .map_err(|err| Status::internal(format!("encoding the request: {err}")))
+}
+
+/// The outcomes that count against an upstream in its breaker: it is down,
+/// overloaded or broken, not the caller's mistake.
+fn is_failure(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Internal
+            | Code::Unknown
+            | Code::DataLoss
+    )
+}
+
+/// The status of a "trailers-only" response (every failed unary call); a
+/// successful call's status follows in the trailers.
+fn status_in(response: &Response<Body>) -> Option<Status> {
+    Status::from_header_map(response.headers())
+}
+
+/// `grpc-timeout` for `remaining`, in milliseconds (at least 1), as the gRPC
+/// spec writes it: up to 8 digits and a unit.
+fn grpc_timeout(remaining: Duration) -> HeaderValue {
+    let millis = remaining.as_millis().clamp(1, 99_999_999);
+    HeaderValue::from_str(&format!("{millis}m")).unwrap_or(HeaderValue::from_static("1m"))
+}
+
+/// An error and its sources: "transport error: tcp connect error: Connection refused".
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A refusal this client makes itself, with its reason in an ErrorInfo.
+fn refusal(http: u16, reason: &str, message: String, upstream: &str) -> Status {
+    crate::Error::new(http, reason, message)
+        .with_domain(DOMAIN)
+        .with_metadata("upstream", upstream)
+        .to_status()
+}
+
+#[cfg(test)]
+mod tests {
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::client::Upstreams;
+    use crate::config;
+
+    /// Upstreams with `greeter` at `addr`, retries and breaker as configured.
+    async fn upstreams(addr: std::net::SocketAddr) -> (Upstreams, crate::Metrics) {
+        let settings: config::Client = serde_json::from_value(serde_json::json!({
+            "endpoints": [format!("http://{addr}")],
+            "timeout": "1s",
+        }))
+        .expect("settings");
+        let metrics = crate::Metrics::new("0", "test");
+        let clients = config::Clients::from([("greeter".to_owned(), settings)]);
+        (
+            Upstreams::new(&clients, &metrics).await.expect("upstreams"),
+            metrics,
+        )
+    }
+
+    fn say_hello() -> Request<Body> {
+        Request::post("/helloworld.v1.Greeter/SayHello")
+            .body(Body::empty())
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn a_spent_deadline_fails_at_once_without_a_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let (upstreams, metrics) = upstreams(listener.local_addr().expect("addr")).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let passed = Instant::now() - Duration::from_millis(1);
+        let err = crate::middleware::with_deadline(passed, channel.oneshot(say_hello()))
+            .await
+            .expect_err("refused");
+
+        let status = err.downcast::<Status>().expect("a Status");
+        assert_eq!(status.code(), Code::DeadlineExceeded);
+        let refusal = crate::Error::from_status(&status);
+        assert_eq!(
+            (refusal.reason(), refusal.domain()),
+            (DEADLINE_SPENT, DOMAIN)
+        );
+        let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(accepted.is_err(), "no connection was made");
+        let counted = r#"client_requests_total{upstream="greeter",operation="/helloworld.v1.Greeter/SayHello",code="DEADLINE_EXCEEDED"} 1"#;
+        assert!(metrics.encode().contains(counted), "{}", metrics.encode());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_upstream_names_the_configured_ones() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let (upstreams, _) = upstreams(listener.local_addr().expect("addr")).await;
+        let err = upstreams.grpc("billing").expect_err("not configured");
+        assert_eq!(
+            err.to_string(),
+            "no upstream \"billing\" under clients: in the configuration (configured: greeter)"
+        );
+    }
+
+    #[test]
+    fn grpc_timeout_is_whole_milliseconds_never_zero() {
+        assert_eq!(grpc_timeout(Duration::from_millis(100)), "100m");
+        assert_eq!(grpc_timeout(Duration::from_micros(99_600)), "99m");
+        assert_eq!(grpc_timeout(Duration::ZERO), "1m");
+    }
+
+    #[test]
+    fn only_server_side_failures_count_against_the_upstream() {
+        assert!(is_failure(Code::Unavailable));
+        assert!(is_failure(Code::DeadlineExceeded));
+        assert!(!is_failure(Code::InvalidArgument));
+        assert!(!is_failure(Code::NotFound));
+        assert!(!is_failure(Code::Ok));
+    }
+}
