@@ -15,13 +15,15 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<strata::App> {
 }
 
 /// Every api service over `data`: data -> biz -> service, the one place each is
-/// constructed.
+/// constructed. `make scaffold` adds a resource's lines at the markers.
 pub fn services(data: data::Data) -> service::Services {
     let greeter = biz::GreeterUsecase::new(data::GreeterRepo::new(data.clone()));
-    let notes = biz::NoteUsecase::new(data::NoteRepo::new(data));
+    let notes = biz::NoteUsecase::new(data::NoteRepo::new(data.clone()));
+    // strata:scaffold usecase
     service::Services {
         greeter: service::GreeterService::new(greeter),
         notes: service::NotesService::new(notes),
+        // strata:scaffold service
     }
 }
 

@@ -3,17 +3,20 @@
 //! biz depends on no framework crate. It declares what it needs from storage as one
 //! repository trait per aggregate (`GreeterRepo`, `NoteRepo`), the data layer
 //! implements them, and service calls the use cases (`GreeterUsecase`, `NoteUsecase`).
+//! `make scaffold` adds a resource's module at the `strata:scaffold` markers.
 
 mod caller;
 mod error;
 mod greeter;
 mod notes;
+mod paging;
+// strata:scaffold mod
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use caller::Caller;
 pub use error::{Cause, Error, Result};
 pub use greeter::{Greeter, GreeterRepo, GreeterUsecase};
-pub use notes::{
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Note, NoteChanges, NotePage, NoteRepo, NoteUsecase,
-};
+pub use notes::{Note, NoteChanges, NotePage, NoteRepo, NoteUsecase};
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+// strata:scaffold use

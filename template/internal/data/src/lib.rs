@@ -4,6 +4,7 @@
 mod error;
 mod greeter;
 mod notes;
+// strata:scaffold mod
 // The driver this service was generated with: connection options and migrations.
 mod {{database}};
 
@@ -16,6 +17,7 @@ use sqlx::pool::PoolOptions;
 pub use error::Error;
 pub use greeter::GreeterRepo;
 pub use notes::NoteRepo;
+// strata:scaffold use
 
 /// A failed connection attempt: worth retrying (the server is not up yet) or not
 /// (the URL is wrong).
