@@ -383,14 +383,24 @@ pub fn service(resource: &Resource) -> String {
         .map(|f| format!("\"{}\"", f.name))
         .collect::<Vec<_>>()
         .join(", ");
-    let time_helpers = if has_timestamp(resource) {
-        fill(
+    // Each helper only where a field uses it: an unused one fails clippy.
+    let required_time = resource
+        .fields
+        .iter()
+        .any(|f| f.kind == Kind::Timestamp && !f.optional);
+    let mut time_helpers = String::new();
+    if required_time {
+        time_helpers.push_str(&fill(
+            include_str!("../templates/crud/required_time.rs.txt"),
+            &[("type", name)],
+        ));
+    }
+    if has_timestamp(resource) {
+        time_helpers.push_str(&fill(
             include_str!("../templates/crud/time_helpers.rs.txt"),
             &[("type", name)],
-        )
-    } else {
-        String::new()
-    };
+        ));
+    }
     render(
         include_str!("../templates/crud/service.rs.txt"),
         resource,
