@@ -24,17 +24,19 @@ TEST_FUZZ_SECONDS := 30
 DEMO_DIR := demo
 DEMO_NAME := hello-svc
 
-.PHONY: help tools demo test test-fast fuzz lock sums skeleton bench clean
+.PHONY: help generator tools demo test test-fast fuzz lock sums skeleton bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz $(CARGO_FUZZ_VERSION), promtool where apt-get can, and the deploy/CI validators
+generator: ## Install cargo-generate $(CARGO_GENERATE_VERSION), all `make demo` needs
 	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then \
 	  echo "cargo-generate $(CARGO_GENERATE_VERSION) is installed"; \
 	else \
 	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
 	fi
+
+tools: generator ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz $(CARGO_FUZZ_VERSION), promtool where apt-get can, and the deploy/CI validators the tests use
 	@if cargo fuzz --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_VERSION)$$'; then \
 	  echo "cargo-fuzz $(CARGO_FUZZ_VERSION) is installed"; \
 	else \
@@ -74,7 +76,8 @@ tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz $(CARGO_F
 	  cargo install cargo-deny --version $(CARGO_DENY_VERSION) --locked; \
 	fi
 
-demo: tools ## Generate the sample service (SQLite) into ./demo, build it and run it
+# Only cargo-generate: the validators and cargo-fuzz are for the tests (`make tools`).
+demo: generator ## Generate the sample service (SQLite) into ./demo, build it and run it
 	rm -rf $(DEMO_DIR)/$(DEMO_NAME)
 	mkdir -p $(DEMO_DIR)
 	cargo generate --path . --name $(DEMO_NAME) --silent --destination $(DEMO_DIR)
@@ -96,16 +99,10 @@ test-fast: tools ## Only the fast tier: render every variant, refuse bad names (
 fuzz: tools ## Fuzz what clients send (templates, path, query, bodies, gRPC frames) for FUZZ_SECONDS (60) per target (docs/faults.md)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
-lock: ## After changing a dependency: rewrite template/Cargo.lock (and hooks/locked-names.rhai) from a fresh resolution of every variant (needs crates.io)
-	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then :; else \
-	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
-	fi
+lock: generator ## After changing a dependency: rewrite template/Cargo.lock (and hooks/locked-names.rhai) from a fresh resolution of every variant (needs crates.io)
 	cd tests && cargo run -q --bin lockfile
 
-bench: ## Benchmark the sample against bare axum/tonic: writes bench/results.md and results.svg (minutes; docs/bench.md)
-	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then :; else \
-	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
-	fi
+bench: generator ## Benchmark the sample against bare axum/tonic: writes bench/results.md and results.svg (minutes; docs/bench.md)
 	@# The load generators: wrk (HTTP) and h2load (gRPC), Debian packages.
 	@if command -v wrk >/dev/null && command -v h2load >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

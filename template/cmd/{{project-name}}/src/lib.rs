@@ -18,17 +18,20 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<strata::App> {
 }
 
 /// Every api service over `data` and the `upstreams` it calls: data -> biz ->
-/// service, the one place each is constructed.
+/// service, the one place each is constructed. `make scaffold` adds a resource's
+/// lines at the markers.
 pub fn services(
     data: data::Data,
     upstreams: &strata::client::Upstreams,
 ) -> anyhow::Result<service::Services> {
     let greeter = biz::GreeterUsecase::new(data::GreeterRepo::new(data.clone()));
-    let notes = biz::NoteUsecase::new(data::NoteRepo::new(data));
+    let notes = biz::NoteUsecase::new(data::NoteRepo::new(data.clone()));
     let welcome = biz::WelcomeUsecase::new(notes.clone(), data::GreeterUpstream::new(upstreams)?);
+    // strata:scaffold usecase
     Ok(service::Services {
         greeter: service::GreeterService::new(greeter),
         notes: service::NotesService::new(notes, welcome),
+        // strata:scaffold service
     })
 }
 

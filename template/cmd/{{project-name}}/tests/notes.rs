@@ -218,7 +218,8 @@ async fn a_blank_title_in_an_update_is_an_invalid_note_on_both_transports() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["reason"], "INVALID_NOTE");
-    assert_eq!(body["metadata"], json!({ "field": "title" }));
+    // Named by its path in the request, as the proto's rules name note.title.
+    assert_eq!(body["metadata"], json!({ "field": "note.title" }));
 
     let status = notes(service.grpc)
         .await
@@ -236,7 +237,7 @@ async fn a_blank_title_in_an_update_is_an_invalid_note_on_both_transports() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     let error = strata::Error::from(status);
     assert!(is_invalid_note(&error), "{error}");
-    assert_eq!(error.metadata()["field"], "title");
+    assert_eq!(error.metadata()["field"], "note.title");
     assert_eq!(error.message(), body["message"].as_str().expect("message"));
 }
 

@@ -34,6 +34,19 @@ impl Error {
         }
     }
 
+    /// The same error, with an invalid field named by its path in the request:
+    /// `title` refused in the `book` of an UpdateBookRequest is `book.title`, as
+    /// HTTP decoding names it.
+    pub fn within(self, parent: &str) -> Self {
+        match self {
+            Self::InvalidArgument { field, message } => Self::InvalidArgument {
+                field: format!("{parent}.{field}"),
+                message,
+            },
+            other => other,
+        }
+    }
+
     /// Wraps a repository failure.
     pub fn storage(source: impl Into<Cause>) -> Self {
         Self::Storage(source.into())

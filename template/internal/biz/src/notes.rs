@@ -1,15 +1,10 @@
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use tokio::sync::broadcast;
 
+use crate::paging::{self, now};
 use crate::{Error, Result};
-
-/// Notes in a page when the caller does not say how many.
-pub const DEFAULT_PAGE_SIZE: usize = 20;
-/// The most notes a page holds (the proto refuses a larger `page_size`; a
-/// caller inside the service asking for more gets this many).
-pub const MAX_PAGE_SIZE: usize = 100;
 
 /// A note someone wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,11 +110,12 @@ impl NoteUsecase {
     }
 
     /// A page of notes in creation order: `page_size` of them (0 or less means
-    /// [`DEFAULT_PAGE_SIZE`], more than [`MAX_PAGE_SIZE`] means that many), after
-    /// the page whose `next_page_token` is `page_token` (empty: the first page).
+    /// [`crate::DEFAULT_PAGE_SIZE`], more than [`crate::MAX_PAGE_SIZE`] means that
+    /// many), after the page whose `next_page_token` is `page_token` (empty: the
+    /// first page).
     pub async fn list(&self, page_size: i32, page_token: &str) -> Result<NotePage> {
-        let limit = page_limit(page_size);
-        let after_id = page_start(page_token)?;
+        let limit = paging::limit(page_size);
+        let after_id = paging::start(page_token)?;
         // One more than asked for tells whether another page follows.
         let mut notes = self.repo.list(after_id.as_deref(), limit + 1).await?;
         let mut next_page_token = String::new();
@@ -146,7 +142,7 @@ impl NoteUsecase {
             note.body = body;
         }
         // Strictly later, even within one microsecond or when the clock steps back.
-        note.update_time = now().max(note.update_time + Duration::from_micros(1));
+        note.update_time = paging::later(now(), note.update_time);
         self.repo.update(&note).await?;
         Ok(note)
     }
@@ -163,15 +159,6 @@ impl std::fmt::Debug for NoteUsecase {
     }
 }
 
-/// Now, to the microsecond: what every supported database keeps, so a note read
-/// back equals the note written.
-fn now() -> SystemTime {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    UNIX_EPOCH + Duration::new(since_epoch.as_secs(), since_epoch.subsec_micros() * 1_000)
-}
-
 /// A note always has a title: the proto bounds its length and refuses an
 /// all-blank one in a create, but an update may carry an empty title its mask
 /// names.
@@ -182,31 +169,11 @@ fn validate_title(title: &str) -> Result<()> {
     Ok(())
 }
 
-fn page_limit(page_size: i32) -> usize {
-    match usize::try_from(page_size) {
-        Ok(0) | Err(_) => DEFAULT_PAGE_SIZE,
-        Ok(size) => size.min(MAX_PAGE_SIZE),
-    }
-}
-
-/// The id the page starts after: a page token is the last id of the page before.
-fn page_start(page_token: &str) -> Result<Option<String>> {
-    if page_token.is_empty() {
-        return Ok(None);
-    }
-    let last_id = uuid::Uuid::try_parse(page_token).map_err(|_| {
-        Error::invalid_argument(
-            "page_token",
-            "page_token must be the next_page_token of an earlier page",
-        )
-    })?;
-    Ok(Some(last_id.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::FakeNoteRepo;
+    use crate::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
     fn usecase() -> (NoteUsecase, FakeNoteRepo) {
         let notes = FakeNoteRepo::default();

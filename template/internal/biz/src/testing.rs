@@ -7,6 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{Error, Greeter, GreeterRepo, GreetingSource, Note, NoteRepo, Result};
 
+// The fakes `make scaffold` writes, one file each under testing/.
+// strata:scaffold mod
+
+// strata:scaffold use
+
 /// In-memory greetings and how often each name was greeted.
 #[derive(Debug, Clone, Default)]
 pub struct FakeGreeterRepo {

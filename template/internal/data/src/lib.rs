@@ -6,6 +6,7 @@ mod error;
 mod greeter;
 mod greeter_upstream;
 mod notes;
+// strata:scaffold mod
 // The driver this service was generated with: connection options and migrations.
 mod {{database}};
 
@@ -19,6 +20,7 @@ pub use error::Error;
 pub use greeter::GreeterRepo;
 pub use greeter_upstream::GreeterUpstream;
 pub use notes::NoteRepo;
+// strata:scaffold use
 
 /// A failed connection attempt: worth retrying (the server is not up yet) or not
 /// (the URL is wrong).

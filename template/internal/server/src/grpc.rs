@@ -24,11 +24,13 @@ pub fn grpc(
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
     // Each api service behind the `buf.validate` rules of its protos: one line
-    // here and one in the chain below.
+    // here and one in the chain below (`make scaffold` adds both at the markers).
     let greeter = GreeterServer::new(Validated::new(services.greeter.clone()));
     let notes = NotesServer::new(Validated::new(services.notes.clone()));
+    // strata:scaffold grpc
     let mut routes = Routes::new(greeter.max_decoding_message_size(max_message))
         .add_service(notes.max_decoding_message_size(max_message))
+        // strata:scaffold grpc chain
         .add_service(health.grpc_service());
     if conf.grpc.reflection {
         routes = routes

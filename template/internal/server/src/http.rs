@@ -31,15 +31,17 @@ pub fn http(
 }
 
 /// Each api service's generated routes, behind the `buf.validate` rules of its
-/// protos (as on gRPC): one line for the service, one in the chain. They are
-/// merged before they become a router, which matches every template of every
-/// service.
+/// protos (as on gRPC): one line for the service, one in the chain (`make
+/// scaffold` adds both at the markers). They are merged before they become a
+/// router, which matches every template of every service.
 fn api_routes(services: &Services, options: &RouteOptions) -> Router {
     let greeter = Validated::new(services.greeter.clone());
     let notes = Validated::new(services.notes.clone());
+    // strata:scaffold http
     HttpRoutes::new()
         .merge(greeter_http_routes(greeter, options))
         .merge(notes_http_routes(notes, options))
+        // strata:scaffold http chain
         .into()
 }
 

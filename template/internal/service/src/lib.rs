@@ -1,14 +1,18 @@
 //! The service layer: each api service implemented by converting the request, calling
 //! a biz use case and converting the reply. No SQL and no HTTP here.
+//! `make scaffold` and `make proto-server` register new services at the
+//! `strata:scaffold` markers.
 
 mod caller;
 mod dependency_errors;
 mod greeter;
 mod notes;
+// strata:scaffold mod
 
 pub use caller::caller;
 pub use greeter::GreeterService;
 pub use notes::NotesService;
+// strata:scaffold use
 
 /// Every service of this binary, built once in `cmd` and mounted by `server` on
 /// both transports.
@@ -18,4 +22,5 @@ pub struct Services {
     pub greeter: GreeterService,
     /// `notes.v1.Notes`.
     pub notes: NotesService,
+    // strata:scaffold field
 }

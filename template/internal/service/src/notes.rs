@@ -108,11 +108,13 @@ impl Notes for NotesService {
         };
         let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
         let changes = changes(note.title, note.body, &paths)?;
+        // Named by their path in the request (note.title), as the proto's rules
+        // and HTTP decoding name them.
         let updated = self
             .usecase
             .update(&note.id, changes)
             .await
-            .map_err(to_status)?;
+            .map_err(|err| to_status(err.within("note")))?;
         Ok(Response::new(to_proto(updated)))
     }
 

@@ -22,6 +22,8 @@ pub mod proto_rules;
 pub mod protos;
 mod routes;
 pub mod rules;
+// `cargo strata`'s scaffolding: api/build.rs needs none of it.
+#[cfg(feature = "cli")]
 pub mod scaffold;
 mod validated;
 

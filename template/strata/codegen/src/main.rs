@@ -4,12 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use strata_codegen::scaffold::Layout;
+
+mod scaffold_command;
 mod service_add;
 mod upgrade;
 
 const USAGE: &str = "usage:
   cargo strata proto-add <api/<package path>/<name>.proto>   write a new CRUD-shaped proto
-  cargo strata proto-server <api/...proto>                   write a service skeleton for it
+  cargo strata proto-server <api/...proto> [--service <name>]
+                                                             write a service skeleton for it and register it
+  cargo strata scaffold --resource <singular> --fields \"<name:type> ...\" [--plural <plural>] [--service <name>]
+                                                             write a CRUD resource through every layer and register it
   cargo strata service-add <name>                            add a service beside this one, under services/<name>/
   cargo strata upgrade --template <path or git URL> [--rev <tag or commit>]
                                                              move to another strata release, keeping your edits
@@ -17,15 +23,29 @@ const USAGE: &str = "usage:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args
+        .iter()
+        .any(|arg| matches!(arg.as_str(), "-h" | "--help" | "help"))
+    {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let result = match args
         .iter()
         .map(String::as_str)
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["proto-add", proto] => proto_add(Path::new(proto)).map(|()| ExitCode::SUCCESS),
-        ["proto-server", proto] => proto_server(Path::new(proto)).map(|()| ExitCode::SUCCESS),
-        ["service-add", name] => service_add(name).map(|()| ExitCode::SUCCESS),
+        ["proto-add", proto] if !proto.starts_with('-') => {
+            proto_add(Path::new(proto)).map(|()| ExitCode::SUCCESS)
+        }
+        ["proto-server", proto, rest @ ..] if !proto.starts_with('-') => {
+            proto_server(Path::new(proto), rest).map(|()| ExitCode::SUCCESS)
+        }
+        ["scaffold", rest @ ..] => scaffold_command::run(rest).map(|()| ExitCode::SUCCESS),
+        ["service-add", name] if !name.starts_with('-') => {
+            service_add(name).map(|()| ExitCode::SUCCESS)
+        }
         ["upgrade", rest @ ..] => upgrade(rest, true),
         ["upgrade-plan", rest @ ..] => upgrade(rest, false),
         _ => {
@@ -82,9 +102,12 @@ fn proto_add(proto: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn proto_server(proto: &Path) -> anyhow::Result<()> {
+fn proto_server(proto: &Path, rest: &[&str]) -> anyhow::Result<()> {
     let root = root()?;
-    for written in strata_codegen::scaffold::proto_server(&root, &relative(&root, proto))? {
+    let pairs = scaffold_command::options(rest, &["service"])?;
+    let layout = Layout::find(&root, scaffold_command::option(&pairs, "service"))?;
+    for written in strata_codegen::scaffold::proto_server(&root, &layout, &relative(&root, proto))?
+    {
         println!(
             "wrote {}",
             written
@@ -93,11 +116,11 @@ fn proto_server(proto: &Path) -> anyhow::Result<()> {
                 .unwrap_or(&written.file)
                 .display()
         );
-        println!(
-            "register {} with these lines:\n{}",
-            written.service, written.registration
-        );
+        for file in &written.edited {
+            println!("registered {} in {}", written.service, file.display());
+        }
     }
+    println!("next: `make build`; every rpc answers UNIMPLEMENTED until you fill it in");
     Ok(())
 }
 

@@ -9,6 +9,12 @@ pub enum FieldRule {
     Length { min: u64, max: u64 },
     /// A string of `min` to `max` characters with a non-blank character.
     Text { min: u64, max: u64 },
+    /// Empty, or else up to `max` characters with a non-blank character: a field
+    /// of a message shared by create and update, whose update mask may leave it
+    /// alone (empty).
+    TextOrEmpty { max: u64 },
+    /// A string of at most `max` characters.
+    MaxLength { max: u64 },
     /// An int32 from `min` to `max`, both included.
     Int32Range { min: i32, max: i32 },
     /// A message field that must be set.
@@ -30,6 +36,11 @@ pub fn option(rule: FieldRule) -> String {
         FieldRule::Text { min, max } => format!(
             " [(buf.validate.field).string = {OPEN}min_len: {min}, max_len: {max}, pattern: \"\\\\S\"{CLOSE}]"
         ),
+        FieldRule::TextOrEmpty { max } => format!(
+            " [\n    (buf.validate.field).string = {OPEN}max_len: {max}, pattern: \"\\\\S\"{CLOSE},\n    \
+             (buf.validate.field).ignore = IGNORE_IF_ZERO_VALUE\n  ]"
+        ),
+        FieldRule::MaxLength { max } => format!(" [(buf.validate.field).string.max_len = {max}]"),
         FieldRule::Int32Range { min, max } => {
             format!(" [(buf.validate.field).int32 = {OPEN}gte: {min}, lte: {max}{CLOSE}]")
         }
@@ -50,6 +61,15 @@ mod tests {
         assert_eq!(
             option(FieldRule::Int32Range { min: 0, max: 100 }),
             " [(buf.validate.field).int32 = {gte: 0, lte: 100}]"
+        );
+        assert_eq!(
+            option(FieldRule::TextOrEmpty { max: 1000 }),
+            " [\n    (buf.validate.field).string = {max_len: 1000, pattern: \"\\\\S\"},\n    \
+             (buf.validate.field).ignore = IGNORE_IF_ZERO_VALUE\n  ]"
+        );
+        assert_eq!(
+            option(FieldRule::MaxLength { max: 1000 }),
+            " [(buf.validate.field).string.max_len = 1000]"
         );
         assert_eq!(
             option(FieldRule::Required),

@@ -1,6 +1,8 @@
-//! `cargo strata proto-add` and `proto-server`, as `kratos proto add` and
-//! `kratos proto server`: a new CRUD-shaped proto, and a service skeleton for an
-//! existing one. Neither ever overwrites a file.
+//! `cargo strata proto-add`, `proto-server` and `scaffold`, as `kratos proto add`,
+//! `kratos proto server` and loco's `generate scaffold`: a new CRUD-shaped proto,
+//! a service skeleton for an existing one, and a resource through every layer.
+//! None ever overwrites a file; each registers what it writes at the marker
+//! comments (`markers`).
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +12,18 @@ use prost_reflect::{MessageDescriptor, ServiceDescriptor};
 
 use crate::proto_rules::{FieldRule, option};
 use crate::protos;
+
+mod crud;
+mod kinds;
+mod layout;
+pub mod markers;
+mod names;
+mod resource;
+
+pub use kinds::Database;
+pub use layout::Layout;
+pub use names::{Field, Kind, Resource, TYPES};
+pub use resource::{Plan, plan, write};
 
 /// Writes `proto` (`api/library/v1/library.proto`, relative to `root`): package
 /// `library.v1`, service `Library` with Create/Get/List/Update/Delete over a
@@ -53,7 +67,12 @@ pub fn proto_add(root: &Path, proto: &Path) -> Result<PathBuf> {
         "{} exists already; proto-add never overwrites a file",
         proto.display()
     );
-    let text = crud_proto(&package_parts.join("."), stem);
+    let plural = pluralizer::pluralize(stem, 2, false);
+    let fields = format!(
+        "  // A human-readable name: 1 to 200 characters, not blank.\n  string display_name = 2{};\n",
+        option(FieldRule::Text { min: 1, max: 200 })
+    );
+    let text = crud_proto(&package_parts.join("."), stem, &plural, &fields, 1);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -68,11 +87,19 @@ fn is_identifier(part: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// The proto text of a CRUD service for `resource` in `package`.
-fn crud_proto(package: &str, resource: &str) -> String {
+/// The proto text of a CRUD service for `resource` (plural `plural`) in
+/// `package`, whose message has `fields` (proto lines, numbered from 2) besides
+/// its id and times.
+fn crud_proto(
+    package: &str,
+    resource: &str,
+    plural: &str,
+    fields: &str,
+    field_count: usize,
+) -> String {
     let name = resource.to_upper_camel_case();
-    let plural_name = plural(&name);
-    let plural_snake = plural_name.to_snake_case();
+    let plural_name = plural.to_upper_camel_case();
+    let plural_snake = plural.to_snake_case();
     let upper = resource.to_ascii_uppercase();
     let version = package.rsplit('.').next().filter(|last| {
         last.len() > 1 && last.starts_with('v') && last[1..].chars().all(|c| c.is_ascii_digit())
@@ -81,6 +108,8 @@ fn crud_proto(package: &str, resource: &str) -> String {
         Some(version) => format!("/{version}/{plural_snake}"),
         None => format!("/{plural_snake}"),
     };
+    let create_number = (field_count + 2).to_string();
+    let update_number = (field_count + 3).to_string();
     fill(
         include_str!("templates/crud.proto"),
         &[
@@ -91,10 +120,9 @@ fn crud_proto(package: &str, resource: &str) -> String {
             ("resource", resource),
             ("upper", &upper),
             ("collection", &collection),
-            (
-                "display_name_rules",
-                &option(FieldRule::Text { min: 1, max: 200 }),
-            ),
+            ("fields", fields),
+            ("create_number", &create_number),
+            ("update_number", &update_number),
             (
                 "page_size_rules",
                 &option(FieldRule::Int32Range { min: 0, max: 100 }),
@@ -107,7 +135,7 @@ fn crud_proto(package: &str, resource: &str) -> String {
 /// `template` with every `@key@` replaced by its value. Templates are files, not
 /// format strings: this crate's sources hold no doubled braces, which
 /// cargo-generate would read as Liquid.
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
+pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
     values
         .iter()
         .fold(template.to_owned(), |text, (key, value)| {
@@ -115,38 +143,31 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
         })
 }
 
-/// English plural, good enough for resource names.
-fn plural(name: &str) -> String {
-    let ends_in_consonant_y = name.ends_with('y')
-        && !name[..name.len() - 1].ends_with(|c: char| "aeiouAEIOU".contains(c));
-    if ends_in_consonant_y {
-        format!("{}ies", &name[..name.len() - 1])
-    } else if ["s", "x", "z", "ch", "sh"]
-        .iter()
-        .any(|end| name.ends_with(end))
-    {
-        format!("{name}es")
-    } else {
-        format!("{name}s")
-    }
-}
-
-/// What `proto_server` wrote and how to register it.
+/// What `proto_server` wrote, and the files it registered it in.
 #[derive(Debug)]
 pub struct Written {
     pub file: PathBuf,
     pub module: String,
     pub service: String,
-    pub registration: String,
+    pub edited: Vec<PathBuf>,
 }
 
-/// Writes `internal/service/src/<service>.rs` for every service of `proto`
+/// Writes `<service layer>/src/<service>.rs` for every service of `proto`
 /// (relative to `root`, under `api/`): a struct implementing the tonic trait with
-/// every rpc returning Unimplemented. Refuses to overwrite a file.
-pub fn proto_server(root: &Path, proto: &Path) -> Result<Vec<Written>> {
+/// every rpc returning Unimplemented, and registers it at the markers of the
+/// service, cmd and server layers of `layout`. Refuses to overwrite a file, and
+/// writes nothing when a marker is missing.
+pub fn proto_server(root: &Path, layout: &Layout, proto: &Path) -> Result<Vec<Written>> {
     let name = proto
-        .strip_prefix("api")
-        .with_context(|| format!("{} is not under api/", proto.display()))?
+        .strip_prefix(&layout.api)
+        .with_context(|| {
+            format!(
+                "{} is not under {}/ (the protos of service {})",
+                proto.display(),
+                layout.api.display(),
+                layout.name
+            )
+        })?
         .to_string_lossy()
         .replace('\\', "/");
     ensure!(
@@ -154,7 +175,7 @@ pub fn proto_server(root: &Path, proto: &Path) -> Result<Vec<Written>> {
         "{} does not exist",
         proto.display()
     );
-    let compiled = protos::compile(&root.join("api"), &root.join("third_party"))?;
+    let compiled = protos::compile(&root.join(&layout.api), &root.join("third_party"))?;
     let file = compiled
         .files()
         .find(|file| file.name() == name)
@@ -167,32 +188,41 @@ pub fn proto_server(root: &Path, proto: &Path) -> Result<Vec<Written>> {
     );
 
     let mut plans = Vec::new();
+    let mut inserts = Vec::new();
     for service in &services {
         let module = service.name().to_snake_case();
-        let path = root
-            .join("internal/service/src")
-            .join(format!("{module}.rs"));
-        if path.exists() {
+        let relative = layout.service.join("src").join(format!("{module}.rs"));
+        if root.join(&relative).exists() {
             bail!(
                 "{} exists already; proto-server never overwrites a file (delete it or move it first)",
-                path.strip_prefix(root).unwrap_or(&path).display()
+                relative.display()
             );
         }
-        plans.push((service, module, path));
+        let struct_name = struct_name(service);
+        inserts.extend(registration(layout, service, &module, &struct_name));
+        plans.push((service, module, relative, struct_name));
     }
+    let edits = markers::plan(root, &inserts)?;
     let mut written = Vec::new();
-    for (service, module, path) in plans {
+    let mut files = Vec::new();
+    for (service, module, relative, struct_name) in plans {
+        let path = root.join(&relative);
         std::fs::write(&path, skeleton(service))
             .with_context(|| format!("writing {}", path.display()))?;
-        let struct_name = struct_name(service);
-        let registration = registration(service, &module, &struct_name);
+        files.push(relative);
         written.push(Written {
             file: path,
             module,
             service: struct_name,
-            registration,
+            edited: edits.iter().map(|(file, _)| file.clone()).collect(),
         });
     }
+    for (file, text) in &edits {
+        std::fs::write(root.join(file), text)
+            .with_context(|| format!("writing {}", file.display()))?;
+        files.push(file.clone());
+    }
+    resource::rustfmt(root, &files);
     Ok(written)
 }
 
@@ -286,34 +316,24 @@ fn skeleton(service: &ServiceDescriptor) -> String {
     )
 }
 
-fn registration(service: &ServiceDescriptor, module: &str, struct_name: &str) -> String {
+/// Where a service without a use case is registered: its module, its field of
+/// `Services`, its constructor in cmd, and its routes on both transports.
+fn registration(
+    layout: &Layout,
+    service: &ServiceDescriptor,
+    module: &str,
+    struct_name: &str,
+) -> Vec<markers::Insert> {
     let api = api_module(service.package_name());
     let snake = service.name().to_snake_case();
-    format!(
-        "internal/service/src/lib.rs:\n    \
-             mod {module};\n    \
-             pub use {module}::{struct_name};\n  \
-         and a field of `Services` there:\n    \
-             pub {snake}: {struct_name},\n\
-         cmd/<name>/src/lib.rs, in `services()`:\n    \
-             {snake}: service::{struct_name}::new(),\n\
-         internal/server/src/grpc.rs, in `routes`:\n    \
-             .add_service({api}::{snake}_server::{server}Server::new(Validated::new(services.{snake}.clone())))\n\
-         internal/server/src/http.rs, in `api_routes`:\n    \
-             .merge({api}::{snake}_http_routes(Validated::new(services.{snake}.clone()), options))\n",
-        server = service.name(),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plurals_read_as_english() {
-        assert_eq!(plural("Library"), "Libraries");
-        assert_eq!(plural("Day"), "Days");
-        assert_eq!(plural("Box"), "Boxes");
-        assert_eq!(plural("Note"), "Notes");
-    }
+    let server = service.name();
+    layout.registration(&layout::Registration {
+        module: module.to_owned(),
+        struct_name: struct_name.to_owned(),
+        field: snake.clone(),
+        field_doc: service.full_name().to_owned(),
+        constructor: format!("service::{struct_name}::new()"),
+        grpc_server: format!("{api}::{snake}_server::{server}Server"),
+        http_routes: format!("{api}::{snake}_http_routes"),
+    })
 }
