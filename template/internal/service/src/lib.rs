@@ -5,6 +5,7 @@ mod caller;
 mod dependency_errors;
 mod greeter;
 mod notes;
+mod notes_csv;
 
 pub use caller::caller;
 pub use greeter::GreeterService;
