@@ -100,6 +100,7 @@ demo: tools ## Generate the sample service (SQLite) into ./demo, build it and ru
 	@echo
 	@echo "  HTTP  curl localhost:8000/helloworld/world"
 	@echo "  gRPC  localhost:9000  helloworld.v1.Greeter/SayHello"
+	@echo "  API explorer  http://localhost:8000/docs  (every operation, tried from a browser)"
 	@echo "  Ctrl-C stops it. The repository is in $(DEMO_DIR)/$(DEMO_NAME)."
 	@echo
 	cd $(DEMO_DIR)/$(DEMO_NAME) && cargo run -q -p $(DEMO_NAME)
