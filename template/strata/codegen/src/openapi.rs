@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::http_rule::{self, Binding, Body, Method};
 use crate::path_template::Part;
 use crate::protos::Compiled;
-use crate::{comments, openapi_rules, rules};
+use crate::{comments, http_body, openapi_rules, rules};
 
 /// How deep query parameters follow nested messages (`a.b.c=1`).
 const QUERY_DEPTH: usize = 3;
@@ -167,10 +167,7 @@ fn operation(method: &Method, binding: &Binding, index: usize, schemas: &mut Sch
         "summary": doc.lines().next().unwrap_or(descriptor.name()),
         "description": format!("{doc}\n\ngRPC: `{}`", method.operation).trim().to_owned(),
         "responses": {
-            "200": {
-                "description": "OK",
-                "content": { "application/json": { "schema": response_schema(descriptor.output(), binding, schemas) } },
-            },
+            "200": ok_response(method, binding, schemas),
             "default": {
                 "description": "An error: `reason` says which, `metadata` carries its details.",
                 "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } },
@@ -180,9 +177,52 @@ fn operation(method: &Method, binding: &Binding, index: usize, schemas: &mut Sch
     if !parameters.is_empty() {
         operation["parameters"] = Value::Array(parameters);
     }
+    if let Some(body) = request_body(method, binding, schemas) {
+        operation["requestBody"] = body;
+    }
+    operation
+}
+
+/// The request body: JSON of the message or its body field, or raw bytes.
+fn request_body(method: &Method, binding: &Binding, schemas: &mut Schemas) -> Option<Value> {
+    if http_body::raw_request(&method.descriptor, binding) {
+        return Some(json!({
+            "required": true,
+            "description": "The raw bytes, of any media type: the Content-Type header says which, and the rpc reads it as `content_type`.",
+            "content": { "*/*": { "schema": binary() } },
+        }));
+    }
+    let input = method.descriptor.input();
+    let schema = match &binding.body {
+        Body::None => None,
+        Body::All => Some(schemas.message(&input)),
+        Body::Field(name) => input
+            .get_field_by_name(name)
+            .map(|field| schemas.field(&field)),
+    }?;
+    Some(json!({
+        "required": true,
+        "content": { "application/json": { "schema": schema } },
+    }))
+}
+
+/// The successful reply: JSON, a stream of it (SSE or NDJSON), or raw bytes.
+fn ok_response(method: &Method, binding: &Binding, schemas: &mut Schemas) -> Value {
+    let descriptor = &method.descriptor;
+    if http_body::raw_response(descriptor, binding) {
+        let description = if descriptor.is_server_streaming() {
+            "A download, written as the rpc streams it: the first message's `content_type` is the Content-Type, then every message's `data` follows."
+        } else {
+            "The bytes of the reply's `data`, with its `content_type` as the Content-Type."
+        };
+        return json!({
+            "description": description,
+            "content": { "*/*": { "schema": binary() } },
+        });
+    }
+    let message = response_schema(descriptor.output(), binding, schemas);
     if descriptor.is_server_streaming() {
-        let message = response_schema(descriptor.output(), binding, schemas);
-        operation["responses"]["200"] = json!({
+        return json!({
             "description": "A stream: one Server-Sent Event per message (`data:` its JSON), or one JSON line per message with `Accept: application/x-ndjson`. A failure ends it with `event: error` (an `{\"error\": ...}` line) holding the error body.",
             "content": {
                 "text/event-stream": { "schema": { "type": "string" } },
@@ -190,20 +230,10 @@ fn operation(method: &Method, binding: &Binding, index: usize, schemas: &mut Sch
             },
         });
     }
-    let body_schema = match &binding.body {
-        Body::None => None,
-        Body::All => Some(schemas.message(&input)),
-        Body::Field(name) => input
-            .get_field_by_name(name)
-            .map(|field| schemas.field(&field)),
-    };
-    if let Some(schema) = body_schema {
-        operation["requestBody"] = json!({
-            "required": true,
-            "content": { "application/json": { "schema": schema } },
-        });
-    }
-    operation
+    json!({
+        "description": "OK",
+        "content": { "application/json": { "schema": message } },
+    })
 }
 
 fn response_schema(output: MessageDescriptor, binding: &Binding, schemas: &mut Schemas) -> Value {
@@ -372,6 +402,11 @@ impl Schemas {
             Kind::Message(message) => self.message(&message),
         }
     }
+}
+
+/// Raw bytes (`google.api.HttpBody`), in a request or a reply.
+fn binary() -> Value {
+    json!({ "type": "string", "format": "binary" })
 }
 
 /// The JSON shapes of the well-known types.

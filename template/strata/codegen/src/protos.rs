@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, ensure};
-use prost_reflect::{DescriptorPool, FileDescriptor};
+use std::collections::BTreeSet;
+
+use prost_reflect::{DescriptorPool, FileDescriptor, Kind, MessageDescriptor};
 
 /// The compiled protos of the api crate and everything they import.
 pub struct Compiled {
@@ -26,6 +28,39 @@ impl Compiled {
         self.pool
             .files()
             .filter(|file| self.own.iter().any(|name| name == file.name()))
+    }
+
+    /// The packages outside the api whose messages its own files use, directly
+    /// or through each other (`google.api` for `google.api.HttpBody`), sorted.
+    /// prost writes their types too, and the api crate must hold them;
+    /// `google.protobuf` is left out: prost-types has those.
+    pub fn imported_packages(&self) -> Vec<String> {
+        let own = self.packages();
+        let mut next: Vec<MessageDescriptor> = Vec::new();
+        for file in self.files() {
+            next.extend(file.messages());
+            for service in file.services() {
+                next.extend(service.methods().flat_map(|m| [m.input(), m.output()]));
+            }
+        }
+        let mut visited = BTreeSet::new();
+        let mut imported = BTreeSet::new();
+        // Bounded by the pool: each message is expanded once.
+        while let Some(message) = next.pop() {
+            if !visited.insert(message.full_name().to_owned()) {
+                continue;
+            }
+            let package = message.package_name();
+            if !own.iter().any(|p| p == package) && package != "google.protobuf" {
+                imported.insert(package.to_owned());
+            }
+            next.extend(message.child_messages());
+            next.extend(message.fields().filter_map(|field| match field.kind() {
+                Kind::Message(kind) => Some(kind),
+                _ => None,
+            }));
+        }
+        imported.into_iter().collect()
     }
 
     /// The packages of the api's own files, sorted and deduplicated.

@@ -203,6 +203,38 @@ fn every_rule_kind_becomes_its_route() {
             Body::All,
             None,
         ),
+        (
+            s("UploadCover"),
+            s("POST"),
+            s("/v1/covers"),
+            none.clone(),
+            Body::All,
+            None,
+        ),
+        (
+            s("AttachScan"),
+            s("PUT"),
+            s("/v1/shelves/{name_1}/books/{name_3}/scan"),
+            vec![s("name")],
+            Body::Field(s("scan")),
+            None,
+        ),
+        (
+            s("GetCover"),
+            s("GET"),
+            s("/v1/books/{book_id}/cover"),
+            vec![s("book_id")],
+            Body::None,
+            None,
+        ),
+        (
+            s("ExportShelf"),
+            s("GET"),
+            s("/v1/shelves/{shelf_id}:export"),
+            vec![s("shelf_id")],
+            Body::None,
+            None,
+        ),
     ];
     assert_eq!(bindings(), expected);
 }
@@ -408,6 +440,69 @@ fn the_openapi_document_describes_every_route() {
     assert_eq!(book["properties"]["tags"]["type"], "array");
 }
 
+/// `google.api.HttpBody` requests and replies are raw bytes of any media type,
+/// not JSON: a binary schema under `*/*`, and no schema for the message itself.
+#[test]
+fn the_openapi_document_describes_http_bodies_as_raw_bytes() {
+    let document = strata_codegen::openapi::document(&library()).expect("document");
+    let paths = &document["paths"];
+    let binary = json!({ "*/*": { "schema": { "type": "string", "format": "binary" } } });
+
+    let upload = &paths["/v1/covers"]["post"];
+    assert_eq!(upload["requestBody"]["content"], binary, "{upload}");
+    assert!(
+        upload["parameters"].is_null(),
+        "body \"*\" leaves no query: {upload}"
+    );
+    assert_eq!(
+        upload["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/library.v1.Book"
+    );
+
+    let attach = &paths["/v1/shelves/{name_1}/books/{name_3}/scan"]["put"];
+    assert_eq!(attach["requestBody"]["content"], binary, "{attach}");
+    let names: Vec<&Value> = attach["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| &p["name"])
+        .collect();
+    assert_eq!(
+        names,
+        [&json!("name_1"), &json!("name_3")],
+        "the path, no query"
+    );
+
+    let cover = &paths["/v1/books/{book_id}/cover"]["get"]["responses"];
+    assert_eq!(cover["200"]["content"], binary, "{cover}");
+    assert_eq!(
+        cover["default"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Error",
+        "errors stay JSON"
+    );
+    assert!(
+        cover["200"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("content_type")),
+        "{cover}"
+    );
+
+    let export = &paths["/v1/shelves/{shelf_id}:export"]["get"]["responses"]["200"];
+    assert_eq!(export["content"], binary, "not SSE: {export}");
+    assert!(
+        export["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("A download")),
+        "{export}"
+    );
+    assert!(
+        document["components"]["schemas"]
+            .get("google.api.HttpBody")
+            .is_none(),
+        "raw bytes need no message schema"
+    );
+}
+
 #[test]
 fn error_reasons_get_their_codes() {
     let enums =
@@ -450,6 +545,11 @@ fn generates_compilable_rust_and_the_module_tree() {
     ] {
         assert!(out.path().join(name).is_file(), "{name} written");
     }
+    let tree = std::fs::read_to_string(out.path().join("api.rs")).expect("api.rs");
+    assert!(
+        tree.contains("/google.api.rs\"))") && !tree.contains("google.api.http.rs"),
+        "google.api.HttpBody's package holds prost's types only: {tree}"
+    );
     let http = std::fs::read_to_string(out.path().join("library.v1.http.rs")).expect("http");
     assert!(
         http.contains("pub fn library_http_routes<T: library_server::Library>"),

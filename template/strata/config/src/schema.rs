@@ -223,6 +223,10 @@ pub struct Http {
     /// Serve rpcs without a `google.api.http` option at
     /// `POST /<package>.<Service>/<Method>` with a JSON body.
     pub default_routes: bool,
+    /// Serve the API explorer at `/docs` (`strata::docs`). Off when absent:
+    /// a deployment shows it only where it is asked for.
+    #[serde(default)]
+    pub docs: bool,
     pub cors: Cors,
 }
 

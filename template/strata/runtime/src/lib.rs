@@ -12,6 +12,7 @@ mod app;
 pub mod auth;
 mod breaker;
 pub mod client;
+pub mod docs;
 pub mod error;
 mod health;
 mod listener;

@@ -33,6 +33,7 @@ fn http_conf(max_body_bytes: usize, compression: bool, cors: Option<Vec<String>>
         max_body_bytes,
         compression,
         default_routes: false,
+        docs: false,
         cors: config::Cors {
             enabled: cors.is_some(),
             allowed_origins: cors.unwrap_or_default(),

@@ -10,6 +10,7 @@ use prost_reflect::{DeserializeOptions, DynamicMessage, Kind};
 use serde::de::DeserializeSeed;
 use serde_json::{Map, Value};
 
+use super::raw;
 use super::{Body, Segment, Transcoder, matcher, query};
 use crate::error::Error;
 
@@ -29,7 +30,15 @@ impl Transcoder {
         // The request as proto3 JSON: the body, then what the path and query set.
         let mut tree = Map::new();
         let mut binary = None;
-        if self.binding.body != Body::None {
+        let mut raw = None;
+        if let Some(target) = &self.raw_request {
+            let bytes = read(body).await?;
+            raw = Some(raw::request_body(
+                target.descriptor(&self.input),
+                parts,
+                bytes,
+            )?);
+        } else if self.binding.body != Body::None {
             let format = body_format(parts)?;
             let bytes = read(body).await?;
             match format {
@@ -69,6 +78,9 @@ impl Transcoder {
             body.merge(message.encode_to_vec().as_slice())
                 .map_err(|err| bad_request(format!("malformed protobuf body: {err}"), None))?;
             message = body;
+        }
+        if let (Some(target), Some(content)) = (&self.raw_request, raw) {
+            target.fill(&mut message, content);
         }
         message.transcode_to::<Req>().map_err(|err| {
             bad_request(

@@ -132,7 +132,7 @@ pub(super) fn metadata_headers(metadata: MetadataMap) -> HeaderMap {
     headers
 }
 
-fn internal(why: String) -> Error {
+pub(super) fn internal(why: String) -> Error {
     tracing::error!(error = %why, "transcoding the reply failed");
     Error::new(500, "INTERNAL", "internal error")
 }

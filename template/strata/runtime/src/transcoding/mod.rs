@@ -9,6 +9,9 @@ mod decode;
 mod encode;
 mod matcher;
 mod query;
+mod raw;
+#[cfg(test)]
+mod raw_tests;
 mod routes;
 mod stream;
 #[cfg(test)]
@@ -18,7 +21,7 @@ use std::future::Future;
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use prost_reflect::{DescriptorPool, FieldDescriptor, MessageDescriptor};
+use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
@@ -107,6 +110,10 @@ pub(crate) struct Transcoder {
     input: MessageDescriptor,
     output: MessageDescriptor,
     response_field: Option<FieldDescriptor>,
+    /// Set when the request body is a `google.api.HttpBody` (raw bytes).
+    raw_request: Option<raw::RawRequest>,
+    /// The reply (or its `response_body` field) is a `google.api.HttpBody`.
+    raw_response: bool,
 }
 
 impl Transcoder {
@@ -125,9 +132,16 @@ impl Transcoder {
                 )
             })
         });
+        let input = message(binding.input);
+        let raw_response = match &response_field {
+            Some(field) => matches!(field.kind(), Kind::Message(kind) if raw::is_http_body(&kind)),
+            None => raw::is_http_body(&output),
+        };
         Self {
             binding,
-            input: message(binding.input),
+            raw_request: raw::RawRequest::of(&input, binding.body),
+            raw_response,
+            input,
             output,
             response_field,
         }
@@ -162,6 +176,7 @@ impl Transcoder {
             message,
         );
         match call(request).await {
+            Ok(response) if self.raw_response => self.raw_reply(response),
             Ok(response) => self.encode(response, format),
             Err(status) => encode::error(status),
         }

@@ -103,6 +103,9 @@ impl Transcoder {
             Ok(response) => response.into_parts(),
             Err(status) => return encode::error(status),
         };
+        if self.raw_response {
+            return self.raw_stream(metadata, messages).await;
+        }
         let transcoder = self.clone();
         let frames = messages
             .map(move |item| match item.map_err(Error::from) {
