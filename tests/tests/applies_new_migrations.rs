@@ -51,7 +51,10 @@ fn a_new_migration_alone_changes_what_migrate_applies() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(!output.status.success(), "the new migration did not run:\n{printed}");
+    assert!(
+        !output.status.success(),
+        "the new migration did not run:\n{printed}"
+    );
     assert!(
         printed.contains("cannot apply the database migrations"),
         "{printed}"

@@ -65,7 +65,11 @@ fn refused(root: &Path, args: &[&str], says: &str) {
         "make scaffold {args:?} should say {says:?}:\n{}",
         made.text
     );
-    assert_eq!(git_status(root), before, "make scaffold {args:?} wrote files");
+    assert_eq!(
+        git_status(root),
+        before,
+        "make scaffold {args:?} wrote files"
+    );
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -88,7 +92,9 @@ struct Book {
 }
 
 async fn get_book_over_grpc(addr: std::net::SocketAddr, id: &str) -> Book {
-    let channel = strata_tests::grpc::connect(addr).await.expect("gRPC connects");
+    let channel = strata_tests::grpc::connect(addr)
+        .await
+        .expect("gRPC connects");
     let mut client = tonic::client::Grpc::new(channel);
     client.ready().await.expect("ready");
     client
@@ -126,13 +132,21 @@ fn scaffold_writes_a_resource_that_lints_tests_and_serves() {
         &["RESOURCE=note", "FIELDS=title:string"],
         "exists already",
     );
-    refused(root, &["RESOURCE=Book", "FIELDS=title:string"], "snake_case");
+    refused(
+        root,
+        &["RESOURCE=Book", "FIELDS=title:string"],
+        "snake_case",
+    );
     refused(
         root,
         &["RESOURCE=book", "FIELDS=title:float"],
         "string, bool, int32, int64, uint32, double, bytes, timestamp",
     );
-    refused(root, &["RESOURCE=type", "FIELDS=title:string"], "these are taken");
+    refused(
+        root,
+        &["RESOURCE=type", "FIELDS=title:string"],
+        "these are taken",
+    );
     refused(
         root,
         &["RESOURCE=book", "FIELDS=title:string", "SERVICE=billing"],
@@ -180,7 +194,10 @@ fn scaffold_writes_a_resource_that_lints_tests_and_serves() {
             "proto-add writes buf.validate rules, shown as {rule} in api/openapi.json"
         );
     }
-    let printed = make_ok(root, &["proto-server", "PROTO=api/library/v1/library.proto"]);
+    let printed = make_ok(
+        root,
+        &["proto-server", "PROTO=api/library/v1/library.proto"],
+    );
     assert!(
         printed.contains("registered LibraryService in internal/server/src/grpc.rs"),
         "{printed}"
@@ -297,7 +314,9 @@ fn scaffolds_into_an_added_service() {
         assert!(status.contains(file), "{file} in:\n{status}");
     }
     assert!(
-        !status.lines().any(|line| !line.contains("services/billing/")),
+        !status
+            .lines()
+            .any(|line| !line.contains("services/billing/")),
         "only the billing service changes:\n{status}"
     );
 
