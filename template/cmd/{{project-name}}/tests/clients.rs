@@ -129,10 +129,13 @@ async fn calls_spread_over_three_instances_and_a_killed_one_is_ejected() {
     let after = served_by_each(&upstreams).await;
     let shares: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
     assert_eq!(shares.iter().sum::<u64>(), CALLS, "{shares:?}");
+    // Peak-EWMA favours whichever instance answered fastest lately, so the
+    // split is uneven by design; what matters is that none is starved and
+    // none takes most of the load.
     for share in &shares {
         assert!(
-            (CALLS * 20 / 100..=CALLS * 45 / 100).contains(share),
-            "each instance serves 20-45% of the calls: {shares:?}"
+            (CALLS * 10 / 100..=CALLS * 60 / 100).contains(share),
+            "each instance serves 10-60% of the calls: {shares:?}"
         );
     }
 
