@@ -288,7 +288,10 @@ async fn a_second_service_lints_tests_and_runs_beside_the_first() {
         ""
     );
 
-    // The lock holds the new crates: it builds as shipped, with no network.
+    // The lock holds the new crates: `fetch --locked` refuses a lock that
+    // needs changing, and once the crates are here it builds with no network
+    // (the fetch is what a fresh machine's empty registry cache needs).
+    cargo(root, &["fetch", "--locked"]);
     cargo(root, &["build", "--locked", "--offline"]);
     make_ok(root, &["lint"]);
     make_ok(root, &["test"]);
