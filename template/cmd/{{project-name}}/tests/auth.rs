@@ -1,7 +1,8 @@
 //! JWT bearer tokens (`auth.jwt`) on both transports: the same token gets the same
 //! answer over HTTP and gRPC, a refusal carries the standard error body, public
 //! operations and probes need no token, and a rotated JWKS key or a PEM key
-//! replaced on disk is picked up without a restart.
+//! replaced on disk is picked up without a restart. A use case decides on the
+//! verified caller: only a note's author (or an admin) may change it.
 
 mod support;
 
@@ -10,8 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use api::helloworld::v1::HelloRequest;
-use api::notes::v1::DeleteNoteRequest;
 use api::notes::v1::notes_client::NotesClient;
+use api::notes::v1::{DeleteNoteRequest, Note, UpdateNoteRequest};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, get_current_timestamp};
 use serde_json::{Value, json};
@@ -258,6 +259,104 @@ async fn a_token_without_the_required_scope_is_forbidden() {
         .await
         .expect_err("no such note");
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
+}
+
+/// `method path` over HTTP with `token` and a JSON `body` (none when null):
+/// status and JSON reply.
+async fn http_as(
+    running: &Running,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", running.http))
+        .bearer_auth(token);
+    if !body.is_null() {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("HTTP response");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn only_its_author_or_an_admin_changes_a_note() {
+    let setup = start_with_auth().await;
+    let running = &setup.running;
+    let ada = hs256(&claims());
+    let bob = hs256(&with("sub", json!("bob")));
+    let mut carol = with("sub", json!("carol"));
+    carol["scope"] = json!("notes:admin");
+    let admin = hs256(&carol);
+
+    let (status, note) = http_as(
+        running,
+        &ada,
+        reqwest::Method::POST,
+        "/v1/notes",
+        json!({"title": "Groceries"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{note}");
+    assert_eq!(note["author"], "ada", "{note}");
+    let id = note["id"].as_str().expect("an id").to_owned();
+    let path = format!("/v1/notes/{id}?updateMask=body");
+
+    // Over HTTP and gRPC alike, bob may not change ada's note.
+    let (status, body) = http_as(
+        running,
+        &bob,
+        reqwest::Method::PATCH,
+        &path,
+        json!({"body": "bob was here"}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["reason"], "NOT_NOTE_AUTHOR", "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.contains("only its author"), "{message}");
+    let mut request = tonic::Request::new(UpdateNoteRequest {
+        note: Some(Note {
+            id: id.clone(),
+            body: "bob was here".to_owned(),
+            ..Note::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["body".to_owned()],
+        }),
+    });
+    let value = format!("Bearer {bob}").parse().expect("metadata value");
+    request.metadata_mut().insert("authorization", value);
+    let mut notes = NotesClient::new(channel(running.grpc).await);
+    let status = notes.update_note(request).await.expect_err("forbidden");
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert_eq!(strata::Error::from(status).reason(), "NOT_NOTE_AUTHOR");
+
+    // Its author may; so may an admin, who alone may delete here.
+    let (status, body) = http_as(
+        running,
+        &ada,
+        reqwest::Method::PATCH,
+        &path,
+        json!({"body": "milk"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["body"], &body["author"]),
+        (&json!("milk"), &json!("ada"))
+    );
+    let (status, body) = http_as(
+        running,
+        &admin,
+        reqwest::Method::DELETE,
+        &format!("/v1/notes/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

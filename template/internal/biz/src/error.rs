@@ -17,6 +17,9 @@ pub enum Error {
     /// What the caller wanted to create exists already.
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// The caller may not do this to what it names; the message says why.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A dependency (the database) cannot be reached now; retrying later may work.
     #[error("unavailable")]
     Unavailable(#[source] Cause),

@@ -20,7 +20,7 @@ pub mod testing;
 pub use caller::Caller;
 pub use error::{Cause, Error, Result};
 pub use greeter::{Greeter, GreeterRepo, GreeterUsecase};
-pub use notes::{Note, NoteChanges, NotePage, NoteRepo, NoteUsecase};
+pub use notes::{NOTES_ADMIN_SCOPE, Note, NoteChanges, NotePage, NoteRepo, NoteUsecase};
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use welcome::{GreetingSource, WelcomeUsecase};
 // strata:scaffold use

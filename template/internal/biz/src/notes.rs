@@ -4,7 +4,10 @@ use std::time::SystemTime;
 use tokio::sync::broadcast;
 
 use crate::paging::{self, now};
-use crate::{Error, Result};
+use crate::{Caller, Error, Result};
+
+/// The scope that lets a caller change or delete any note, not only its own.
+pub const NOTES_ADMIN_SCOPE: &str = "notes:admin";
 
 /// A note someone wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +18,9 @@ pub struct Note {
     pub title: String,
     /// The text; may be empty.
     pub body: String,
+    /// Who wrote it: the subject of the caller that created it; empty when
+    /// nobody was authenticated. Only the author (or an admin) may change it.
+    pub author: String,
     /// When the note was created.
     pub create_time: SystemTime,
     /// When the note last changed; `create_time` until the first update.
@@ -87,14 +93,15 @@ impl NoteUsecase {
         self.created.receiver_count()
     }
 
-    /// Creates a note with a new id.
-    pub async fn create(&self, title: &str, body: &str) -> Result<Note> {
+    /// Creates a note with a new id, written by `caller`.
+    pub async fn create(&self, caller: Option<&Caller>, title: &str, body: &str) -> Result<Note> {
         validate_title(title)?;
         let now = now();
         let note = Note {
             id: uuid::Uuid::now_v7().to_string(),
             title: title.to_owned(),
             body: body.to_owned(),
+            author: caller.map(|c| c.subject.clone()).unwrap_or_default(),
             create_time: now,
             update_time: now,
         };
@@ -129,12 +136,18 @@ impl NoteUsecase {
         })
     }
 
-    /// Applies `changes` to the note `id` and returns it as stored.
-    pub async fn update(&self, id: &str, changes: NoteChanges) -> Result<Note> {
+    /// Applies `changes` to the note `id` for `caller` and returns it as stored.
+    pub async fn update(
+        &self,
+        caller: Option<&Caller>,
+        id: &str,
+        changes: NoteChanges,
+    ) -> Result<Note> {
         if let Some(title) = &changes.title {
             validate_title(title)?;
         }
         let mut note = self.repo.get(id).await?;
+        may_change(&note, caller)?;
         if let Some(title) = changes.title {
             note.title = title;
         }
@@ -147,8 +160,10 @@ impl NoteUsecase {
         Ok(note)
     }
 
-    /// Deletes the note `id`.
-    pub async fn delete(&self, id: &str) -> Result<()> {
+    /// Deletes the note `id` for `caller`.
+    pub async fn delete(&self, caller: Option<&Caller>, id: &str) -> Result<()> {
+        let note = self.repo.get(id).await?;
+        may_change(&note, caller)?;
         self.repo.delete(id).await
     }
 }
@@ -157,6 +172,21 @@ impl std::fmt::Debug for NoteUsecase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NoteUsecase").finish_non_exhaustive()
     }
+}
+
+/// Who may change or delete `note`: anyone while it has no author (it was
+/// written with authentication off), else its author or a caller granted
+/// [`NOTES_ADMIN_SCOPE`].
+fn may_change(note: &Note, caller: Option<&Caller>) -> Result<()> {
+    let allowed = note.author.is_empty()
+        || caller.is_some_and(|c| c.subject == note.author || c.has_scope(NOTES_ADMIN_SCOPE));
+    if allowed {
+        return Ok(());
+    }
+    Err(Error::PermissionDenied(format!(
+        "note {} is {}'s: only its author or a caller with scope {NOTES_ADMIN_SCOPE} may change it",
+        note.id, note.author
+    )))
 }
 
 /// A note always has a title: the proto bounds its length and refuses an
@@ -183,7 +213,7 @@ mod tests {
     async fn create_many(usecase: &NoteUsecase, count: usize) -> Vec<Note> {
         let mut created = Vec::new();
         for n in 0..count {
-            let note = usecase.create(&format!("note {n}"), "").await;
+            let note = usecase.create(None, &format!("note {n}"), "").await;
             created.push(note.expect("created"));
         }
         created
@@ -201,7 +231,7 @@ mod tests {
         let (usecase, store) = usecase();
 
         let note = usecase
-            .create("Groceries", "milk, eggs")
+            .create(None, "Groceries", "milk, eggs")
             .await
             .expect("created");
 
@@ -221,7 +251,7 @@ mod tests {
         let (usecase, store) = usecase();
 
         let err = usecase
-            .create(" \t ", "body")
+            .create(None, " \t ", "body")
             .await
             .expect_err("blank title");
 
@@ -294,13 +324,19 @@ mod tests {
     #[tokio::test]
     async fn an_update_changes_only_the_given_fields() {
         let (usecase, store) = usecase();
-        let note = usecase.create("Groceries", "milk").await.expect("created");
+        let note = usecase
+            .create(None, "Groceries", "milk")
+            .await
+            .expect("created");
 
         let changes = NoteChanges {
             body: Some("milk, eggs".into()),
             ..NoteChanges::default()
         };
-        let updated = usecase.update(&note.id, changes).await.expect("updated");
+        let updated = usecase
+            .update(None, &note.id, changes)
+            .await
+            .expect("updated");
 
         assert_eq!(updated.title, "Groceries");
         assert_eq!(updated.body, "milk, eggs");
@@ -312,14 +348,17 @@ mod tests {
     #[tokio::test]
     async fn an_invalid_update_changes_nothing() {
         let (usecase, store) = usecase();
-        let note = usecase.create("Groceries", "milk").await.expect("created");
+        let note = usecase
+            .create(None, "Groceries", "milk")
+            .await
+            .expect("created");
 
         let changes = NoteChanges {
             title: Some(String::new()),
             body: Some("eggs".into()),
         };
         let err = usecase
-            .update(&note.id, changes)
+            .update(None, &note.id, changes)
             .await
             .expect_err("blank title");
 
@@ -334,10 +373,10 @@ mod tests {
 
         let got = usecase.get(&id).await.expect_err("get");
         let updated = usecase
-            .update(&id, NoteChanges::default())
+            .update(None, &id, NoteChanges::default())
             .await
             .expect_err("update");
-        let deleted = usecase.delete(&id).await.expect_err("delete");
+        let deleted = usecase.delete(None, &id).await.expect_err("delete");
 
         for err in [got, updated, deleted] {
             assert_eq!(err.to_string(), format!("not found: note {id}"));
@@ -347,9 +386,12 @@ mod tests {
     #[tokio::test]
     async fn a_deleted_note_is_gone() {
         let (usecase, store) = usecase();
-        let note = usecase.create("Groceries", "").await.expect("created");
+        let note = usecase
+            .create(None, "Groceries", "")
+            .await
+            .expect("created");
 
-        usecase.delete(&note.id).await.expect("deleted");
+        usecase.delete(None, &note.id).await.expect("deleted");
 
         assert!(matches!(
             usecase.get(&note.id).await,
@@ -358,11 +400,76 @@ mod tests {
         assert!(store.notes().is_empty());
     }
 
+    fn caller(subject: &str, scopes: &[&str]) -> Caller {
+        Caller {
+            subject: subject.to_owned(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_author_or_an_admin_changes_an_authored_note() {
+        let (usecase, store) = usecase();
+        let ada = caller("ada", &[]);
+        let note = usecase
+            .create(Some(&ada), "Groceries", "milk")
+            .await
+            .expect("created");
+        assert_eq!(note.author, "ada");
+
+        let changes = || NoteChanges {
+            body: Some("eggs".into()),
+            ..NoteChanges::default()
+        };
+        let bob = caller("bob", &["notes:read"]);
+        for who in [None, Some(&bob)] {
+            let updated = usecase.update(who, &note.id, changes()).await;
+            let deleted = usecase.delete(who, &note.id).await;
+            for err in [updated.expect_err("update"), deleted.expect_err("delete")] {
+                assert!(matches!(err, Error::PermissionDenied(_)), "{err:?}");
+                assert!(err.to_string().contains("only its author"), "{err}");
+            }
+        }
+        assert_eq!(store.notes(), vec![note.clone()]);
+
+        let updated = usecase.update(Some(&ada), &note.id, changes()).await;
+        assert_eq!(updated.expect("the author updates").body, "eggs");
+        let admin = caller("carol", &[NOTES_ADMIN_SCOPE]);
+        usecase
+            .delete(Some(&admin), &note.id)
+            .await
+            .expect("an admin deletes");
+        assert!(store.notes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_note_written_without_authentication_is_anyones() {
+        let (usecase, store) = usecase();
+        let note = usecase
+            .create(None, "Groceries", "")
+            .await
+            .expect("created");
+        assert_eq!(note.author, "");
+
+        let bob = caller("bob", &[]);
+        let changes = NoteChanges {
+            title: Some("Shopping".into()),
+            ..NoteChanges::default()
+        };
+        let updated = usecase.update(Some(&bob), &note.id, changes).await;
+        assert_eq!(updated.expect("updated").author, "", "the author stays");
+        usecase.delete(Some(&bob), &note.id).await.expect("deleted");
+        assert!(store.notes().is_empty());
+    }
+
     #[tokio::test]
     async fn storage_failures_reach_the_caller() {
         let usecase = NoteUsecase::new(FakeNoteRepo::failing_with(|| Error::storage("disk full")));
 
-        let err = usecase.create("Groceries", "").await.expect_err("fails");
+        let err = usecase
+            .create(None, "Groceries", "")
+            .await
+            .expect_err("fails");
 
         assert!(matches!(err, Error::Storage(_)), "got {err:?}");
     }

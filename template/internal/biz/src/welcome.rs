@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::{Note, NoteUsecase, Result};
+use crate::{Caller, Note, NoteUsecase, Result};
 
 /// Where greetings come from: the Greeter service, which the data layer calls
 /// over the network.
@@ -26,12 +26,13 @@ impl WelcomeUsecase {
         }
     }
 
-    /// Creates the note welcoming `name`: titled `Welcome, <name>`, its body the
-    /// greeting. Nothing is stored when the greeting cannot be had.
-    pub async fn welcome(&self, name: &str) -> Result<Note> {
+    /// Creates the note welcoming `name`, written by `caller`: titled
+    /// `Welcome, <name>`, its body the greeting. Nothing is stored when the
+    /// greeting cannot be had.
+    pub async fn welcome(&self, caller: Option<&Caller>, name: &str) -> Result<Note> {
         let greeting = self.greetings.greet(name).await?;
         self.notes
-            .create(&format!("Welcome, {name}"), &greeting)
+            .create(caller, &format!("Welcome, {name}"), &greeting)
             .await
     }
 }
@@ -56,7 +57,7 @@ mod tests {
             FakeGreetingSource::default(),
         );
 
-        let note = welcome.welcome("ada").await.expect("welcomed");
+        let note = welcome.welcome(None, "ada").await.expect("welcomed");
 
         assert_eq!(note.title, "Welcome, ada");
         assert_eq!(note.body, "Hello ada");
@@ -70,7 +71,7 @@ mod tests {
             FakeGreetingSource::failing_with(|| Error::Unavailable("greeter down".into()));
         let welcome = WelcomeUsecase::new(NoteUsecase::new(notes.clone()), greetings);
 
-        let err = welcome.welcome("ada").await.expect_err("no greeting");
+        let err = welcome.welcome(None, "ada").await.expect_err("no greeting");
 
         assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
         assert!(notes.notes().is_empty());

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use crate::Data;
 use crate::driver::Db;
 
-const COLUMNS: &str = "SELECT id, title, body, create_time, update_time FROM notes";
+const COLUMNS: &str = "SELECT id, title, body, author, create_time, update_time FROM notes";
 
 /// Notes (`notes`), one statement per call.
 #[derive(Debug, Clone)]
@@ -26,6 +26,7 @@ struct NoteRow {
     id: String,
     title: String,
     body: String,
+    author: String,
     create_time: OffsetDateTime,
     update_time: OffsetDateTime,
 }
@@ -36,6 +37,7 @@ impl From<NoteRow> for Note {
             id: row.id,
             title: row.title,
             body: row.body,
+            author: row.author,
             create_time: row.create_time.into(),
             update_time: row.update_time.into(),
         }
@@ -51,13 +53,15 @@ fn note_label(id: &str) -> String {
 impl biz::NoteRepo for NoteRepo {
     async fn create(&self, note: &Note) -> biz::Result<()> {
         QueryBuilder::<Db>::new(
-            "INSERT INTO notes (id, title, body, create_time, update_time) VALUES (",
+            "INSERT INTO notes (id, title, body, author, create_time, update_time) VALUES (",
         )
         .push_bind(&note.id)
         .push(", ")
         .push_bind(&note.title)
         .push(", ")
         .push_bind(&note.body)
+        .push(", ")
+        .push_bind(&note.author)
         .push(", ")
         .push_bind(OffsetDateTime::from(note.create_time))
         .push(", ")
@@ -159,6 +163,7 @@ mod tests {
             id: id.to_owned(),
             title: format!("Note {id}"),
             body: "Ünïcode and emoji 📝 survive the round trip".to_owned(),
+            author: "ada@example.com".to_owned(),
             create_time: time,
             update_time: time,
         }
@@ -245,6 +250,7 @@ mod tests {
         let changed = Note {
             title: "New title".to_owned(),
             body: String::new(),
+            author: "mallory".to_owned(),
             create_time: created.create_time + Duration::from_secs(3_600),
             update_time: created.update_time + Duration::from_micros(1),
             ..created.clone()
@@ -255,6 +261,7 @@ mod tests {
         assert_eq!(
             stored,
             Note {
+                author: created.author.clone(),
                 create_time: created.create_time,
                 ..changed
             }

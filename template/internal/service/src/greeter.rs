@@ -54,6 +54,10 @@ fn to_status(err: biz::Error) -> Status {
         biz::Error::AlreadyExists(what) => {
             error_greeting_already_exists(format!("{what} already exists")).into()
         }
+        // The greeter decides on no caller yet: the framework's generic reason.
+        biz::Error::PermissionDenied(why) => {
+            strata::Error::new(403, "PERMISSION_DENIED", why).into()
+        }
         biz::Error::Unavailable(cause) => dependency_errors::unavailable("greeter", &cause),
         biz::Error::Storage(cause) => dependency_errors::storage_failed("greeter", &cause),
     }

@@ -4,8 +4,8 @@ use api::google::api::HttpBody;
 use api::notes::v1::{
     CreateNoteRequest, CreateWelcomeNoteRequest, DeleteNoteRequest, ExportNotesRequest,
     GetNoteRequest, ImportNotesResponse, ListNotesRequest, ListNotesResponse, Note,
-    UpdateNoteRequest, WatchNotesRequest, error_invalid_note, error_note_not_found,
-    notes_server::Notes,
+    UpdateNoteRequest, WatchNotesRequest, error_invalid_note, error_not_note_author,
+    error_note_not_found, notes_server::Notes,
 };
 use biz::{NoteChanges, NoteUsecase, WelcomeUsecase};
 use tonic::codegen::tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
@@ -13,6 +13,7 @@ use tonic::codegen::tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
+use crate::caller::caller;
 use crate::{dependency_errors, notes_csv};
 
 /// `notes.v1.Notes`, served on gRPC and HTTP alike.
@@ -95,13 +96,14 @@ impl Notes for NotesService {
         &self,
         request: Request<HttpBody>,
     ) -> Result<Response<ImportNotesResponse>, Status> {
+        let caller = caller(&request);
         let file = request.into_inner();
         let drafts = notes_csv::drafts(&file.content_type, &file.data)?;
         let mut notes = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let note = self
                 .usecase
-                .create(&draft.title, &draft.body)
+                .create(caller.as_ref(), &draft.title, &draft.body)
                 .await
                 .map_err(to_status)?;
             notes.push(to_proto(note));
@@ -113,10 +115,11 @@ impl Notes for NotesService {
         &self,
         request: Request<CreateNoteRequest>,
     ) -> Result<Response<Note>, Status> {
+        let caller = caller(&request);
         let CreateNoteRequest { title, body } = request.into_inner();
         let note = self
             .usecase
-            .create(&title, &body)
+            .create(caller.as_ref(), &title, &body)
             .await
             .map_err(to_status)?;
         Ok(Response::new(to_proto(note)))
@@ -126,9 +129,10 @@ impl Notes for NotesService {
         &self,
         request: Request<CreateWelcomeNoteRequest>,
     ) -> Result<Response<Note>, Status> {
+        let caller = caller(&request);
         let note = self
             .welcome
-            .welcome(&request.into_inner().name)
+            .welcome(caller.as_ref(), &request.into_inner().name)
             .await
             .map_err(to_status)?;
         Ok(Response::new(to_proto(note)))
@@ -166,6 +170,7 @@ impl Notes for NotesService {
         &self,
         request: Request<UpdateNoteRequest>,
     ) -> Result<Response<Note>, Status> {
+        let caller = caller(&request);
         let UpdateNoteRequest { note, update_mask } = request.into_inner();
         let Some(note) = note else {
             return Err(error_invalid_note("note is required")
@@ -178,7 +183,7 @@ impl Notes for NotesService {
         // and HTTP decoding name them.
         let updated = self
             .usecase
-            .update(&note.id, changes)
+            .update(caller.as_ref(), &note.id, changes)
             .await
             .map_err(|err| to_status(err.within("note")))?;
         Ok(Response::new(to_proto(updated)))
@@ -188,8 +193,9 @@ impl Notes for NotesService {
         &self,
         request: Request<DeleteNoteRequest>,
     ) -> Result<Response<()>, Status> {
+        let caller = caller(&request);
         self.usecase
-            .delete(&request.into_inner().id)
+            .delete(caller.as_ref(), &request.into_inner().id)
             .await
             .map_err(to_status)?;
         Ok(Response::new(()))
@@ -237,6 +243,7 @@ fn to_proto(note: biz::Note) -> Note {
         id: note.id,
         title: note.title,
         body: note.body,
+        author: note.author,
         create_time: Some(note.create_time.into()),
         update_time: Some(note.update_time.into()),
     }
@@ -251,6 +258,7 @@ fn to_status(err: biz::Error) -> Status {
             .into(),
         biz::Error::NotFound(what) => error_note_not_found(format!("{what} not found")).into(),
         biz::Error::AlreadyExists(what) => Status::aborted(format!("{what} already exists")),
+        biz::Error::PermissionDenied(why) => error_not_note_author(why).into(),
         biz::Error::Unavailable(cause) => dependency_errors::unavailable("notes", &cause),
         biz::Error::Storage(cause) => dependency_errors::storage_failed("notes", &cause),
     }
