@@ -546,6 +546,57 @@ mod tests {
         );
     }
 
+    /// A gRPC server (h2c) answering every call 200 with an empty body and
+    /// `grpc-status: code` in the trailers, after the headers.
+    async fn failing_in_trailers(code: Code) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let service = hyper::service::service_fn(move |_request| async move {
+                    let mut trailers = http::HeaderMap::new();
+                    trailers.insert("grpc-status", HeaderValue::from(code as i32));
+                    let body = http_body_util::Empty::<Bytes>::new()
+                        .with_trailers(async move { Some(Ok(trailers)) });
+                    Response::builder()
+                        .header("content-type", "application/grpc")
+                        .body(body)
+                });
+                let connection = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .into_owned();
+                tokio::spawn(connection);
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_status_in_the_trailers_is_counted_with_its_code() {
+        let addr = failing_in_trailers(Code::NotFound).await;
+        let (upstreams, metrics) = upstreams(addr).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let response = channel.oneshot(say_hello()).await.expect("answered");
+        assert!(status_in(&response).is_none(), "not trailers-only");
+        let trailers = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .trailers()
+            .cloned()
+            .expect("trailers");
+
+        assert_eq!(trailers["grpc-status"], "5");
+        let counted = r#"client_requests_total{upstream="greeter",operation="/helloworld.v1.Greeter/SayHello",code="NOT_FOUND"} 1"#;
+        assert!(metrics.encode().contains(counted), "{}", metrics.encode());
+    }
+
     #[test]
     fn grpc_timeout_is_whole_milliseconds_never_zero() {
         assert_eq!(grpc_timeout(Duration::from_millis(100)), "100m");
