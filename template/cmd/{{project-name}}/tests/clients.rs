@@ -346,3 +346,97 @@ async fn the_callers_deadline_reaches_the_upstream_as_grpc_timeout() {
     let millis: u64 = second.trim_end_matches('m').parse().expect("milliseconds");
     assert!(millis <= 2000, "{second}");
 }
+
+/// An address nothing listens on: connecting to it is refused.
+async fn refusing() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("addr")
+}
+
+/// The caller's `client_requests_total` line for SayHello with `code`.
+fn counted(code: &str, calls: usize) -> String {
+    let labels = format!(r#"upstream="greeter",operation="{SAY_HELLO}",code="{code}""#);
+    ["client_requests_total{", &labels, "} ", &calls.to_string()].concat()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlisted_method_is_retried_on_another_instance_when_a_connection_is_refused() {
+    let stand_in = StandIn::default();
+    let serving = stand_in.serve().await;
+    // Three instances refuse connections: each is found out (and ejected) by
+    // a call, which must then go on to another instance.
+    let mut addrs = vec![refusing().await, refusing().await, refusing().await];
+    addrs.push(serving);
+    let (mut conf, scratch) = test_conf();
+    let greeter = conf.clients.get_mut("greeter").expect("clients.greeter");
+    greeter.endpoints = addrs.iter().map(|addr| format!("http://{addr}")).collect();
+    greeter.retry.methods = Vec::new();
+    greeter.retry.max_attempts = 4;
+    greeter.retry.backoff = Duration::from_millis(1);
+    greeter.breaker.enabled = false;
+    let caller = start_with(&conf, scratch).await;
+
+    const CALLS: usize = 16;
+    for i in 0..CALLS {
+        let (status, body) = welcome(&caller, &format!("r{i}")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    assert_eq!(stand_in.calls().len(), CALLS, "each call reached it once");
+    let metrics = metrics(&caller).await;
+    assert!(metrics.contains(&counted("OK", CALLS)), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlisted_method_answered_unavailable_by_a_handler_is_not_retried() {
+    let stand_in = StandIn {
+        status: Some(tonic::Code::Unavailable),
+        ..StandIn::default()
+    };
+    let addr = stand_in.serve().await;
+    let (mut conf, scratch) = test_conf();
+    let greeter = conf.clients.get_mut("greeter").expect("clients.greeter");
+    greeter.endpoints = vec![format!("http://{addr}")];
+    greeter.retry.methods = Vec::new();
+    greeter.retry.max_attempts = 3;
+    greeter.retry.backoff = Duration::from_millis(1);
+    greeter.breaker.enabled = false;
+    let caller = start_with(&conf, scratch).await;
+
+    const CALLS: usize = 5;
+    for i in 0..CALLS {
+        let (status, body) = welcome(&caller, &format!("u{i}")).await;
+        assert_eq!(status, 503, "{body}");
+    }
+
+    assert_eq!(stand_in.calls().len(), CALLS, "it may have acted: no retry");
+    let metrics = metrics(&caller).await;
+    assert!(
+        metrics.contains(&counted("UNAVAILABLE", CALLS)),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_answered_in_the_headers_is_counted_with_its_code() {
+    // tonic answers a handler's error "trailers-only": the status in the
+    // response headers, no body.
+    let stand_in = StandIn {
+        status: Some(tonic::Code::NotFound),
+        ..StandIn::default()
+    };
+    let addr = stand_in.serve().await;
+    let (mut conf, scratch) = test_conf();
+    conf.clients
+        .get_mut("greeter")
+        .expect("clients.greeter")
+        .endpoints = vec![format!("http://{addr}")];
+    let caller = start_with(&conf, scratch).await;
+
+    let (status, body) = welcome(&caller, "nf").await;
+    assert_ne!(status, 200, "{body}");
+
+    let metrics = metrics(&caller).await;
+    assert!(metrics.contains(&counted("NOT_FOUND", 1)), "{metrics}");
+    assert!(!metrics.contains(&counted("OK", 1)), "{metrics}");
+}

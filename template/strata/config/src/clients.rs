@@ -60,8 +60,9 @@ pub struct Client {
     pub breaker: Breaker,
 }
 
-/// Retries of calls that failed with UNAVAILABLE, for the methods marked safe
-/// to repeat; never more than `budget` of the calls.
+/// Retries of calls whose connection failed (any method), or that failed with
+/// UNAVAILABLE for the methods marked safe to repeat; never more than `budget`
+/// of the calls.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
@@ -80,7 +81,7 @@ pub struct Retry {
     #[serde(default = "default_min_per_second")]
     pub min_per_second: u32,
     /// The methods safe to call twice (`/package.Service/Method`, globs), the
-    /// only ones retried.
+    /// only ones retried once their request was sent.
     #[serde(default)]
     pub methods: Vec<String>,
 }

@@ -3,20 +3,23 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use http::{HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Full};
+use hyper::body::{Body as HttpBody, Frame};
 use tonic::body::Body;
 use tonic::{Code, Status};
 use tower::{Service, ServiceExt};
 use tracing::Instrument;
 use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::random;
+use super::retry::Failed;
 use super::upstreams::Upstream;
 use crate::error::code_name;
 use crate::middleware::{deadline, outbound_headers};
@@ -65,7 +68,10 @@ impl Service<Request<Body>> for GrpcChannel {
     }
 }
 
-/// The call inside its client span, counted and logged.
+/// The call inside its client span, counted and logged when its status is
+/// known: at once for a refusal or a "trailers-only" answer (every failed
+/// unary call tonic serves), else when the trailers arrive at the end of the
+/// response body.
 async fn observed(
     upstream: Arc<Upstream>,
     request: Request<Body>,
@@ -82,24 +88,128 @@ async fn observed(
     let outcome = call(&upstream, &operation, request)
         .instrument(span.clone())
         .await;
-    let code = match &outcome {
-        Ok(response) => status_in(response).map_or(Code::Ok, |status| status.code()),
-        Err(status) => status.code(),
+    let finish = Finish {
+        upstream,
+        operation,
+        started,
+        span,
     };
-    let elapsed = started.elapsed();
-    upstream
-        .metrics
-        .call_finished(&upstream.name, &operation, code_name(code), elapsed);
-    span.in_scope(|| {
-        tracing::debug!(
-            upstream = %upstream.name,
+    match outcome {
+        Ok(response) => match status_in(&response) {
+            Some(status) => {
+                finish.done(status.code());
+                Ok(response)
+            }
+            None => Ok(response.map(|body| {
+                Body::new(Trailers {
+                    body,
+                    finish: Some(finish),
+                })
+            })),
+        },
+        Err(status) => {
+            finish.done(status.code());
+            Err(status)
+        }
+    }
+}
+
+/// What is recorded of a call once its code is known.
+struct Finish {
+    upstream: Arc<Upstream>,
+    operation: String,
+    started: Instant,
+    span: tracing::Span,
+}
+
+impl Finish {
+    /// Counts the call, marks its span failed unless OK, logs its access line.
+    fn done(self, code: Code) {
+        let Self {
+            upstream,
             operation,
-            code = code_name(code),
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "client access"
-        );
-    });
-    outcome
+            started,
+            span,
+        } = self;
+        let elapsed = started.elapsed();
+        upstream
+            .metrics
+            .call_finished(&upstream.name, &operation, code_name(code), elapsed);
+        span.set_attribute("rpc.grpc.status_code", i64::from(code as i32));
+        if code != Code::Ok {
+            span.set_status(opentelemetry::trace::Status::error(code_name(code)));
+        }
+        span.in_scope(|| {
+            tracing::debug!(
+                upstream = %upstream.name,
+                operation,
+                code = code_name(code),
+                latency_ms = elapsed.as_secs_f64() * 1000.0,
+                "client access"
+            );
+        });
+    }
+}
+
+/// A response body whose trailers carry the call's status: read as they pass,
+/// for the metrics, the span, the access line and the breaker.
+struct Trailers {
+    body: Body,
+    finish: Option<Finish>,
+}
+
+impl Trailers {
+    fn done(&mut self, code: Code) {
+        if let Some(finish) = self.finish.take() {
+            finish
+                .upstream
+                .throttle
+                .record(Instant::now(), !is_failure(code));
+            finish.done(code);
+        }
+    }
+}
+
+impl HttpBody for Trailers {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = &mut *self;
+        let frame = std::task::ready!(Pin::new(&mut this.body).poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    let status = Status::from_header_map(trailers);
+                    this.done(status.map_or(Code::Unknown, |status| status.code()));
+                }
+            }
+            Some(Err(status)) => this.done(status.code()),
+            // No trailers, no status: tonic's client reports the same.
+            None => this.done(Code::Internal),
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Trailers {
+    /// A response dropped before its trailers: the caller gave up on it.
+    fn drop(&mut self) {
+        if let Some(finish) = self.finish.take() {
+            finish.done(Code::Cancelled);
+        }
+    }
 }
 
 /// Deadline, breaker, then attempts on picked instances until one answers, the
@@ -144,35 +254,46 @@ async fn call(
     // Inside the client span: the traceparent names it as the parent.
     let (mut parts, body) = request.into_parts();
     parts.headers.extend(outbound_headers());
-    let retryable = upstream.retry.covers(operation);
+    let marked = upstream.retry.covers(operation);
     upstream.retry.deposit();
-    // A call that may be sent twice keeps its (unary) message to send again.
-    let mut body = if retryable {
+    // A call that may be sent twice keeps its (unary) message to send again;
+    // any other call can be sent again only while no attempt has read it.
+    let mut attempts = if marked {
         Attempts::Buffered(buffer(body).await?)
     } else {
-        Attempts::Once(Some(body))
+        Attempts::Unread(Arc::new(Mutex::new(Some(body))))
     };
 
     let mut attempt = 1;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let Some(body) = body.next() else {
+        let Some(body) = attempts.next() else {
             return Err(Status::internal("a call's body was sent twice"));
         };
         let mut request = Request::from_parts(parts.clone(), body);
         request
             .headers_mut()
             .insert("grpc-timeout", grpc_timeout(remaining));
-        let result = attempt_once(upstream, request, deadline, budget).await;
+        let (result, sent) = attempt_once(upstream, request, deadline, budget).await;
         let code = match &result {
-            Ok(response) => status_in(response).map_or(Code::Ok, |status| status.code()),
-            Err(status) => status.code(),
+            Ok(response) => status_in(response).map(|status| status.code()),
+            Err(status) => Some(status.code()),
+        };
+        // An answer whose status follows in the trailers reached a handler: it
+        // is not retried, and the breaker learns its code from the trailers.
+        let Some(code) = code else {
+            return result;
         };
         upstream.throttle.record(Instant::now(), !is_failure(code));
-        if retryable && upstream.retry.again(attempt, code) {
+        let failed = if sent {
+            Failed::Sent { code, marked }
+        } else {
+            Failed::Unsent
+        };
+        if code != Code::Ok && attempts.again() && upstream.retry.again(attempt, failed) {
             let wait = upstream.retry.backoff(attempt);
             if Instant::now() + wait < deadline {
-                tracing::debug!(attempt, code = code_name(code), "retrying");
+                tracing::debug!(attempt, code = code_name(code), sent, "retrying");
                 tokio::time::sleep(wait).await;
                 attempt += 1;
                 continue;
@@ -182,19 +303,22 @@ async fn call(
     }
 }
 
-/// One attempt on the instance the balancer picks.
+/// One attempt on the instance the balancer picks, and whether its request
+/// was sent (false when the connection to the instance could not be made:
+/// then no handler saw it, and any method may be tried again).
 async fn attempt_once(
     upstream: &Upstream,
     request: Request<Body>,
     deadline: Instant,
     budget: Duration,
-) -> Result<Response<Body>, Status> {
+) -> (Result<Response<Body>, Status>, bool) {
     let Some(pick) = upstream.balancer.pick() else {
-        return Err(Status::unavailable(format!(
+        let status = Status::unavailable(format!(
             "upstream {} has no instance ({} resolved to none)",
             upstream.name,
             upstream.settings.endpoints.join(", ")
-        )));
+        ));
+        return (Err(status), true);
     };
     tracing::Span::current().record("instance", pick.instance.address.as_str());
     let mut channel = pick.instance.channel.clone();
@@ -202,40 +326,100 @@ async fn attempt_once(
         channel.ready().await?;
         channel.call(request).await
     };
-    let (result, connection_failed) = match tokio::time::timeout_at(deadline.into(), sent).await {
-        Ok(Ok(response)) => (Ok(response), false),
-        Ok(Err(err)) => (
-            Err(Status::unavailable(format!(
-                "upstream {} at {}: {}",
-                upstream.name,
-                pick.instance.address,
-                chain(&err)
-            ))),
-            true,
-        ),
-        Err(_) => (
-            Err(Status::deadline_exceeded(format!(
-                "upstream {} did not answer within {budget:?}",
-                upstream.name
-            ))),
-            false,
-        ),
-    };
+    let (result, connection_failed, unsent) =
+        match tokio::time::timeout_at(deadline.into(), sent).await {
+            Ok(Ok(response)) => (Ok(response), false, false),
+            Ok(Err(err)) => (
+                Err(Status::unavailable(format!(
+                    "upstream {} at {}: {}",
+                    upstream.name,
+                    pick.instance.address,
+                    chain(&err)
+                ))),
+                true,
+                never_connected(&err),
+            ),
+            Err(_) => (
+                Err(Status::deadline_exceeded(format!(
+                    "upstream {} did not answer within {budget:?}",
+                    upstream.name
+                ))),
+                false,
+                false,
+            ),
+        };
     pick.finish(connection_failed, upstream.settings.ejection);
-    result
+    (result, !unsent)
 }
 
-/// The request body of each attempt: the original once, or a buffered copy.
+/// Whether a transport error is the failure to connect (refused, unreachable,
+/// timed out, TLS handshake): tonic reports those as a `ConnectError`, before
+/// the request is handed to a connection. A connection lost later (reset,
+/// GOAWAY) may have delivered the request to a handler.
+fn never_connected(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err.is::<tonic::ConnectError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
+
+/// The request body of each attempt.
 enum Attempts {
-    Once(Option<Body>),
+    /// The original, taken by the first attempt that reads it: one whose
+    /// connection failed never read it, and leaves it to the next.
+    Unread(Arc<Mutex<Option<Body>>>),
+    /// A copy of the whole message, for a method safe to send twice.
     Buffered(Bytes),
 }
 
 impl Attempts {
     fn next(&mut self) -> Option<Body> {
         match self {
-            Self::Once(body) => body.take(),
+            Self::Unread(slot) => {
+                slot.lock().ok()?.as_ref()?;
+                Some(Body::new(Untouched {
+                    slot: slot.clone(),
+                    body: None,
+                }))
+            }
             Self::Buffered(bytes) => Some(Body::new(Full::new(bytes.clone()))),
+        }
+    }
+
+    /// Whether there is still a body to send: not when an attempt read it.
+    fn again(&self) -> bool {
+        match self {
+            Self::Unread(slot) => slot.lock().is_ok_and(|body| body.is_some()),
+            Self::Buffered(_) => true,
+        }
+    }
+}
+
+/// A body left in its slot until the connection asks for its first frame.
+struct Untouched {
+    slot: Arc<Mutex<Option<Body>>>,
+    body: Option<Body>,
+}
+
+impl HttpBody for Untouched {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = &mut *self;
+        if this.body.is_none() {
+            this.body = this.slot.lock().ok().and_then(|mut slot| slot.take());
+        }
+        match &mut this.body {
+            Some(body) => Pin::new(body).poll_frame(cx),
+            None => Poll::Ready(None),
         }
     }
 }
@@ -261,8 +445,8 @@ fn is_failure(code: Code) -> bool {
     )
 }
 
-/// The status of a "trailers-only" response (every failed unary call); a
-/// successful call's status follows in the trailers.
+/// The status of a "trailers-only" response (every failed unary call tonic
+/// serves); otherwise the status follows in the trailers.
 fn status_in(response: &Response<Body>) -> Option<Status> {
     Status::from_header_map(response.headers())
 }
@@ -360,6 +544,57 @@ mod tests {
             err.to_string(),
             "no upstream \"billing\" under clients: in the configuration (configured: greeter)"
         );
+    }
+
+    /// A gRPC server (h2c) answering every call 200 with an empty body and
+    /// `grpc-status: code` in the trailers, after the headers.
+    async fn failing_in_trailers(code: Code) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let service = hyper::service::service_fn(move |_request| async move {
+                    let mut trailers = http::HeaderMap::new();
+                    trailers.insert("grpc-status", HeaderValue::from(code as i32));
+                    let body = http_body_util::Empty::<Bytes>::new()
+                        .with_trailers(async move { Some(Ok(trailers)) });
+                    Response::builder()
+                        .header("content-type", "application/grpc")
+                        .body(body)
+                });
+                let connection = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .into_owned();
+                tokio::spawn(connection);
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_status_in_the_trailers_is_counted_with_its_code() {
+        let addr = failing_in_trailers(Code::NotFound).await;
+        let (upstreams, metrics) = upstreams(addr).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let response = channel.oneshot(say_hello()).await.expect("answered");
+        assert!(status_in(&response).is_none(), "not trailers-only");
+        let trailers = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .trailers()
+            .cloned()
+            .expect("trailers");
+
+        assert_eq!(trailers["grpc-status"], "5");
+        let counted = r#"client_requests_total{upstream="greeter",operation="/helloworld.v1.Greeter/SayHello",code="NOT_FOUND"} 1"#;
+        assert!(metrics.encode().contains(counted), "{}", metrics.encode());
     }
 
     #[test]

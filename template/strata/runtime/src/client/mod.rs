@@ -16,8 +16,10 @@
 //! - passes the upstream's circuit breaker (adaptive throttling, [`throttle`]);
 //! - goes to one instance chosen by power of two choices over a peak-EWMA load,
 //!   instances whose connection failed being left out for a while ([`balance`]);
-//! - is retried on UNAVAILABLE, with backoff and jitter, only for the methods
-//!   `retry.methods` marks safe to repeat, and within the retry budget.
+//! - is retried, with backoff and jitter and within the retry budget, when its
+//!   connection could not be made (any method: no handler saw it), or on
+//!   UNAVAILABLE for the methods `retry.methods` marks safe to repeat;
+//! - is counted with its real code, from the response headers or the trailers.
 //!
 //! The older helpers below ([`grpc_channel`], [`http_client`], [`http_request`])
 //! carry the request's context and a timeout only.

@@ -11,6 +11,17 @@ use crate::config::Retry as Settings;
 /// How long a call counts towards the budget (finagle's and tower's default).
 const BUDGET_WINDOW: Duration = Duration::from_secs(10);
 
+/// A failed attempt, as far as trying it again goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failed {
+    /// The request never left this process: the connection to the instance
+    /// could not be made. Any method may be tried again, on another instance.
+    Unsent,
+    /// The request may have reached a handler: only a method marked safe to
+    /// repeat is tried again, and only when it failed with UNAVAILABLE.
+    Sent { code: tonic::Code, marked: bool },
+}
+
 /// One upstream's retry rules and budget.
 #[derive(Debug)]
 pub(crate) struct RetryPolicy {
@@ -48,8 +59,8 @@ impl RetryPolicy {
         })
     }
 
-    /// Whether calls to `operation` may be retried at all: marked safe to repeat,
-    /// and more than one attempt configured.
+    /// Whether calls to `operation` may be retried after they were sent: marked
+    /// safe to repeat, and more than one attempt configured.
     pub(crate) fn covers(&self, operation: &str) -> bool {
         self.max_attempts > 1 && self.methods.iter().any(|glob| glob.matches(operation))
     }
@@ -61,10 +72,14 @@ impl RetryPolicy {
         }
     }
 
-    /// Whether the call that just failed its `attempt`-th attempt (1-based) with
-    /// `code` is tried again; takes a retry from the budget when it is.
-    pub(crate) fn again(&self, attempt: u32, code: tonic::Code) -> bool {
-        code == tonic::Code::Unavailable && attempt < self.max_attempts && self.withdraw()
+    /// Whether the call whose `attempt`-th attempt (1-based) just `failed` is
+    /// tried again; takes a retry from the budget when it is.
+    pub(crate) fn again(&self, attempt: u32, failed: Failed) -> bool {
+        let safe = match failed {
+            Failed::Unsent => true,
+            Failed::Sent { code, marked } => marked && code == tonic::Code::Unavailable,
+        };
+        safe && attempt < self.max_attempts && self.withdraw()
     }
 
     /// Takes one retry from the budget, if the window has one left.
@@ -118,20 +133,44 @@ mod tests {
         assert!(!once.covers("/helloworld.v1.Greeter/SayHello"));
     }
 
+    const UNAVAILABLE: Failed = Failed::Sent {
+        code: tonic::Code::Unavailable,
+        marked: true,
+    };
+
     #[test]
     fn retries_unavailable_only_and_within_max_attempts() {
         let policy = policy(1.0, 0);
         for _ in 0..10 {
             policy.deposit();
         }
-        assert!(!policy.again(1, tonic::Code::InvalidArgument));
-        assert!(!policy.again(1, tonic::Code::DeadlineExceeded));
-        assert!(policy.again(1, tonic::Code::Unavailable));
-        assert!(policy.again(2, tonic::Code::Unavailable));
-        assert!(
-            !policy.again(3, tonic::Code::Unavailable),
-            "3 attempts at most"
-        );
+        let sent = |code| Failed::Sent { code, marked: true };
+        assert!(!policy.again(1, sent(tonic::Code::InvalidArgument)));
+        assert!(!policy.again(1, sent(tonic::Code::DeadlineExceeded)));
+        assert!(policy.again(1, UNAVAILABLE));
+        assert!(policy.again(2, UNAVAILABLE));
+        assert!(!policy.again(3, UNAVAILABLE), "3 attempts at most");
+    }
+
+    #[test]
+    fn any_method_is_retried_when_its_request_was_never_sent() {
+        let policy = policy(1.0, 0);
+        for _ in 0..10 {
+            policy.deposit();
+        }
+        let unmarked = Failed::Sent {
+            code: tonic::Code::Unavailable,
+            marked: false,
+        };
+        assert!(!policy.again(1, unmarked), "it may have reached a handler");
+        assert!(policy.again(1, Failed::Unsent));
+        assert!(!policy.again(3, Failed::Unsent), "3 attempts at most");
+        let once = RetryPolicy::new(&Settings {
+            max_attempts: 1,
+            ..Settings::default()
+        })
+        .expect("valid");
+        assert!(!once.again(1, Failed::Unsent), "max_attempts 1: no retries");
     }
 
     #[test]
@@ -140,18 +179,14 @@ mod tests {
         for _ in 0..100 {
             policy.deposit();
         }
-        let retries = (0..100)
-            .filter(|_| policy.again(1, tonic::Code::Unavailable))
-            .count();
+        let retries = (0..100).filter(|_| policy.again(1, UNAVAILABLE)).count();
         assert_eq!(retries, 20, "20% of 100 calls");
     }
 
     #[test]
     fn min_per_second_allows_retries_before_any_call() {
         let policy = policy(0.2, 1);
-        let retries = (0..100)
-            .filter(|_| policy.again(1, tonic::Code::Unavailable))
-            .count();
+        let retries = (0..100).filter(|_| policy.again(1, UNAVAILABLE)).count();
         assert_eq!(retries, 10, "1 per second over the 10 s window");
     }
 
