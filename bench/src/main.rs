@@ -193,10 +193,8 @@ fn prepare_postgres(settings: &Settings, bare: &Path) -> anyhow::Result<()> {
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let reason = stderr.lines().find(|line| !line.trim().is_empty());
-        bail!(
-            "{}",
-            reason.unwrap_or("bare prepare-postgres failed").trim()
-        )
+        let reason = reason.unwrap_or("bare prepare-postgres failed").trim();
+        bail!("{}", reason.trim_start_matches("Error: "))
     }
 }
 
