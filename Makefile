@@ -121,7 +121,7 @@ fuzz: tools ## Fuzz what clients send (templates, path, query, bodies, gRPC fram
 lock: generator ## After changing a dependency: rewrite template/Cargo.lock (and hooks/locked-names.rhai) from a fresh resolution of every variant (needs crates.io)
 	cd tests && cargo run -q --bin lockfile
 
-bench: generator ## Benchmark the sample against bare axum/tonic: writes bench/results.md and results.svg (minutes; docs/bench.md)
+bench: generator ## Benchmark the sample against bare axum/tonic (fair SayHello rows on SQLite and PostgreSQL) and a hand-written axum + tower-http peer: writes bench/results.md and results.svg (minutes; docs/bench.md)
 	@# The load generators: wrk (HTTP) and h2load (gRPC), Debian packages.
 	@if command -v wrk >/dev/null && command -v h2load >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -129,7 +129,7 @@ bench: generator ## Benchmark the sample against bare axum/tonic: writes bench/r
 	else \
 	  echo "wrk and h2load are needed: apt-get install wrk nghttp2-client" >&2; exit 1; \
 	fi
-	@# The baselines and the driver, built in this run; the driver builds the sample.
+	@# The baseline, the peer and the driver, built in this run; the driver builds the samples.
 	cd bench && cargo build --release --bins
 	cd bench && cargo run --release --bin bench
 

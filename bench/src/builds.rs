@@ -12,6 +12,29 @@ use crate::settings::Settings;
 /// The sample's name, so its binary is `hello-bench` and its env prefix `HELLO_BENCH`.
 pub const SAMPLE: &str = "hello-bench";
 
+/// The databases the sample is generated for (`-d database=...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    Sqlite,
+    Postgres,
+}
+
+impl Database {
+    pub fn label(self) -> &'static str {
+        match self {
+            Database::Sqlite => "SQLite",
+            Database::Postgres => "PostgreSQL",
+        }
+    }
+
+    fn placeholder(self) -> &'static str {
+        match self {
+            Database::Sqlite => "sqlite",
+            Database::Postgres => "postgres",
+        }
+    }
+}
+
 /// The generated sample and what making it cost.
 #[derive(Debug)]
 pub struct Sample {
@@ -30,31 +53,8 @@ pub struct Sample {
 /// times a cold debug build in a fresh target directory and a rebuild after
 /// editing one file of internal/biz.
 pub fn sample(settings: &Settings) -> anyhow::Result<Sample> {
-    let destination = settings.workdir.join("generated");
-    std::fs::create_dir_all(&destination)?;
-    let started = Instant::now();
-    run(Command::new("cargo")
-        .args(["generate", "--path"])
-        .arg(&settings.repo)
-        .args([
-            "--name",
-            SAMPLE,
-            "--silent",
-            "--vcs",
-            "none",
-            "--destination",
-        ])
-        .arg(&destination))
-    .context("cargo generate (is cargo-generate installed? `make tools`)")?;
-    let generate = started.elapsed();
-    let repo = destination.join(SAMPLE);
-
-    println!(
-        "building the sample for release (CARGO_TARGET_DIR={})",
-        settings.target_dir.display()
-    );
-    let release_build = cargo_build(&repo, &settings.target_dir, &["--release"])?;
-    let binary = settings.target_dir.join("release").join(SAMPLE);
+    let (repo, generate) = generate(settings, Database::Sqlite)?;
+    let (binary, release_build) = release(settings, &repo, Database::Sqlite)?;
     let binary_bytes = std::fs::metadata(&binary)?.len();
     let stripped_bytes = stripped_size(&binary, &settings.workdir)?;
 
@@ -91,6 +91,54 @@ pub fn sample(settings: &Settings) -> anyhow::Result<Sample> {
         cold_debug_build,
         rebuild_after_biz_edit,
     })
+}
+
+/// The sample generated with `-d database=postgres` and built for release: its
+/// repository and binary. Only its SayHello rows are measured.
+pub fn postgres_sample(settings: &Settings) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let (repo, _) = generate(settings, Database::Postgres)?;
+    let (binary, _) = release(settings, &repo, Database::Postgres)?;
+    Ok((repo, binary))
+}
+
+/// `cargo generate` of the sample for `database` under the work directory: the
+/// repository and how long generating took.
+fn generate(settings: &Settings, database: Database) -> anyhow::Result<(PathBuf, Duration)> {
+    let destination = settings
+        .workdir
+        .join(format!("generated-{}", database.placeholder()));
+    std::fs::create_dir_all(&destination)?;
+    let started = Instant::now();
+    run(Command::new("cargo")
+        .args(["generate", "--path"])
+        .arg(&settings.repo)
+        .args(["--name", SAMPLE, "--silent", "--vcs", "none", "-d"])
+        .arg(format!("database={}", database.placeholder()))
+        .arg("--destination")
+        .arg(&destination))
+    .context("cargo generate (is cargo-generate installed? `make tools`)")?;
+    Ok((destination.join(SAMPLE), started.elapsed()))
+}
+
+/// A release build of the sample at `repo`, copied out of the shared target
+/// directory (both databases' builds write the same path there): the copy and how
+/// long the build took.
+fn release(
+    settings: &Settings,
+    repo: &Path,
+    database: Database,
+) -> anyhow::Result<(PathBuf, Duration)> {
+    println!(
+        "building the {} sample for release (CARGO_TARGET_DIR={})",
+        database.label(),
+        settings.target_dir.display()
+    );
+    let took = cargo_build(repo, &settings.target_dir, &["--release"])?;
+    let copy = settings
+        .workdir
+        .join(format!("{SAMPLE}-{}", database.placeholder()));
+    std::fs::copy(settings.target_dir.join("release").join(SAMPLE), &copy)?;
+    Ok((copy, took))
 }
 
 /// A change a developer makes: one more line in the use case's file.

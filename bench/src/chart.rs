@@ -1,143 +1,128 @@
-//! bench/results.svg: bars of req/s and of p99, sample beside bare, for each
-//! transport and endpoint. Hand-written SVG: no plotting dependency.
+//! bench/results.svg: one bar per target, its measured value against its limit
+//! (the dashed line), green when met, red when missed, grey when skipped; the
+//! peer's HTTP health ratio is drawn in grey against the same line for comparison.
+//! Hand-written SVG: no plotting dependency.
 
 use std::fmt::Write;
 
-use crate::compare::Comparison;
+use crate::report::Target;
 
-const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 420.0;
-const PANEL_TOP: f64 = 70.0;
-const PANEL_HEIGHT: f64 = 260.0;
-const SAMPLE_COLOUR: &str = "#4e79a7";
-const BARE_COLOUR: &str = "#f28e2b";
+const WIDTH: f64 = 1000.0;
+const ROW: f64 = 26.0;
+const TOP: f64 = 64.0;
+const LABEL_WIDTH: f64 = 420.0;
+const BAR_WIDTH: f64 = 380.0;
+/// The limit line sits at this fraction of the bar area: bars up to 2× the limit fit.
+const LIMIT_AT: f64 = 0.5;
+const MET: &str = "#59a14f";
+const MISSED: &str = "#e15759";
+const NEUTRAL: &str = "#bab0ac";
 
-/// One bar pair: a label and the sample's and bare's values.
-struct Group {
+/// One bar: its label, its value as a multiple of its limit, colour and text.
+struct Bar {
     label: String,
-    sample: f64,
-    bare: f64,
+    of_limit: f64,
+    colour: &'static str,
+    text: String,
 }
 
-pub fn svg(comparisons: &[Comparison]) -> String {
-    let groups = |value: fn(&crate::load::Measurement) -> f64| -> Vec<Group> {
-        comparisons
-            .iter()
-            .map(|comparison| Group {
-                label: format!(
-                    "{} {}",
-                    comparison.transport.label(),
-                    short(comparison.endpoint)
-                ),
-                sample: value(&comparison.sample_mean()),
-                bare: value(&comparison.bare_mean()),
-            })
-            .collect()
-    };
+/// `peer` is the peer's HTTP health req/s ÷ bare, drawn against the sample's
+/// target (0.75 × bare) when it ran.
+pub fn svg(targets: &[Target], peer: Option<(f64, f64)>) -> String {
+    let mut bars: Vec<Bar> = targets
+        .iter()
+        .map(|target| {
+            let (colour, verdict) = match target.met() {
+                Some(true) => (MET, "met"),
+                Some(false) => (MISSED, "missed"),
+                None => (NEUTRAL, "skipped"),
+            };
+            let of_limit = target
+                .measured
+                .map_or(0.0, |measured| measured / target.limit);
+            let text = match target.measured {
+                Some(_) => format!("{} — {verdict}", target.shown),
+                None => "skipped".to_owned(),
+            };
+            Bar {
+                label: target.name.clone(),
+                of_limit,
+                colour,
+                text,
+            }
+        })
+        .collect();
+    if let Some((ratio, limit)) = peer {
+        bars.insert(
+            1,
+            Bar {
+                label: format!("(peer) HTTP health req/s ≥ {limit:.2} × bare"),
+                of_limit: ratio / limit,
+                colour: NEUTRAL,
+                text: format!("{ratio:.2} (for comparison)"),
+            },
+        );
+    }
+
+    let height = TOP + bars.len() as f64 * ROW + 40.0;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         out,
-        r#"<text x="{}" y="24" font-size="16" text-anchor="middle">strata sample vs bare axum/tonic (make bench)</text>"#,
+        r#"<text x="{}" y="24" font-size="16" text-anchor="middle">strata sample: each target of make bench (bar: measured, dashed line: the limit)</text>"#,
         WIDTH / 2.0
     );
-    legend(&mut out);
-    panel(
-        &mut out,
-        40.0,
-        "requests per second (higher is better)",
-        &groups(|m| m.requests_per_sec),
-        0,
+    let _ = writeln!(
+        out,
+        r#"<text x="{}" y="44" font-size="11" text-anchor="middle">≥ targets are met at or right of the line, ≤ targets at or left of it; ratios are sample ÷ bare unless named</text>"#,
+        WIDTH / 2.0
     );
-    panel(
-        &mut out,
-        WIDTH / 2.0 + 20.0,
-        "p99 latency, ms (lower is better)",
-        &groups(|m| m.p99_ms),
-        2,
+    let limit_x = LABEL_WIDTH + BAR_WIDTH * LIMIT_AT;
+    for (index, bar) in bars.iter().enumerate() {
+        let y = TOP + index as f64 * ROW;
+        let length = (bar.of_limit * LIMIT_AT).clamp(0.0, 1.0) * BAR_WIDTH;
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            LABEL_WIDTH - 8.0,
+            y + 15.0,
+            escape(&bar.label)
+        );
+        let _ = writeln!(
+            out,
+            r#"<rect x="{LABEL_WIDTH}" y="{:.1}" width="{length:.1}" height="{:.1}" fill="{}"/>"#,
+            y + 4.0,
+            ROW - 8.0,
+            bar.colour
+        );
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
+            LABEL_WIDTH + length + 6.0,
+            y + 15.0,
+            escape(&bar.text)
+        );
+    }
+    let bottom = TOP + bars.len() as f64 * ROW;
+    let _ = writeln!(
+        out,
+        r##"<line x1="{limit_x}" y1="{TOP}" x2="{limit_x}" y2="{bottom}" stroke="#333" stroke-dasharray="4 3"/>"##
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{limit_x}" y="{:.1}" text-anchor="middle" font-size="11">limit</text>"#,
+        bottom + 14.0
     );
     out.push_str("</svg>\n");
     out
 }
 
-fn short(endpoint: crate::load::Endpoint) -> &'static str {
-    match endpoint {
-        crate::load::Endpoint::SayHello => "SayHello",
-        crate::load::Endpoint::Health => "health",
-    }
-}
-
-fn legend(out: &mut String) {
-    for (index, (name, colour)) in [
-        ("sample (full chain)", SAMPLE_COLOUR),
-        ("bare", BARE_COLOUR),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let x = WIDTH / 2.0 - 120.0 + index as f64 * 150.0;
-        let _ = writeln!(
-            out,
-            r#"<rect x="{x}" y="38" width="12" height="12" fill="{colour}"/>"#
-        );
-        let _ = writeln!(out, r#"<text x="{}" y="48">{name}</text>"#, x + 18.0);
-    }
-}
-
-/// A bar chart of `groups` in a panel starting at `left`, values shown with
-/// `decimals` digits.
-fn panel(out: &mut String, left: f64, title: &str, groups: &[Group], decimals: usize) {
-    let width = WIDTH / 2.0 - 60.0;
-    let bottom = PANEL_TOP + PANEL_HEIGHT;
-    let max = groups
-        .iter()
-        .flat_map(|group| [group.sample, group.bare])
-        .fold(0.0_f64, f64::max)
-        .max(f64::MIN_POSITIVE);
-    let _ = writeln!(
-        out,
-        r#"<text x="{}" y="{}" text-anchor="middle" font-size="13">{title}</text>"#,
-        left + width / 2.0,
-        PANEL_TOP - 6.0
-    );
-    let _ = writeln!(
-        out,
-        r##"<line x1="{left}" y1="{bottom}" x2="{}" y2="{bottom}" stroke="#333"/>"##,
-        left + width
-    );
-    let slot = width / groups.len().max(1) as f64;
-    let bar = slot * 0.35;
-    for (index, group) in groups.iter().enumerate() {
-        let x = left + index as f64 * slot + slot * 0.15;
-        for (offset, value, colour) in [
-            (0.0, group.sample, SAMPLE_COLOUR),
-            (bar, group.bare, BARE_COLOUR),
-        ] {
-            let height = value / max * (PANEL_HEIGHT - 20.0);
-            let _ = writeln!(
-                out,
-                r#"<rect x="{:.1}" y="{:.1}" width="{bar:.1}" height="{height:.1}" fill="{colour}"/>"#,
-                x + offset,
-                bottom - height
-            );
-            let label = format!("{value:.decimals$}");
-            let _ = writeln!(
-                out,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{label}</text>"#,
-                x + offset + bar / 2.0,
-                bottom - height - 4.0
-            );
-        }
-        let _ = writeln!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            x + bar,
-            bottom + 16.0,
-            group.label
-        );
-    }
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

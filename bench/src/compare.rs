@@ -1,20 +1,49 @@
-//! Sample against bare on the same load, taking turns (A/B/A/B, the first of each
-//! pair swapping every round) so a noisy neighbour hurts both alike.
+//! The servers on the same load, taking turns (the order rotating every round) so
+//! a noisy neighbour hurts each alike: the sample against the bare baseline, and on
+//! HTTP health the hand-written peer too.
 
+use crate::builds::Database;
 use crate::load::{self, Endpoint, Measurement, Transport};
 use crate::server::Server;
 use crate::settings::Settings;
 
-/// One transport and endpoint, every round of both servers.
+/// One row of the report: a transport and endpoint (on a database for SayHello),
+/// every round of each server that serves it.
 #[derive(Debug, Clone)]
 pub struct Comparison {
     pub transport: Transport,
     pub endpoint: Endpoint,
+    /// The database SayHello writes to on both sides; `None` for health.
+    pub database: Option<Database>,
     pub sample: Vec<Measurement>,
     pub bare: Vec<Measurement>,
+    /// Empty where the peer does not take part (it serves HTTP health only).
+    pub peer: Vec<Measurement>,
+    /// Why the row was not measured (no PostgreSQL), when it was not.
+    pub skipped: Option<String>,
 }
 
 impl Comparison {
+    pub fn new(transport: Transport, endpoint: Endpoint, database: Option<Database>) -> Self {
+        Self {
+            transport,
+            endpoint,
+            database,
+            sample: Vec::new(),
+            bare: Vec::new(),
+            peer: Vec::new(),
+            skipped: None,
+        }
+    }
+
+    /// "health (transport only)", "SayHello on SQLite".
+    pub fn label(&self) -> String {
+        match self.database {
+            Some(database) => format!("{} on {}", self.endpoint.label(), database.label()),
+            None => self.endpoint.label().to_owned(),
+        }
+    }
+
     pub fn sample_mean(&self) -> Measurement {
         mean(&self.sample)
     }
@@ -22,35 +51,75 @@ impl Comparison {
     pub fn bare_mean(&self) -> Measurement {
         mean(&self.bare)
     }
+
+    /// `None` where the peer did not run.
+    pub fn peer_mean(&self) -> Option<Measurement> {
+        (!self.peer.is_empty()).then(|| mean(&self.peer))
+    }
+
+    /// Sample req/s ÷ bare req/s, `None` when skipped.
+    pub fn throughput_ratio(&self) -> Option<f64> {
+        self.measured()
+            .then(|| self.sample_mean().requests_per_sec / self.bare_mean().requests_per_sec)
+    }
+
+    /// Sample p99 ÷ bare p99, `None` when skipped.
+    pub fn p99_ratio(&self) -> Option<f64> {
+        self.measured()
+            .then(|| self.sample_mean().p99_ms / self.bare_mean().p99_ms)
+    }
+
+    pub fn measured(&self) -> bool {
+        self.skipped.is_none() && !self.sample.is_empty() && !self.bare.is_empty()
+    }
 }
 
-/// Every transport × endpoint, `settings.rounds` pairs each.
-pub fn all(settings: &Settings, sample: &Server, bare: &Server) -> anyhow::Result<Vec<Comparison>> {
-    let mut comparisons: Vec<Comparison> = [Transport::Http, Transport::Grpc]
-        .into_iter()
-        .flat_map(|transport| {
-            [Endpoint::SayHello, Endpoint::Health].map(|endpoint| Comparison {
-                transport,
-                endpoint,
-                sample: Vec::new(),
-                bare: Vec::new(),
-            })
-        })
-        .collect();
+/// The servers of one set of rows: `peer` takes part where it can (HTTP health).
+pub struct Contenders<'a> {
+    pub sample: &'a Server,
+    pub bare: &'a Server,
+    pub peer: Option<&'a Server>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Sample,
+    Bare,
+    Peer,
+}
+
+/// Runs `rows` (all `settings.rounds` rounds each) against `contenders`.
+pub fn run(
+    settings: &Settings,
+    contenders: &Contenders<'_>,
+    rows: &mut [Comparison],
+) -> anyhow::Result<()> {
     for round in 0..settings.rounds {
-        for comparison in &mut comparisons {
-            let sample_first = round % 2 == 0;
-            for is_sample in [sample_first, !sample_first] {
-                let server = if is_sample { sample } else { bare };
+        for row in rows.iter_mut() {
+            let mut order = vec![Who::Sample, Who::Bare];
+            let peer = contenders
+                .peer
+                .filter(|_| row.transport == Transport::Http && row.endpoint == Endpoint::Health);
+            if peer.is_some() {
+                order.push(Who::Peer);
+            }
+            let turns = order.len();
+            order.rotate_left(round as usize % turns);
+            for who in order {
+                let server = match who {
+                    Who::Sample => contenders.sample,
+                    Who::Bare => contenders.bare,
+                    Who::Peer => peer.unwrap_or(contenders.bare),
+                };
                 println!(
                     "round {}/{}: {} {} on {}",
                     round + 1,
                     settings.rounds,
-                    comparison.transport.label(),
-                    comparison.endpoint.label(),
+                    row.transport.label(),
+                    row.label(),
                     server.launch.name
                 );
-                let measurement = measure(settings, comparison, server)?;
+                let measurement = measure(settings, row, server)?;
                 println!(
                     "  {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
                     measurement.requests_per_sec,
@@ -58,29 +127,28 @@ pub fn all(settings: &Settings, sample: &Server, bare: &Server) -> anyhow::Resul
                     measurement.p99_ms,
                     measurement.errors
                 );
-                if is_sample {
-                    comparison.sample.push(measurement);
-                } else {
-                    comparison.bare.push(measurement);
+                match who {
+                    Who::Sample => row.sample.push(measurement),
+                    Who::Bare => row.bare.push(measurement),
+                    Who::Peer => row.peer.push(measurement),
                 }
             }
         }
     }
-    Ok(comparisons)
+    Ok(())
 }
 
-fn measure(
-    settings: &Settings,
-    comparison: &Comparison,
-    server: &Server,
-) -> anyhow::Result<Measurement> {
-    let addr = match comparison.transport {
+fn measure(settings: &Settings, row: &Comparison, server: &Server) -> anyhow::Result<Measurement> {
+    let addr = match row.transport {
         Transport::Http => server.launch.http,
-        Transport::Grpc => server.launch.grpc,
+        Transport::Grpc => server
+            .launch
+            .grpc
+            .ok_or_else(|| anyhow::anyhow!("{} has no gRPC port", server.launch.name))?,
     };
     // h2load sees HTTP 200 for a failed gRPC call; the sample's own metrics know better.
     let failed_before = failed_grpc_calls(server);
-    let mut measurement = load::drive(settings, comparison.transport, comparison.endpoint, addr)?;
+    let mut measurement = load::drive(settings, row.transport, row.endpoint, addr)?;
     if let (Some(before), Some(after)) = (failed_before, failed_grpc_calls(server)) {
         measurement.errors += after.saturating_sub(before);
     }

@@ -4,3 +4,5 @@
 pub mod pb {
     tonic::include_proto!("helloworld.v1");
 }
+
+pub mod greetings;

@@ -22,7 +22,8 @@ pub struct Launch {
     /// The working directory; its stdout goes to `stdout.log` there.
     pub dir: std::path::PathBuf,
     pub http: SocketAddr,
-    pub grpc: SocketAddr,
+    /// `None` for a server with no gRPC port (the peer).
+    pub grpc: Option<SocketAddr>,
     pub pin: bool,
 }
 

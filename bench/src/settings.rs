@@ -31,6 +31,9 @@ pub struct Settings {
     pub skip_cold_build: bool,
     /// How many starts the start-up time is the median of.
     pub starts: u32,
+    /// The PostgreSQL database of the PostgreSQL SayHello rows (the sample and the
+    /// fair baseline each get a schema of their own there).
+    pub postgres_url: String,
 }
 
 impl Settings {
@@ -58,6 +61,8 @@ impl Settings {
             pin: flag("BENCH_PIN", true) && cores() >= 2,
             skip_cold_build: flag("BENCH_SKIP_COLD_BUILD", false),
             starts: number("BENCH_STARTS", 5)?,
+            postgres_url: std::env::var("BENCH_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
         })
     }
 }

@@ -3,7 +3,7 @@ use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
 use crate::Data;
-use crate::driver::{Db, INCREMENT_ON_CONFLICT};
+use crate::driver::{Db, INCREMENT_ON_CONFLICT, RETURNING};
 
 /// Greetings (`greetings`) and how often each name was greeted
 /// (`greeting_counts`), both written in one database transaction per save.
@@ -42,21 +42,33 @@ impl biz::GreeterRepo for GreeterRepo {
             .execute(&mut *transaction)
             .await
             .map_err(|err| self.data.to_biz(err, "greeting"))?;
-        QueryBuilder::<Db>::new("INSERT INTO greeting_counts (name, greeted) VALUES (")
+        let mut count =
+            QueryBuilder::<Db>::new("INSERT INTO greeting_counts (name, greeted) VALUES (");
+        count
             .push_bind(&greeter.name)
             .push(", 1) ")
-            .push(INCREMENT_ON_CONFLICT)
-            .build()
-            .execute(&mut *transaction)
-            .await
-            .map_err(|err| self.data.to_biz(err, "greeting count"))?;
-        let greeted: i64 =
+            .push(INCREMENT_ON_CONFLICT);
+        let greeted: i64 = if RETURNING {
+            // The new count comes back with the upsert: one round trip, not two.
+            count
+                .push(" RETURNING greeted")
+                .build_query_scalar()
+                .fetch_one(&mut *transaction)
+                .await
+                .map_err(|err| self.data.to_biz(err, "greeting count"))?
+        } else {
+            count
+                .build()
+                .execute(&mut *transaction)
+                .await
+                .map_err(|err| self.data.to_biz(err, "greeting count"))?;
             QueryBuilder::<Db>::new("SELECT greeted FROM greeting_counts WHERE name = ")
                 .push_bind(&greeter.name)
                 .build_query_scalar()
                 .fetch_one(&mut *transaction)
                 .await
-                .map_err(|err| self.data.to_biz(err, "greeting count"))?;
+                .map_err(|err| self.data.to_biz(err, "greeting count"))?
+        };
         transaction
             .commit()
             .await

@@ -15,6 +15,10 @@ pub(crate) type Pool = sqlx::MySqlPool;
 /// How an insert that hits an existing row's key adds one instead.
 pub(crate) const INCREMENT_ON_CONFLICT: &str = "ON DUPLICATE KEY UPDATE greeted = greeted + 1";
 
+/// Whether an insert can hand back the row it wrote: MySQL has no `RETURNING`,
+/// so the count is read with a SELECT in the same transaction.
+pub(crate) const RETURNING: bool = false;
+
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/mysql");
 
 /// Applies the migrations under a named lock of our own: replicas starting together

@@ -15,6 +15,9 @@ pub(crate) type Pool = sqlx::SqlitePool;
 pub(crate) const INCREMENT_ON_CONFLICT: &str =
     "ON CONFLICT (name) DO UPDATE SET greeted = greeting_counts.greeted + 1";
 
+/// Whether an insert can hand back the row it wrote (`RETURNING`).
+pub(crate) const RETURNING: bool = true;
+
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Applies the migrations the binary carries that the database lacks.
