@@ -16,15 +16,36 @@ use crate::{Service, Variant, cargo, database_url, generate};
 /// Files the build and the running service write, kept between runs.
 const KEPT: &[&str] = &["target", "Cargo.lock", "data", "logs", "service.log"];
 
-/// The repository of `variant` at `<target dir>/strata-built/<name>`, rendered
-/// from the current template and built (`cargo build`). Safe to call from tests
-/// running at once, in one process or several.
+/// The repository of `variant` at `strata-built/<name>` beside the shared
+/// target directory, rendered from the current template and built (`cargo
+/// build`). Safe to call from tests running at once, in one process or several.
+///
+/// Not inside the target directory: cargo records the sources of a crate built
+/// from there relative to the target directory, so a repository rendered
+/// elsewhere whose crate has the same name and layout (every render's `biz`)
+/// found that record, checked these older files and took a stale `biz` as
+/// fresh.
 pub fn built(variant: Variant) -> PathBuf {
     static IN_PROCESS: Mutex<()> = Mutex::new(());
     let _in_process = IN_PROCESS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let root = shared_target_dir().join("strata-built").join(variant.name);
+    let target = shared_target_dir();
+    // Where earlier versions of these tests kept them: gone, so the records
+    // pointing there are stale and every crate they describe is rebuilt.
+    let inside = target.join("strata-built");
+    if inside.exists() {
+        let _ = std::fs::remove_dir_all(&inside);
+    }
+    let root = target
+        .with_file_name(format!(
+            "{}-strata-built",
+            target
+                .file_name()
+                .and_then(|name| name.to_str())
+                .unwrap_or("target")
+        ))
+        .join(variant.name);
     std::fs::create_dir_all(&root).expect("create the shared repository directory");
     let lock = File::create(root.with_extension("lock")).expect("lock file");
     lock.lock().expect("lock the shared repository");

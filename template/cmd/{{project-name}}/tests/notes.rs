@@ -40,6 +40,7 @@ fn as_json(note: &Note) -> Value {
         "id": note.id,
         "title": note.title,
         "body": note.body,
+        "author": note.author,
         "createTime": time(&note.create_time),
         "updateTime": time(&note.update_time),
     })
