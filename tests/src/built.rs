@@ -31,12 +31,6 @@ pub fn built(variant: Variant) -> PathBuf {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let target = shared_target_dir();
-    // Where earlier versions of these tests kept them: gone, so the records
-    // pointing there are stale and every crate they describe is rebuilt.
-    let inside = target.join("strata-built");
-    if inside.exists() {
-        let _ = std::fs::remove_dir_all(&inside);
-    }
     let root = target
         .with_file_name(format!(
             "{}-strata-built",

@@ -8,12 +8,25 @@ use crate::Variant;
 /// The target directory every generated repository builds into, so dependencies
 /// compile once: `CARGO_TARGET_DIR`, else `~/.cache/strata/target`.
 pub fn shared_target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
+    let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let home = std::env::var_os("HOME").expect("HOME is set");
             Path::new(&home).join(".cache/strata/target")
-        })
+        });
+    // Earlier versions of these tests kept their built repositories inside the
+    // target directory, where cargo records sources target-relative: a render
+    // elsewhere with a same-named crate (every `biz`) read those records and
+    // took stale artifacts as fresh. Removing the folder makes every such
+    // record stale, so those crates are rebuilt from their own sources.
+    static LEGACY: std::sync::Once = std::sync::Once::new();
+    LEGACY.call_once(|| {
+        let inside = target.join("strata-built");
+        if inside.exists() {
+            let _ = std::fs::remove_dir_all(&inside);
+        }
+    });
+    target
 }
 
 /// Runs `cargo <args>` in `dir` with the shared target directory and returns its
