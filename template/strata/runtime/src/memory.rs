@@ -122,10 +122,11 @@ fn anonymous_pages_within(smaps: &str, start: usize, end: usize) -> bool {
             )
         {
             overlapping = from < end && start < to;
-        } else if overlapping && let Some(kib) = line.strip_prefix("Anonymous:") {
-            if kib.trim().trim_end_matches("kB").trim() != "0" {
-                return true;
-            }
+        } else if overlapping
+            && let Some(kib) = line.strip_prefix("Anonymous:")
+            && kib.trim().trim_end_matches("kB").trim() != "0"
+        {
+            return true;
         }
     }
     false
