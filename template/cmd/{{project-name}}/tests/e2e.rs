@@ -96,6 +96,41 @@ async fn lists_its_services_over_reflection() {
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
 }
 
+/// The file `name` as reflection serves it, encoded.
+async fn reflected_file(grpc: std::net::SocketAddr, name: &str) -> Vec<u8> {
+    let mut reflection = ServerReflectionClient::new(channel(grpc).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::FileByFilename(name.into())),
+    };
+    let mut replies = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("ServerReflectionInfo")
+        .into_inner();
+    let reply = replies.message().await.expect("reply").expect("one reply");
+    let Some(MessageResponse::FileDescriptorResponse(files)) = reply.message_response else {
+        panic!("not a file: {reply:?}");
+    };
+    files.file_descriptor_proto.concat()
+}
+
+#[tokio::test]
+async fn reflection_serves_the_apis_comments_and_options() {
+    let service = start().await;
+    let contains =
+        |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+
+    let greeter = reflected_file(service.grpc, "helloworld/v1/greeter.proto").await;
+    // grpcurl describe shows the api's own comments; google.api.http stays.
+    assert!(contains(&greeter, "The greeting service definition."));
+    assert!(contains(&greeter, "/helloworld/{name}"));
+    // Imported protos come without theirs (most of the set, and of its memory).
+    let validate = reflected_file(service.grpc, "buf/validate/validate.proto").await;
+    assert!(contains(&validate, "buf.validate"));
+    assert!(!contains(&validate, "Licensed under the Apache License"));
+}
+
 #[tokio::test]
 async fn counts_requests_per_operation_on_both_transports() {
     let service = start().await;
