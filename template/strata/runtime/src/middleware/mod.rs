@@ -14,6 +14,7 @@ mod context;
 mod guard;
 mod observe;
 mod recovery;
+pub(crate) mod trace_context;
 mod upload;
 
 use std::time::Duration;
@@ -33,6 +34,7 @@ pub(crate) use context::with_deadline;
 pub use context::{RequestContext, deadline, outbound_headers};
 pub(crate) use guard::reason_of;
 pub use observe::REQUEST_ID;
+pub use trace_context::TraceContext;
 
 use crate::{Metrics, config};
 

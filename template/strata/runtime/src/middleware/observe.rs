@@ -15,12 +15,12 @@ use tonic::Status;
 use tonic_types::StatusExt;
 use tower::{Layer, Service};
 use tracing::Instrument;
-use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::Transport;
 use super::context::{HeaderExtractor, RequestContext};
-use crate::Metrics;
+use super::trace_context::{self, IdText, TraceContext};
+use crate::{Metrics, random};
 use crate::config::Middleware;
 use crate::error::{ErrorReason, code_name, http_status};
 
@@ -43,8 +43,12 @@ impl OperationSlot {
     }
 }
 
+/// Shared by every request: cloned per request, so behind one `Arc`.
 #[derive(Debug, Clone)]
-pub(super) struct ObserveLayer {
+pub(super) struct ObserveLayer(Arc<Settings>);
+
+#[derive(Debug)]
+struct Settings {
     transport: Transport,
     options: Middleware,
     metrics: Metrics,
@@ -52,11 +56,11 @@ pub(super) struct ObserveLayer {
 
 impl ObserveLayer {
     pub(super) fn new(transport: Transport, options: &Middleware, metrics: &Metrics) -> Self {
-        Self {
+        Self(Arc::new(Settings {
             transport,
             options: options.clone(),
             metrics: metrics.clone(),
-        }
+        }))
     }
 }
 
@@ -94,20 +98,23 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
-        let ObserveLayer {
-            transport,
-            options,
-            metrics,
-        } = self.layer.clone();
+        let settings = self.layer.0.clone();
+        let (transport, options) = (settings.transport, &settings.options);
 
-        let request_id = options.request_id.then(|| request_id(&request));
-        if let Some(value) = request_id
-            .as_deref()
-            .and_then(|id| HeaderValue::from_str(id).ok())
-        {
-            request.headers_mut().insert(REQUEST_ID, value);
+        let request_id = options.request_id.then(|| request_id(&mut request));
+        // Without a collector the ids are made here; with one, by the
+        // OpenTelemetry layer once the span exists (`continue_trace`).
+        let exported = options.tracing && !trace_context::is_local();
+        let trace = (options.tracing && !exported)
+            .then(|| TraceContext::continue_or_start(request.headers()));
+        let ids = trace.as_ref().map(TraceContext::text);
+        let mut context = RequestContext::from_headers(
+            request_id.as_ref().map(|(id, _)| id.clone()),
+            request.headers(),
+        );
+        if let Some(trace) = trace {
+            context = context.in_trace(trace, request.headers());
         }
-        let context = RequestContext::from_headers(request_id.clone(), request.headers());
         let peer = peer(&request);
         let slot = OperationSlot::default();
         request.extensions_mut().insert(slot.clone());
@@ -126,23 +133,23 @@ where
         let span_name = (transport == Transport::Http)
             .then(|| http_span_name(&request))
             .flatten();
-        let grpc_span_name = grpc_operation.as_ref().map(|path| {
+        let span = tracing::info_span!(
+            "request",
+            otel.name = span_name.as_deref(),
+            otel.kind = "server",
+            transport = transport.name(),
+            request_id = request_id.as_ref().map(|(id, _)| id.as_str()),
+            trace_id = ids.as_ref().map(IdText::trace_id),
+            span_id = ids.as_ref().map(IdText::span_id),
+        );
+        let grpc_span_name = grpc_operation.as_ref().filter(|_| exported).map(|path| {
             if request.extensions().get::<MatchedPath>().is_some() {
                 path.clone()
             } else {
                 UNMATCHED.to_owned()
             }
         });
-        let span = tracing::info_span!(
-            "request",
-            otel.name = span_name.as_deref(),
-            otel.kind = "server",
-            transport = transport.name(),
-            request_id = request_id.as_deref().unwrap_or_default(),
-            trace_id = Empty,
-            span_id = Empty,
-        );
-        if options.tracing {
+        if exported {
             continue_trace(&span, &request);
         }
         if let Some(name) = &grpc_span_name {
@@ -153,7 +160,7 @@ where
         .then(|| request.method().clone());
         let in_flight = options
             .metrics
-            .then(|| metrics.request_started(transport.name()));
+            .then(|| settings.metrics.request_started(transport.name()));
 
         // The clone is the one that is ready; keep it, leave a fresh clone behind.
         let clone = self.inner.clone();
@@ -163,6 +170,7 @@ where
             let mut response = handled.await?;
             drop(in_flight);
             let elapsed = started.elapsed();
+            let options = &settings.options;
             let operation = match grpc_operation {
                 Some(_) if unserved(&response) => UNMATCHED.to_owned(),
                 Some(path) => path,
@@ -176,20 +184,28 @@ where
                 // by `continue_trace`, takes a new name only through its own API.
                 let name = format!("{method} {}", slot.1.get().copied().unwrap_or(UNMATCHED));
                 span.record("otel.name", name.as_str());
-                span.context().span().update_name(name);
+                if exported {
+                    span.context().span().update_name(name);
+                }
             }
             if operation == UNMATCHED && grpc_span_name.is_some_and(|name| name != UNMATCHED) {
                 // A known service, an unknown method: the span must not keep it.
                 span.context().span().update_name(UNMATCHED);
             }
             let (code, reason) = outcome(transport, &response);
-            if options.tracing {
+            if exported {
                 // An OpenTelemetry attribute only: recording a tracing field would
                 // make every log layer re-format the span's fields.
                 span.set_attribute("operation", operation.clone());
             }
             if options.metrics {
-                metrics.request_finished(transport.name(), &operation, code, &reason, elapsed);
+                settings.metrics.request_finished(
+                    transport.name(),
+                    &operation,
+                    code,
+                    &reason,
+                    elapsed,
+                );
             }
             if options.access_log {
                 span.in_scope(|| {
@@ -198,15 +214,12 @@ where
                         code,
                         reason,
                         latency_ms = elapsed.as_secs_f64() * 1000.0,
-                        peer = peer.map(|addr| addr.to_string()).unwrap_or_default(),
+                        peer = peer.map(tracing::field::display),
                         "access"
                     );
                 });
             }
-            if let Some(value) = request_id
-                .as_deref()
-                .and_then(|id| HeaderValue::from_str(id).ok())
-            {
+            if let Some((_, value)) = request_id {
                 response.headers_mut().insert(REQUEST_ID, value);
             }
             Ok(response)
@@ -271,15 +284,23 @@ fn record_ids(span: &tracing::Span, trace_id: &str, span_id: &str) {
     span.record_all(&fields.value_set(&values));
 }
 
-/// The caller's `x-request-id` when it is a sane token, else a new UUID.
-fn request_id<B>(request: &Request<B>) -> String {
-    request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+/// The caller's `x-request-id` when it is a sane token, else a new UUID (put
+/// in the request's headers): as text, and as the header value to echo.
+fn request_id<B>(request: &mut Request<B>) -> (String, HeaderValue) {
+    if let Some(value) = request.headers().get(REQUEST_ID)
+        && let Ok(id) = value.to_str()
+        && !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return (id.to_owned(), value.clone());
+    }
+    let random = u128::from(random::next()) << 64 | u128::from(random::next());
+    let uuid = uuid::Builder::from_random_bytes(random.to_ne_bytes()).into_uuid();
+    let id = uuid.hyphenated().to_string();
+    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static(""));
+    request.headers_mut().insert(REQUEST_ID, value.clone());
+    (id, value)
 }
 
 /// The remote address: tonic and axum (`into_make_service_with_connect_info`) both
