@@ -111,7 +111,9 @@ pub fn init(
     // With no collector there is no OpenTelemetry SDK at all: the middleware
     // makes or continues the W3C ids itself (trace_context.rs), so logs carry
     // trace ids and outbound calls carry `traceparent` at no per-request cost.
-    let exported = export.as_ref().and_then(|export| export.endpoint.as_deref());
+    let exported = export
+        .as_ref()
+        .and_then(|export| export.endpoint.as_deref());
     trace_context::set_local(
         exported.is_none(),
         trace.and_then(|trace| trace.sampling_ratio),

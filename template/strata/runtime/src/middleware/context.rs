@@ -75,7 +75,8 @@ impl RequestContext {
         self.trace = Some(trace);
         for name in [TRACESTATE, BAGGAGE] {
             if let Some(value) = headers.get(name) {
-                self.trace_extras.push((HeaderName::from_static(name), value.clone()));
+                self.trace_extras
+                    .push((HeaderName::from_static(name), value.clone()));
             }
         }
         self

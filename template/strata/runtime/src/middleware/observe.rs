@@ -20,9 +20,10 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use super::Transport;
 use super::context::{HeaderExtractor, RequestContext};
 use super::trace_context::{self, IdText, TraceContext};
-use crate::{Metrics, random};
 use crate::config::Middleware;
 use crate::error::{ErrorReason, code_name, http_status};
+use crate::metrics::Label;
+use crate::{Metrics, random};
 
 /// The header carrying the request id, accepted from the caller or generated.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -171,13 +172,10 @@ where
             drop(in_flight);
             let elapsed = started.elapsed();
             let options = &settings.options;
-            let operation = match grpc_operation {
-                Some(_) if unserved(&response) => UNMATCHED.to_owned(),
-                Some(path) => path,
-                None => slot
-                    .0
-                    .get()
-                    .map_or_else(|| UNMATCHED.to_owned(), |name| (*name).to_owned()),
+            let operation: Label = match grpc_operation {
+                Some(_) if unserved(&response) => UNMATCHED.into(),
+                Some(path) => path.into(),
+                None => slot.0.get().copied().unwrap_or(UNMATCHED).into(),
             };
             if let Some(method) = unrouted_method {
                 // The field for the log lines; the OpenTelemetry span, started
@@ -196,7 +194,7 @@ where
             if exported {
                 // An OpenTelemetry attribute only: recording a tracing field would
                 // make every log layer re-format the span's fields.
-                span.set_attribute("operation", operation.clone());
+                span.set_attribute("operation", operation.to_string());
             }
             if options.metrics {
                 settings.metrics.request_finished(
@@ -210,9 +208,9 @@ where
             if options.access_log {
                 span.in_scope(|| {
                     tracing::info!(
-                        operation,
+                        operation = &*operation,
                         code,
-                        reason,
+                        reason = &*reason,
                         latency_ms = elapsed.as_secs_f64() * 1000.0,
                         peer = peer.map(tracing::field::display),
                         "access"
@@ -320,27 +318,25 @@ fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
 
 /// The status code (gRPC mapped to its HTTP equivalent, as Kratos does) and the
 /// error reason of a response.
-fn outcome<B>(transport: Transport, response: &Response<B>) -> (u16, String) {
+fn outcome<B>(transport: Transport, response: &Response<B>) -> (u16, Label) {
     match transport {
         Transport::Http => {
             let reason = response
                 .extensions()
                 .get::<ErrorReason>()
-                .map(|reason| reason.0.clone())
-                .unwrap_or_default();
+                .map_or(Label::Borrowed(""), |reason| reason.0.clone().into());
             (response.status().as_u16(), reason)
         }
         // A failed unary call is "trailers-only": its status is in the headers.
         Transport::Grpc => match Status::from_header_map(response.headers()) {
             Some(status) if status.code() != tonic::Code::Ok => {
-                let reason = status
-                    .get_error_details()
-                    .error_info()
-                    .map(|info| info.reason.clone())
-                    .unwrap_or_else(|| code_name(status.code()).to_owned());
+                let reason = status.get_error_details().error_info().map_or_else(
+                    || code_name(status.code()).into(),
+                    |info| info.reason.clone().into(),
+                );
                 (http_status(status.code()).as_u16(), reason)
             }
-            _ => (200, String::new()),
+            _ => (200, Label::Borrowed("")),
         },
     }
 }

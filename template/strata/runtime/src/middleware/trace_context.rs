@@ -134,7 +134,10 @@ fn parse(value: &[u8]) -> Option<(u128, u8)> {
         return None;
     }
     let version = from_hex(&value[..2])?;
-    if version == 0xff || (version == 0 && value.len() != 55) || (value.len() > 55 && value[55] != b'-') {
+    if version == 0xff
+        || (version == 0 && value.len() != 55)
+        || (value.len() > 55 && value[55] != b'-')
+    {
         return None;
     }
     let trace_id = from_hex(&value[3..35])?;
@@ -186,7 +189,13 @@ mod tests {
     fn the_callers_unsampled_flag_is_kept() {
         let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
         let context = TraceContext::continue_or_start(&with_traceparent(parent));
-        assert!(context.traceparent().to_str().expect("ASCII").ends_with("-00"));
+        assert!(
+            context
+                .traceparent()
+                .to_str()
+                .expect("ASCII")
+                .ends_with("-00")
+        );
     }
 
     #[test]
@@ -203,12 +212,19 @@ mod tests {
         ] {
             let context = TraceContext::continue_or_start(&with_traceparent(invalid));
             let text = context.text();
-            assert_ne!(text.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736", "{invalid:?}");
+            assert_ne!(
+                text.trace_id(),
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+                "{invalid:?}"
+            );
             assert_ne!(text.trace_id(), "0".repeat(32), "{invalid:?}");
         }
         let later = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra";
         let context = TraceContext::continue_or_start(&with_traceparent(later));
-        assert_eq!(context.text().trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            context.text().trace_id(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
     }
 
     #[test]

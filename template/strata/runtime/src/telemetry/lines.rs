@@ -34,7 +34,9 @@ pub(super) struct Lines {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Format {
     /// tracing-subscriber's full format, coloured when `ansi`.
-    Pretty { ansi: bool },
+    Pretty {
+        ansi: bool,
+    },
     Json,
 }
 
@@ -107,7 +109,12 @@ impl Visit for SpanFields {
 }
 
 impl SpanFields {
-    fn push(&mut self, field: &Field, quoted: bool, value: impl FnOnce(&mut String) -> fmt::Result) {
+    fn push(
+        &mut self,
+        field: &Field,
+        quoted: bool,
+        value: impl FnOnce(&mut String) -> fmt::Result,
+    ) {
         if skipped(field) {
             return;
         }

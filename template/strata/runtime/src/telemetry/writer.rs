@@ -55,12 +55,10 @@ impl Sink {
             drained: Condvar::new(),
             lossy,
         });
-        let thread = std::thread::Builder::new()
-            .name(name.to_owned())
-            .spawn({
-                let shared = shared.clone();
-                move || shared.drain_into(out)
-            })?;
+        let thread = std::thread::Builder::new().name(name.to_owned()).spawn({
+            let shared = shared.clone();
+            move || shared.drain_into(out)
+        })?;
         Ok((
             Self(shared.clone()),
             Flush {
