@@ -32,15 +32,30 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// runs, so logs and metrics name it even when the handler panics; and the
 /// route template, when the transcoding routes matched it rather than axum.
 #[derive(Debug, Clone, Default)]
-pub(super) struct OperationSlot(Arc<OnceLock<&'static str>>, Arc<OnceLock<&'static str>>);
+pub(super) struct OperationSlot(Arc<Names>);
+
+/// What an [`OperationSlot`] holds: one allocation per request for both.
+#[derive(Debug, Default)]
+struct Names {
+    operation: OnceLock<&'static str>,
+    route: OnceLock<&'static str>,
+}
 
 impl OperationSlot {
     pub(super) fn set(&self, name: &'static str) {
-        let _ = self.0.set(name);
+        let _ = self.0.operation.set(name);
     }
 
     pub(super) fn set_route(&self, route: &'static str) {
-        let _ = self.1.set(route);
+        let _ = self.0.route.set(route);
+    }
+
+    fn operation(&self) -> Option<&'static str> {
+        self.0.operation.get().copied()
+    }
+
+    fn route(&self) -> Option<&'static str> {
+        self.0.route.get().copied()
     }
 }
 
@@ -175,12 +190,12 @@ where
             let operation: Label = match grpc_operation {
                 Some(_) if unserved(&response) => UNMATCHED.into(),
                 Some(path) => path.into(),
-                None => slot.0.get().copied().unwrap_or(UNMATCHED).into(),
+                None => slot.operation().unwrap_or(UNMATCHED).into(),
             };
             if let Some(method) = unrouted_method {
                 // The field for the log lines; the OpenTelemetry span, started
                 // by `continue_trace`, takes a new name only through its own API.
-                let name = format!("{method} {}", slot.1.get().copied().unwrap_or(UNMATCHED));
+                let name = format!("{method} {}", slot.route().unwrap_or(UNMATCHED));
                 span.record("otel.name", name.as_str());
                 if exported {
                     span.context().span().update_name(name);

@@ -115,7 +115,7 @@ impl SpanFields {
         quoted: bool,
         value: impl FnOnce(&mut String) -> fmt::Result,
     ) {
-        if skipped(field) {
+        if from_log(field.name()) {
             return;
         }
         if self.text.capacity() == 0 {
@@ -131,11 +131,16 @@ impl SpanFields {
     }
 }
 
-/// Fields for the OpenTelemetry layer (`otel.name`, ...) and tracing-log's
-/// `log.*` stay out of the lines.
-fn skipped(field: &Field) -> bool {
-    let name = field.name();
-    name.starts_with("otel.") || name.starts_with("log.")
+/// tracing-log's `log.*` fields stay out of every line (the record's target and
+/// module are the line's).
+fn from_log(field: &str) -> bool {
+    field.starts_with("log.")
+}
+
+/// Fields for the OpenTelemetry layer (`otel.name`, `otel.kind`) stay out of
+/// JSON lines; pretty lines show them, as tracing-subscriber's format did.
+fn json_skips(field: &str) -> bool {
+    from_log(field) || field.starts_with("otel.")
 }
 
 impl<S> tracing_subscriber::Layer<S> for Lines
@@ -240,7 +245,7 @@ where
     fields.result?;
     for span in spans.into_iter().flat_map(|scope| scope.from_root()) {
         if let Some(fields) = span.extensions().get::<SpanFields>() {
-            for (name, quoted, value) in fields.values() {
+            for (name, quoted, value) in fields.values().filter(|field| !json_skips(field.0)) {
                 write!(out, r#","{name}":"#)?;
                 if quoted {
                     json_string(out, value)?;
@@ -354,7 +359,7 @@ struct JsonEvent<'a> {
 
 impl JsonEvent<'_> {
     fn pair(&mut self, field: &Field, value: impl FnOnce(&mut String) -> fmt::Result) {
-        if self.result.is_err() || skipped(field) {
+        if self.result.is_err() || json_skips(field.name()) {
             return;
         }
         self.result = write!(self.out, r#","{}":"#, field.name()).and_then(|()| value(self.out));
@@ -415,7 +420,7 @@ struct PrettyEvent<'a> {
 impl PrettyEvent<'_> {
     fn pair(&mut self, field: &Field, value: impl FnOnce(&mut String) -> fmt::Result) {
         let message = field.name() == "message";
-        if self.result.is_err() || skipped(field) || message != self.message_only {
+        if self.result.is_err() || from_log(field.name()) || message != self.message_only {
             return;
         }
         self.result = self.out.write_char(' ').and_then(|()| {

@@ -89,7 +89,7 @@ fn a_pretty_line_reads_like_tracing_subscribers_full_format() {
     assert_eq!(
         rest,
         format!(
-            " INFO outer{{tenant=\"acme\"}}: request{{request_id=\"r-1\" trace_id=\"4bf92f35\"}}: {}: access code=404 latency_ms=1.5 ok=false\n",
+            " INFO outer{{tenant=\"acme\"}}: request{{otel.name=\"GET /x\" request_id=\"r-1\" trace_id=\"4bf92f35\"}}: {}: access code=404 latency_ms=1.5 ok=false\n",
             module_path!()
         )
     );
