@@ -135,7 +135,12 @@ pub fn init(
             .with_tracked_inactivity(false)
             .with_threads(false)
             .with_location(false)
-            .with_filter(PerCall(filter_fn(traced)))
+            // Without the hint the subscriber's maximum level is TRACE, and
+            // every `debug!` (sqlx formats each statement for one) is built
+            // before the filters drop it.
+            .with_filter(PerCall(
+                filter_fn(traced).with_max_level_hint(tracing::Level::INFO),
+            ))
     });
 
     // `log.level` filters the log lines only: traces do not stop at `warn`. Both
