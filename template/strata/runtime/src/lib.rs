@@ -19,6 +19,7 @@ mod listener;
 pub mod memory;
 mod metrics;
 pub mod middleware;
+mod random;
 mod shutdown;
 pub mod telemetry;
 pub mod transcoding;

@@ -1,5 +1,6 @@
 //! RED metrics in the Prometheus text format, served at `GET /metrics`.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,18 +11,22 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+/// A label value: borrowed when it is known at compile time (HTTP operations,
+/// the empty reason of a success), so counting a request allocates nothing.
+pub(crate) type Label = Cow<'static, str>;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     transport: &'static str,
-    operation: String,
+    operation: Label,
     code: u16,
-    reason: String,
+    reason: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
     transport: &'static str,
-    operation: String,
+    operation: Label,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -182,25 +187,25 @@ impl Metrics {
     pub(crate) fn request_finished(
         &self,
         transport: &'static str,
-        operation: &str,
+        operation: &Label,
         code: u16,
-        reason: &str,
+        reason: &Label,
         elapsed: Duration,
     ) {
         self.inner
             .requests
             .get_or_create(&RequestLabels {
                 transport,
-                operation: operation.to_owned(),
+                operation: operation.clone(),
                 code,
-                reason: reason.to_owned(),
+                reason: reason.clone(),
             })
             .inc();
         self.inner
             .duration
             .get_or_create(&OperationLabels {
                 transport,
-                operation: operation.to_owned(),
+                operation: operation.clone(),
             })
             .observe(elapsed.as_secs_f64());
     }
@@ -286,9 +291,9 @@ mod tests {
 
         metrics.request_finished(
             "grpc",
-            "/pkg.Svc/Do",
+            &"/pkg.Svc/Do".to_owned().into(),
             400,
-            "INVALID_NAME",
+            &"INVALID_NAME".into(),
             Duration::from_millis(3),
         );
         let text = metrics.encode();

@@ -1,7 +1,7 @@
 //! Logs and traces: tracing to stdout (pretty or JSON) and to a rolling JSON file,
 //! with OpenTelemetry spans exported over OTLP/gRPC when an endpoint is set.
 
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
@@ -9,35 +9,31 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation as Rolling};
 use tracing_subscriber::filter::filter_fn;
-use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
-mod json_lines;
+mod lines;
 mod otel_env;
 mod per_call;
+mod writer;
 
-use json_lines::{JsonFields, JsonLines};
+use lines::{Format, Lines};
 use per_call::PerCall;
+use writer::{Flush, Sink};
 
 use crate::config::{self, LogFormat, Rotation};
-
-/// Lines a log writer's queue holds. The queue's slots are allocated and touched
-/// up front: tracing-appender's default (128k lines) costs 4 MB of resident memory
-/// per writer; 16k lines (256 KiB) still absorb a second of bursts.
-const QUEUED_LINES: usize = 16 * 1024;
+use crate::middleware::trace_context;
 
 /// Keeps the background log writer and the span exporter alive; call
 /// [`Telemetry::shutdown`] last, so buffered lines and spans are flushed.
 #[must_use = "dropping it stops file logging; call shutdown() at exit"]
 #[derive(Debug)]
 pub struct Telemetry {
-    stdout_writer: WorkerGuard,
-    file_writer: Option<WorkerGuard>,
+    stdout_writer: Flush,
+    file_writer: Option<Flush>,
     tracer_provider: Option<SdkTracerProvider>,
     levels: LevelHandle,
 }
@@ -90,48 +86,41 @@ pub fn init(
         .map(|trace| otel_env::resolve(trace, service.0, |name| std::env::var(name).ok()))
         .transpose()?;
     let (filter, levels) = reload::Layer::new(filter(&log.level)?);
-    // Lines are written by a background thread, as the file's are: a request waits
-    // on the terminal or the pipe behind stdout only when the queue is full (not
-    // lossy: stdout never drops a line, as before).
-    let (stdout_writer, stdout_guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(QUEUED_LINES)
-        .thread_name("log-stdout")
-        .finish(buffered(std::io::stdout()));
-    let (file_writer, file_guard) = match log.file.enabled.then_some(&log.file) {
+    // Lines are written by background threads: a request waits on the terminal
+    // or the pipe behind stdout only when its sink is full (stdout never drops a
+    // line; the file drops what finds it full).
+    let (stdout, stdout_flush) = Sink::spawn("log-stdout", std::io::stdout(), false)
+        .map_err(|err| format!("cannot start the stdout log writer: {err}"))?;
+    let (file, file_flush) = match log.file.enabled.then_some(&log.file) {
         Some(file) => {
-            let (writer, guard) = NonBlockingBuilder::default()
-                .buffered_lines_limit(QUEUED_LINES)
-                .thread_name("log-file")
-                .finish(buffered(rolling_file(file)?));
-            (Some(writer), Some(guard))
+            let (sink, flush) = Sink::spawn("log-file", rolling_file(file)?, true)
+                .map_err(|err| format!("cannot start the log file writer: {err}"))?;
+            (Some(sink), Some(flush))
         }
         None => (None, None),
     };
-    // JSON lines are formatted once, for the file and (with `format: json`) for
-    // stdout too.
-    let (pretty, json) = match log.format {
-        LogFormat::Pretty => {
-            // Colours for a terminal only: escape codes in a pipe or file are
-            // noise, and cost a formatting pass per field.
-            let pretty = tracing_subscriber::fmt::layer()
-                .with_ansi(std::io::stdout().is_terminal())
-                .with_writer(stdout_writer);
-            (
-                Some(pretty),
-                file_writer.map(|file| json_layer(file).boxed()),
-            )
-        }
-        LogFormat::Json => {
-            let json = match file_writer {
-                Some(file) => json_layer(stdout_writer.and(file)).boxed(),
-                None => json_layer(stdout_writer).boxed(),
-            };
-            (None, Some(json))
-        }
+    let stdout_format = match log.format {
+        // Colours for a terminal only: escape codes in a pipe or file are noise.
+        LogFormat::Pretty => Format::Pretty {
+            ansi: std::io::stdout().is_terminal(),
+        },
+        LogFormat::Json => Format::Json,
     };
+    let lines = Lines::new(stdout, stdout_format, file);
+
+    // With no collector there is no OpenTelemetry SDK at all: the middleware
+    // makes or continues the W3C ids itself (trace_context.rs), so logs carry
+    // trace ids and outbound calls carry `traceparent` at no per-request cost.
+    let exported = export
+        .as_ref()
+        .and_then(|export| export.endpoint.as_deref());
+    trace_context::set_local(
+        exported.is_none(),
+        trace.and_then(|trace| trace.sampling_ratio),
+    );
     let tracer_provider = trace
         .zip(export.as_ref())
+        .filter(|_| exported.is_some())
         .map(|(trace, export)| tracer_provider(trace, export, service.1))
         .transpose()?;
     let otel = tracer_provider.as_ref().map(|provider| {
@@ -146,26 +135,28 @@ pub fn init(
             .with_tracked_inactivity(false)
             .with_threads(false)
             .with_location(false)
-            .with_filter(PerCall(filter_fn(traced)))
+            // Without the hint the subscriber's maximum level is TRACE, and
+            // every `debug!` (sqlx formats each statement for one) is built
+            // before the filters drop it.
+            .with_filter(PerCall(
+                filter_fn(traced).with_max_level_hint(tracing::Level::INFO),
+            ))
     });
 
     // `log.level` filters the log lines only: traces do not stop at `warn`. Both
     // filters are asked at every span and event (per_call.rs says why).
     tracing_subscriber::registry()
-        .with(Layer::and_then(pretty, json).with_filter(PerCall(filter)))
+        .with(lines.with_filter(PerCall(filter)))
         .with(otel)
         .try_init()
         .map_err(|err| format!("cannot install the log subscriber: {err}"))?;
-    if let Some(endpoint) = export
-        .as_ref()
-        .and_then(|export| export.endpoint.as_deref())
-    {
+    if let Some(endpoint) = exported {
         tracing::info!(endpoint, "exporting spans over OTLP");
         warn_once_if_unreachable(endpoint);
     }
     Ok(Telemetry {
-        stdout_writer: stdout_guard,
-        file_writer: file_guard,
+        stdout_writer: stdout_flush,
+        file_writer: file_flush,
         tracer_provider,
         levels: LevelHandle(levels),
     })
@@ -184,18 +175,6 @@ fn traced(metadata: &tracing::Metadata<'_>) -> bool {
         tracing::Level::WARN
     };
     *metadata.level() <= least
-}
-
-/// The JSON lines layer (json_lines.rs) writing to `writer`.
-fn json_layer<S, W>(writer: W) -> impl Layer<S>
-where
-    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
-    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
-{
-    tracing_subscriber::fmt::layer()
-        .fmt_fields(JsonFields)
-        .event_format(JsonLines)
-        .with_writer(writer)
 }
 
 /// One warning, off the startup path, when nothing listens at the collector's
@@ -245,13 +224,6 @@ fn filter(level: &str) -> Result<EnvFilter, String> {
                 .parse()
                 .map_err(|err| format!("{err}"))?,
         ))
-}
-
-/// Batches the lines the background writer takes off its queue into few writes;
-/// it flushes whenever the queue is empty and at shutdown, so no line waits for
-/// more to come.
-fn buffered<W: Write>(writer: W) -> BufWriter<W> {
-    BufWriter::with_capacity(64 * 1024, writer)
 }
 
 fn rolling_file(file: &config::LogFile) -> Result<RollingFileAppender, String> {

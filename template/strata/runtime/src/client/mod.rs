@@ -26,7 +26,6 @@
 
 mod balance;
 mod grpc;
-mod random;
 mod retry;
 mod throttle;
 mod upstreams;
@@ -43,6 +42,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::middleware::outbound_headers;
+// Its draws, for the balancer, the breaker and the backoff jitter.
+use crate::random;
 
 /// A gRPC channel whose every call carries the current request's context; use it
 /// with any generated client: `GreeterClient::new(channel)`.
@@ -141,32 +142,26 @@ impl Interceptor for Propagate {
 #[cfg(test)]
 mod tests {
     use http::{HeaderMap, HeaderValue};
-    use opentelemetry::trace::TracerProvider as _;
-    use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
-    use crate::middleware::RequestContext;
+    use crate::middleware::{RequestContext, TraceContext};
 
     #[tokio::test]
     async fn carries_request_id_metadata_and_trace_context() {
-        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-        opentelemetry::global::set_text_map_propagator(
-            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        );
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-        let _default = tracing::subscriber::set_default(subscriber);
         let mut incoming = HeaderMap::new();
         incoming.insert("x-md-tenant", HeaderValue::from_static("acme"));
         incoming.insert("authorization", HeaderValue::from_static("secret"));
-        let context = RequestContext::from_headers(Some("req-7".into()), &incoming);
+        incoming.insert(
+            "traceparent",
+            HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        );
+        incoming.insert("tracestate", HeaderValue::from_static("vendor=1"));
+        let trace = TraceContext::continue_or_start(&incoming);
+        let context = RequestContext::from_headers(Some("req-7".into()), &incoming)
+            .in_trace(trace, &incoming);
 
-        let span = tracing::info_span!("handler");
         let request = context
-            .scope(async {
-                let _entered = span.enter();
-                Propagate::default().call(tonic::Request::new(()))
-            })
+            .scope(async { Propagate::default().call(tonic::Request::new(())) })
             .await
             .expect("intercepted");
 
@@ -178,7 +173,14 @@ mod tests {
             "only x-md-* travels"
         );
         let traceparent = metadata.get("traceparent").expect("traceparent");
-        assert!(traceparent.to_str().expect("ascii").starts_with("00-"));
+        let traceparent = traceparent.to_str().expect("ASCII");
+        assert_eq!(
+            traceparent,
+            trace.traceparent().to_str().expect("ASCII"),
+            "this span is the parent"
+        );
+        assert!(traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+        assert_eq!(metadata.get("tracestate").expect("tracestate"), "vendor=1");
     }
 
     #[tokio::test]

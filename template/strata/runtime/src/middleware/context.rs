@@ -8,6 +8,7 @@ use opentelemetry::propagation::Injector;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::REQUEST_ID;
+use super::trace_context::{self, TraceContext};
 
 /// The prefix of metadata that travels with a request from service to service.
 pub const METADATA_PREFIX: &str = "x-md-";
@@ -39,6 +40,11 @@ pub struct RequestContext {
     /// The caller's `authorization` header, marked sensitive: forwarded only by
     /// the outbound helpers that say so ([`crate::client::caller_token`]).
     pub authorization: Option<HeaderValue>,
+    /// The request's span in its trace, when the middleware made it (no
+    /// collector; with one, outbound calls take it from the current span).
+    pub trace: Option<TraceContext>,
+    /// The caller's `tracestate` and `baggage`, passed on with `trace`.
+    pub trace_extras: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl RequestContext {
@@ -58,7 +64,22 @@ impl RequestContext {
             request_id,
             metadata,
             authorization,
+            trace: None,
+            trace_extras: Vec::new(),
         }
+    }
+
+    /// This context, in the trace `trace`, passing on the caller's `tracestate`
+    /// and `baggage` from `headers`.
+    pub(crate) fn in_trace(mut self, trace: TraceContext, headers: &HeaderMap) -> Self {
+        self.trace = Some(trace);
+        for name in [TRACESTATE, BAGGAGE] {
+            if let Some(value) = headers.get(name) {
+                self.trace_extras
+                    .push((HeaderName::from_static(name), value.clone()));
+            }
+        }
+        self
     }
 
     /// Runs `future` with this as the current request context.
@@ -72,11 +93,15 @@ impl RequestContext {
     }
 }
 
+const TRACESTATE: &str = "tracestate";
+const BAGGAGE: &str = "baggage";
+
 /// The headers an outbound call (HTTP or gRPC metadata) should carry: the current
 /// request's id and `x-md-*` metadata, and the W3C `traceparent`/`tracestate` of
-/// the current span.
+/// the current span (and the caller's `baggage`).
 pub fn outbound_headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
+    let local = trace_context::is_local();
     if let Some(context) = RequestContext::current() {
         if let Some(value) = context
             .request_id
@@ -87,6 +112,15 @@ pub fn outbound_headers() -> HeaderMap {
         for (name, value) in context.metadata {
             headers.append(name, value);
         }
+        if let Some(trace) = context.trace.filter(|_| local) {
+            headers.insert("traceparent", trace.traceparent());
+            for (name, value) in context.trace_extras {
+                headers.insert(name, value);
+            }
+        }
+    }
+    if local {
+        return headers;
     }
     let trace_context = tracing::Span::current().context();
     opentelemetry::global::get_text_map_propagator(|propagator| {

@@ -14,6 +14,7 @@ mod context;
 mod guard;
 mod observe;
 mod recovery;
+pub(crate) mod trace_context;
 mod upload;
 
 use std::time::Duration;
@@ -23,16 +24,19 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::MethodRouter;
 use http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderValue, Request};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 #[cfg(test)]
 pub(crate) use context::with_deadline;
 pub use context::{RequestContext, deadline, outbound_headers};
 pub(crate) use guard::reason_of;
 pub use observe::REQUEST_ID;
+pub use trace_context::TraceContext;
 
 use crate::{Metrics, config};
 
@@ -78,28 +82,54 @@ pub(crate) fn apply(
     timeout: Duration,
     metrics: &Metrics,
 ) -> Router {
-    let mut router = router.layer(guard::GuardLayer::new(transport, middleware, timeout));
-    if middleware.recovery {
-        router = router.layer(CatchPanicLayer::custom(recovery::PanicResponse::new(
-            transport, metrics,
-        )));
+    let observe = observe::ObserveLayer::new(transport, middleware, metrics);
+    let guard = guard::GuardLayer::new(transport, middleware, timeout);
+    // One `Router::layer` call for the whole chain: each call boxes every route
+    // once more, and a request clones every box inside the one it enters (with
+    // the eight layers applied one by one, 38 boxed clones per request).
+    match panic_recovery(transport, middleware, metrics) {
+        Some(recovery) => router.layer(
+            ServiceBuilder::new()
+                .layer(observe)
+                .layer(recovery)
+                .layer(guard),
+        ),
+        None => router.layer(ServiceBuilder::new().layer(observe).layer(guard)),
     }
-    router.layer(observe::ObserveLayer::new(transport, middleware, metrics))
 }
 
-/// [`apply`] with `http.timeout`, plus the HTTP-only layers: body limit, CORS, gzip.
+/// [`apply`] with `http.timeout`, plus the HTTP-only layers: body limit, CORS, gzip,
+/// and the headers of every reply.
 pub(crate) fn apply_http(
     router: Router,
     http: &config::Http,
     middleware: &config::Middleware,
     metrics: &Metrics,
 ) -> Router {
-    // The limit layer answers 413 from Content-Length before a byte is read, and
-    // cuts off a chunked body at the limit; inside the guard, so its 413 gets the
-    // standard error body. DefaultBodyLimit tells axum's extractors the same limit.
-    let router = router.layer(RequestBodyLimitLayer::new(http.max_body_bytes));
-    let mut router = apply(router, Transport::Http, middleware, http.timeout, metrics)
-        .layer(DefaultBodyLimit::max(http.max_body_bytes));
+    let observe = observe::ObserveLayer::new(Transport::Http, middleware, metrics);
+    let guard = guard::GuardLayer::new(Transport::Http, middleware, http.timeout);
+    // DefaultBodyLimit tells axum's extractors the limit. The limit layer answers
+    // 413 from Content-Length before a byte is read, and cuts off a chunked body
+    // at the limit; inside the guard, so its 413 gets the standard error body.
+    let outer = ServiceBuilder::new().layer(DefaultBodyLimit::max(http.max_body_bytes));
+    let inner = RequestBodyLimitLayer::new(http.max_body_bytes);
+    let mut router = match panic_recovery(Transport::Http, middleware, metrics) {
+        Some(recovery) => router.layer(
+            outer
+                .layer(observe)
+                .layer(recovery)
+                .layer(guard)
+                .map_response(limited_body)
+                .layer(inner),
+        ),
+        None => router.layer(
+            outer
+                .layer(observe)
+                .layer(guard)
+                .map_response(limited_body)
+                .layer(inner),
+        ),
+    };
     if http.cors.enabled {
         let origins = &http.cors.allowed_origins;
         let allow = if origins.iter().any(|origin| origin == "*") {
@@ -114,17 +144,40 @@ pub(crate) fn apply_http(
                 .allow_headers(Any),
         );
     }
+    // Every reply, refusals included: browsers must not guess its type, and
+    // caches must not keep it unless the route set its own `Cache-Control`.
+    let reply_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     if http.compression {
-        router = router.layer(CompressionLayer::new().gzip(true));
+        router.layer(reply_headers.layer(CompressionLayer::new().gzip(true)))
+    } else {
+        router.layer(reply_headers)
     }
-    router.layer(axum::middleware::map_response(api_reply_headers))
 }
 
-/// Every HTTP reply, refusals included: browsers must not guess its type, and
-/// caches must not keep it unless the route set its own `Cache-Control`.
-async fn api_reply_headers(mut response: axum::response::Response) -> axum::response::Response {
-    mark_api_reply(response.headers_mut());
-    response
+/// The body limit's reply as the plain response the guard takes.
+fn limited_body(
+    response: http::Response<tower_http::limit::ResponseBody<axum::body::Body>>,
+) -> axum::response::Response {
+    response.map(axum::body::Body::new)
+}
+
+/// The panic recovery layer, when `middleware.recovery` is on.
+fn panic_recovery(
+    transport: Transport,
+    middleware: &config::Middleware,
+    metrics: &Metrics,
+) -> Option<CatchPanicLayer<recovery::PanicResponse>> {
+    middleware
+        .recovery
+        .then(|| CatchPanicLayer::custom(recovery::PanicResponse::new(transport, metrics)))
 }
 
 /// `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless set.

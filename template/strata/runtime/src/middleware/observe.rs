@@ -15,14 +15,15 @@ use tonic::Status;
 use tonic_types::StatusExt;
 use tower::{Layer, Service};
 use tracing::Instrument;
-use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::Transport;
 use super::context::{HeaderExtractor, RequestContext};
-use crate::Metrics;
+use super::trace_context::{self, IdText, TraceContext};
 use crate::config::Middleware;
 use crate::error::{ErrorReason, code_name, http_status};
+use crate::metrics::Label;
+use crate::{Metrics, random};
 
 /// The header carrying the request id, accepted from the caller or generated.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -31,20 +32,39 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// runs, so logs and metrics name it even when the handler panics; and the
 /// route template, when the transcoding routes matched it rather than axum.
 #[derive(Debug, Clone, Default)]
-pub(super) struct OperationSlot(Arc<OnceLock<&'static str>>, Arc<OnceLock<&'static str>>);
+pub(super) struct OperationSlot(Arc<Names>);
+
+/// What an [`OperationSlot`] holds: one allocation per request for both.
+#[derive(Debug, Default)]
+struct Names {
+    operation: OnceLock<&'static str>,
+    route: OnceLock<&'static str>,
+}
 
 impl OperationSlot {
     pub(super) fn set(&self, name: &'static str) {
-        let _ = self.0.set(name);
+        let _ = self.0.operation.set(name);
     }
 
     pub(super) fn set_route(&self, route: &'static str) {
-        let _ = self.1.set(route);
+        let _ = self.0.route.set(route);
+    }
+
+    fn operation(&self) -> Option<&'static str> {
+        self.0.operation.get().copied()
+    }
+
+    fn route(&self) -> Option<&'static str> {
+        self.0.route.get().copied()
     }
 }
 
+/// Shared by every request: cloned per request, so behind one `Arc`.
 #[derive(Debug, Clone)]
-pub(super) struct ObserveLayer {
+pub(super) struct ObserveLayer(Arc<Settings>);
+
+#[derive(Debug)]
+struct Settings {
     transport: Transport,
     options: Middleware,
     metrics: Metrics,
@@ -52,11 +72,11 @@ pub(super) struct ObserveLayer {
 
 impl ObserveLayer {
     pub(super) fn new(transport: Transport, options: &Middleware, metrics: &Metrics) -> Self {
-        Self {
+        Self(Arc::new(Settings {
             transport,
             options: options.clone(),
             metrics: metrics.clone(),
-        }
+        }))
     }
 }
 
@@ -94,20 +114,23 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
-        let ObserveLayer {
-            transport,
-            options,
-            metrics,
-        } = self.layer.clone();
+        let settings = self.layer.0.clone();
+        let (transport, options) = (settings.transport, &settings.options);
 
-        let request_id = options.request_id.then(|| request_id(&request));
-        if let Some(value) = request_id
-            .as_deref()
-            .and_then(|id| HeaderValue::from_str(id).ok())
-        {
-            request.headers_mut().insert(REQUEST_ID, value);
+        let request_id = options.request_id.then(|| request_id(&mut request));
+        // Without a collector the ids are made here; with one, by the
+        // OpenTelemetry layer once the span exists (`continue_trace`).
+        let exported = options.tracing && !trace_context::is_local();
+        let trace = (options.tracing && !exported)
+            .then(|| TraceContext::continue_or_start(request.headers()));
+        let ids = trace.as_ref().map(TraceContext::text);
+        let mut context = RequestContext::from_headers(
+            request_id.as_ref().map(|(id, _)| id.clone()),
+            request.headers(),
+        );
+        if let Some(trace) = trace {
+            context = context.in_trace(trace, request.headers());
         }
-        let context = RequestContext::from_headers(request_id.clone(), request.headers());
         let peer = peer(&request);
         let slot = OperationSlot::default();
         request.extensions_mut().insert(slot.clone());
@@ -126,23 +149,23 @@ where
         let span_name = (transport == Transport::Http)
             .then(|| http_span_name(&request))
             .flatten();
-        let grpc_span_name = grpc_operation.as_ref().map(|path| {
+        let span = tracing::info_span!(
+            "request",
+            otel.name = span_name.as_deref(),
+            otel.kind = "server",
+            transport = transport.name(),
+            request_id = request_id.as_ref().map(|(id, _)| id.as_str()),
+            trace_id = ids.as_ref().map(IdText::trace_id),
+            span_id = ids.as_ref().map(IdText::span_id),
+        );
+        let grpc_span_name = grpc_operation.as_ref().filter(|_| exported).map(|path| {
             if request.extensions().get::<MatchedPath>().is_some() {
                 path.clone()
             } else {
                 UNMATCHED.to_owned()
             }
         });
-        let span = tracing::info_span!(
-            "request",
-            otel.name = span_name.as_deref(),
-            otel.kind = "server",
-            transport = transport.name(),
-            request_id = request_id.as_deref().unwrap_or_default(),
-            trace_id = Empty,
-            span_id = Empty,
-        );
-        if options.tracing {
+        if exported {
             continue_trace(&span, &request);
         }
         if let Some(name) = &grpc_span_name {
@@ -153,7 +176,7 @@ where
         .then(|| request.method().clone());
         let in_flight = options
             .metrics
-            .then(|| metrics.request_started(transport.name()));
+            .then(|| settings.metrics.request_started(transport.name()));
 
         // The clone is the one that is ready; keep it, leave a fresh clone behind.
         let clone = self.inner.clone();
@@ -163,50 +186,53 @@ where
             let mut response = handled.await?;
             drop(in_flight);
             let elapsed = started.elapsed();
-            let operation = match grpc_operation {
-                Some(_) if unserved(&response) => UNMATCHED.to_owned(),
-                Some(path) => path,
-                None => slot
-                    .0
-                    .get()
-                    .map_or_else(|| UNMATCHED.to_owned(), |name| (*name).to_owned()),
+            let options = &settings.options;
+            let operation: Label = match grpc_operation {
+                Some(_) if unserved(&response) => UNMATCHED.into(),
+                Some(path) => path.into(),
+                None => slot.operation().unwrap_or(UNMATCHED).into(),
             };
             if let Some(method) = unrouted_method {
                 // The field for the log lines; the OpenTelemetry span, started
                 // by `continue_trace`, takes a new name only through its own API.
-                let name = format!("{method} {}", slot.1.get().copied().unwrap_or(UNMATCHED));
+                let name = format!("{method} {}", slot.route().unwrap_or(UNMATCHED));
                 span.record("otel.name", name.as_str());
-                span.context().span().update_name(name);
+                if exported {
+                    span.context().span().update_name(name);
+                }
             }
             if operation == UNMATCHED && grpc_span_name.is_some_and(|name| name != UNMATCHED) {
                 // A known service, an unknown method: the span must not keep it.
                 span.context().span().update_name(UNMATCHED);
             }
             let (code, reason) = outcome(transport, &response);
-            if options.tracing {
+            if exported {
                 // An OpenTelemetry attribute only: recording a tracing field would
                 // make every log layer re-format the span's fields.
-                span.set_attribute("operation", operation.clone());
+                span.set_attribute("operation", operation.to_string());
             }
             if options.metrics {
-                metrics.request_finished(transport.name(), &operation, code, &reason, elapsed);
+                settings.metrics.request_finished(
+                    transport.name(),
+                    &operation,
+                    code,
+                    &reason,
+                    elapsed,
+                );
             }
             if options.access_log {
                 span.in_scope(|| {
                     tracing::info!(
-                        operation,
+                        operation = &*operation,
                         code,
-                        reason,
+                        reason = &*reason,
                         latency_ms = elapsed.as_secs_f64() * 1000.0,
-                        peer = peer.map(|addr| addr.to_string()).unwrap_or_default(),
+                        peer = peer.map(tracing::field::display),
                         "access"
                     );
                 });
             }
-            if let Some(value) = request_id
-                .as_deref()
-                .and_then(|id| HeaderValue::from_str(id).ok())
-            {
+            if let Some((_, value)) = request_id {
                 response.headers_mut().insert(REQUEST_ID, value);
             }
             Ok(response)
@@ -271,15 +297,23 @@ fn record_ids(span: &tracing::Span, trace_id: &str, span_id: &str) {
     span.record_all(&fields.value_set(&values));
 }
 
-/// The caller's `x-request-id` when it is a sane token, else a new UUID.
-fn request_id<B>(request: &Request<B>) -> String {
-    request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+/// The caller's `x-request-id` when it is a sane token, else a new UUID (put
+/// in the request's headers): as text, and as the header value to echo.
+fn request_id<B>(request: &mut Request<B>) -> (String, HeaderValue) {
+    if let Some(value) = request.headers().get(REQUEST_ID)
+        && let Ok(id) = value.to_str()
+        && !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return (id.to_owned(), value.clone());
+    }
+    let random = u128::from(random::next()) << 64 | u128::from(random::next());
+    let uuid = uuid::Builder::from_random_bytes(random.to_ne_bytes()).into_uuid();
+    let id = uuid.hyphenated().to_string();
+    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static(""));
+    request.headers_mut().insert(REQUEST_ID, value.clone());
+    (id, value)
 }
 
 /// The remote address: tonic and axum (`into_make_service_with_connect_info`) both
@@ -299,27 +333,25 @@ fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
 
 /// The status code (gRPC mapped to its HTTP equivalent, as Kratos does) and the
 /// error reason of a response.
-fn outcome<B>(transport: Transport, response: &Response<B>) -> (u16, String) {
+fn outcome<B>(transport: Transport, response: &Response<B>) -> (u16, Label) {
     match transport {
         Transport::Http => {
             let reason = response
                 .extensions()
                 .get::<ErrorReason>()
-                .map(|reason| reason.0.clone())
-                .unwrap_or_default();
+                .map_or(Label::Borrowed(""), |reason| reason.0.clone().into());
             (response.status().as_u16(), reason)
         }
         // A failed unary call is "trailers-only": its status is in the headers.
         Transport::Grpc => match Status::from_header_map(response.headers()) {
             Some(status) if status.code() != tonic::Code::Ok => {
-                let reason = status
-                    .get_error_details()
-                    .error_info()
-                    .map(|info| info.reason.clone())
-                    .unwrap_or_else(|| code_name(status.code()).to_owned());
+                let reason = status.get_error_details().error_info().map_or_else(
+                    || code_name(status.code()).into(),
+                    |info| info.reason.clone().into(),
+                );
                 (http_status(status.code()).as_u16(), reason)
             }
-            _ => (200, String::new()),
+            _ => (200, Label::Borrowed("")),
         },
     }
 }

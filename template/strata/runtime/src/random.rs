@@ -1,5 +1,6 @@
-//! Draws for the balancer, the breaker and the backoff jitter: fast, per thread,
-//! not cryptographic (nothing here is a secret).
+//! Draws for request and trace ids, the balancer, the breaker and the backoff
+//! jitter: fast, per thread, no system call, not cryptographic (nothing here is a
+//! secret; ids need only be unique).
 
 use std::cell::Cell;
 use std::hash::{BuildHasher, RandomState};
@@ -22,8 +23,8 @@ pub(crate) fn below(n: usize) -> usize {
     (next() % n as u64) as usize
 }
 
-/// xorshift64*.
-fn next() -> u64 {
+/// A uniform 64-bit draw: xorshift64*.
+pub(crate) fn next() -> u64 {
     STATE.with(|state| {
         let mut x = state.get();
         x ^= x >> 12;

@@ -1,0 +1,134 @@
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tracing_subscriber::layer::SubscriberExt;
+
+use super::*;
+
+/// Collects what a sink's thread writes.
+#[derive(Clone, Default)]
+struct Collected(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Collected {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Collected {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("lock").clone()).expect("UTF-8")
+    }
+}
+
+/// What `log` writes to stdout (in `format`) and to the file (JSON).
+fn logged(format: Format, log: impl FnOnce()) -> (String, String) {
+    let (stdout, file) = (Collected::default(), Collected::default());
+    let (stdout_sink, stdout_flush) = Sink::spawn("test-stdout", stdout.clone(), false).expect("thread");
+    let (file_sink, file_flush) = Sink::spawn("test-file", file.clone(), false).expect("thread");
+    let layer = Lines::new(stdout_sink, format, Some(file_sink));
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), log);
+    drop((stdout_flush, file_flush));
+    (stdout.text(), file.text())
+}
+
+fn parsed(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .collect()
+}
+
+/// An access line inside a request span inside an outer span.
+fn access_line() {
+    let outer = tracing::info_span!("outer", tenant = "acme");
+    let _outer = outer.enter();
+    let request = tracing::info_span!(
+        "request",
+        otel.name = "GET /x",
+        request_id = "r-1",
+        trace_id = tracing::field::Empty,
+    );
+    request.record("trace_id", "4bf92f35");
+    let _request = request.enter();
+    tracing::info!(code = 404_u64, latency_ms = 1.5, ok = false, "access");
+}
+
+#[test]
+fn a_json_line_holds_the_event_and_its_spans_fields_flat() {
+    let (stdout, file) = logged(Format::Json, access_line);
+
+    assert_eq!(stdout, file, "one JSON line for both sinks");
+    let lines = parsed(&file);
+    assert_eq!(lines.len(), 1);
+    let line = &lines[0];
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["message"], "access");
+    assert_eq!(line["code"], 404);
+    assert_eq!(line["latency_ms"], 1.5);
+    assert_eq!(line["ok"], false);
+    assert_eq!(line["tenant"], "acme");
+    assert_eq!(line["request_id"], "r-1");
+    assert_eq!(line["trace_id"], "4bf92f35", "recorded after creation");
+    assert!(line.get("otel.name").is_none(), "{line}");
+    assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(line["target"], module_path!());
+}
+
+#[test]
+fn a_pretty_line_reads_like_tracing_subscribers_full_format() {
+    let (stdout, file) = logged(Format::Pretty { ansi: false }, access_line);
+
+    let (time, rest) = stdout.split_once(' ').expect("a timestamp");
+    assert!(time.ends_with('Z'), "{stdout}");
+    assert_eq!(
+        rest,
+        format!(
+            " INFO outer{{tenant=\"acme\"}}: request{{otel.name=\"GET /x\" request_id=\"r-1\" trace_id=\"4bf92f35\"}}: {}: access code=404 latency_ms=1.5 ok=false\n",
+            module_path!()
+        )
+    );
+    assert_eq!(parsed(&file)[0]["request_id"], "r-1", "the file stays JSON");
+}
+
+#[test]
+fn strings_are_escaped_and_odd_numbers_stay_valid_json() {
+    let text = "quote \" backslash \\ newline \n tab \t bell \u{7} é";
+    let (_, file) = logged(Format::Json, || {
+        let span = tracing::info_span!("odd", nan = f64::NAN, debug = ?"a\"b");
+        let _span = span.enter();
+        tracing::warn!(text, ratio = f64::NAN, error = %"line\nbreak", "{text}");
+    });
+
+    let line = &parsed(&file)[0];
+    assert_eq!(line["text"], text);
+    assert_eq!(line["message"], text);
+    assert_eq!(line["ratio"], "NaN");
+    assert_eq!(line["error"], "line\nbreak");
+    assert_eq!(line["nan"], "NaN");
+    assert_eq!(line["debug"], r#""a\"b""#);
+}
+
+#[test]
+fn lines_from_log_records_name_the_records_target() {
+    let (_, file) = logged(Format::Json, || {
+        tracing_log::format_trace(
+            &tracing_log::log::Record::builder()
+                .level(tracing_log::log::Level::Warn)
+                .target("some_crate::pool")
+                .args(format_args!("pool exhausted"))
+                .build(),
+        )
+        .expect("forwarded");
+    });
+
+    let line = &parsed(&file)[0];
+    assert_eq!(line["target"], "some_crate::pool");
+    assert_eq!(line["message"], "pool exhausted");
+    assert!(line.get("log.target").is_none(), "{line}");
+}
