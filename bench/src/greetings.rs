@@ -55,6 +55,7 @@ impl Greetings {
                 .busy_timeout(STATEMENT_TIMEOUT)
                 .foreign_keys(true);
             let pool = pool_options(SQLITE_CONNECTIONS)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .with_context(|| format!("connecting to {url}"))?;

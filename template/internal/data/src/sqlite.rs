@@ -51,7 +51,13 @@ pub(crate) async fn connect(
             })
         })?;
     }
-    pool.connect_with(options).await.map_err(DriverError::Retry)
+    // No ping before each acquire (sqlx's `test_before_acquire`): an embedded
+    // database cannot hang up, so the ping was a trip to the connection's worker
+    // thread and back on every request for nothing (docs/bench.md).
+    pool.test_before_acquire(false)
+        .connect_with(options)
+        .await
+        .map_err(DriverError::Retry)
 }
 
 #[cfg(test)]
