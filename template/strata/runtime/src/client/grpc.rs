@@ -18,18 +18,11 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::random;
+use super::call::{admit, chain, finished, is_failure};
 use super::retry::Failed;
 use super::upstreams::Upstream;
 use crate::error::code_name;
-use crate::middleware::{deadline, outbound_headers};
-
-/// The error domain of the refusals this client makes itself.
-pub const DOMAIN: &str = "strata.client";
-/// The reason of a call the circuit breaker refused without sending it.
-pub const CIRCUIT_OPEN: &str = "UPSTREAM_CIRCUIT_OPEN";
-/// The reason of a call not sent because the caller's deadline had passed.
-pub const DEADLINE_SPENT: &str = "UPSTREAM_DEADLINE_SPENT";
+use crate::middleware::outbound_headers;
 
 /// A channel to one upstream, for any generated tonic client of its services:
 /// `GreeterClient::new(channel)`. Cheap to clone; every clone shares the
@@ -125,29 +118,16 @@ struct Finish {
 impl Finish {
     /// Counts the call, marks its span failed unless OK, logs its access line.
     fn done(self, code: Code) {
-        let Self {
-            upstream,
-            operation,
-            started,
-            span,
-        } = self;
-        let elapsed = started.elapsed();
-        upstream
-            .metrics
-            .call_finished(&upstream.name, &operation, code_name(code), elapsed);
-        span.set_attribute("rpc.grpc.status_code", i64::from(code as i32));
-        if code != Code::Ok {
-            span.set_status(opentelemetry::trace::Status::error(code_name(code)));
-        }
-        span.in_scope(|| {
-            tracing::debug!(
-                upstream = %upstream.name,
-                operation,
-                code = code_name(code),
-                latency_ms = elapsed.as_secs_f64() * 1000.0,
-                "client access"
-            );
-        });
+        self.span
+            .set_attribute("rpc.grpc.status_code", i64::from(code as i32));
+        finished(
+            &self.upstream,
+            &self.operation,
+            self.started,
+            &self.span,
+            code,
+            None,
+        );
     }
 }
 
@@ -219,38 +199,8 @@ async fn call(
     operation: &str,
     request: Request<Body>,
 ) -> Result<Response<Body>, Status> {
-    let now = Instant::now();
-    let budget = match deadline() {
-        Some(deadline) => deadline
-            .saturating_duration_since(now)
-            .min(upstream.settings.timeout),
-        None => upstream.settings.timeout,
-    };
-    if budget.is_zero() {
-        return Err(refusal(
-            504,
-            DEADLINE_SPENT,
-            format!(
-                "not calling {}: the caller's deadline has passed",
-                upstream.name
-            ),
-            &upstream.name,
-        ));
-    }
-    let deadline = now + budget;
-    upstream.throttle.allow(now, random::unit()).map_err(|refused| {
-        refusal(
-            503,
-            CIRCUIT_OPEN,
-            format!(
-                "not calling {}: its circuit breaker is open ({:.0}% of its recent calls failed)",
-                upstream.name,
-                refused.failed * 100.0
-            ),
-            &upstream.name,
-        )
-    })?;
-
+    let budget = admit(upstream).map_err(|refusal| refusal.to_status())?;
+    let deadline = budget.deadline;
     // Inside the client span: the traceparent names it as the parent.
     let (mut parts, body) = request.into_parts();
     parts.headers.extend(outbound_headers());
@@ -274,7 +224,7 @@ async fn call(
         request
             .headers_mut()
             .insert("grpc-timeout", grpc_timeout(remaining));
-        let (result, sent) = attempt_once(upstream, request, deadline, budget).await;
+        let (result, sent) = attempt_once(upstream, request, deadline, budget.length).await;
         let code = match &result {
             Ok(response) => status_in(response).map(|status| status.code()),
             Err(status) => Some(status.code()),
@@ -432,19 +382,6 @@ async fn buffer(body: Body) -> Result<Bytes, Status> {
         .map_err(|err| Status::internal(format!("encoding the request: {err}")))
 }
 
-/// The outcomes that count against an upstream in its breaker: it is down,
-/// overloaded or broken, not the caller's mistake.
-fn is_failure(code: Code) -> bool {
-    matches!(
-        code,
-        Code::Unavailable
-            | Code::DeadlineExceeded
-            | Code::Internal
-            | Code::Unknown
-            | Code::DataLoss
-    )
-}
-
 /// The status of a "trailers-only" response (every failed unary call tonic
 /// serves); otherwise the status follows in the trailers.
 fn status_in(response: &Response<Body>) -> Option<Status> {
@@ -458,32 +395,12 @@ fn grpc_timeout(remaining: Duration) -> HeaderValue {
     HeaderValue::from_str(&format!("{millis}m")).unwrap_or(HeaderValue::from_static("1m"))
 }
 
-/// An error and its sources: "transport error: tcp connect error: Connection refused".
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// A refusal this client makes itself, with its reason in an ErrorInfo.
-fn refusal(http: u16, reason: &str, message: String, upstream: &str) -> Status {
-    crate::Error::new(http, reason, message)
-        .with_domain(DOMAIN)
-        .with_metadata("upstream", upstream)
-        .to_status()
-}
-
 #[cfg(test)]
 mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::client::Upstreams;
+    use crate::client::{DEADLINE_SPENT, DOMAIN, Upstreams};
     use crate::config;
 
     /// Upstreams with `greeter` at `addr`, retries and breaker as configured.
@@ -602,14 +519,5 @@ mod tests {
         assert_eq!(grpc_timeout(Duration::from_millis(100)), "100m");
         assert_eq!(grpc_timeout(Duration::from_micros(99_600)), "99m");
         assert_eq!(grpc_timeout(Duration::ZERO), "1m");
-    }
-
-    #[test]
-    fn only_server_side_failures_count_against_the_upstream() {
-        assert!(is_failure(Code::Unavailable));
-        assert!(is_failure(Code::DeadlineExceeded));
-        assert!(!is_failure(Code::InvalidArgument));
-        assert!(!is_failure(Code::NotFound));
-        assert!(!is_failure(Code::Ok));
     }
 }

@@ -25,14 +25,18 @@
 //! carry the request's context and a timeout only.
 
 mod balance;
+mod call;
 mod grpc;
+mod http;
 mod random;
 mod retry;
 mod throttle;
 mod upstreams;
 mod window;
 
-pub use grpc::{CIRCUIT_OPEN, DEADLINE_SPENT, DOMAIN, GrpcChannel};
+pub use call::{CIRCUIT_OPEN, DEADLINE_SPENT, DOMAIN};
+pub use grpc::GrpcChannel;
+pub use http::{HttpClient, HttpRequest};
 pub use upstreams::{UnknownUpstream, Upstreams};
 
 use std::time::Duration;
@@ -102,7 +106,7 @@ pub fn http_request(
 /// The `authorization` header of the request being handled, to call another
 /// service on the caller's behalf: `http_request(..).header(AUTHORIZATION, token)`.
 /// `None` outside a request or when it came without one.
-pub fn caller_token() -> Option<http::HeaderValue> {
+pub fn caller_token() -> Option<::http::HeaderValue> {
     crate::middleware::RequestContext::current()?.authorization
 }
 
@@ -131,7 +135,7 @@ impl Interceptor for Propagate {
         let mut headers = std::mem::take(request.metadata_mut()).into_headers();
         headers.extend(outbound_headers());
         if let Some(token) = self.forward_token.then(caller_token).flatten() {
-            headers.insert(http::header::AUTHORIZATION, token);
+            headers.insert(::http::header::AUTHORIZATION, token);
         }
         *request.metadata_mut() = MetadataMap::from_headers(headers);
         Ok(request)
@@ -140,7 +144,7 @@ impl Interceptor for Propagate {
 
 #[cfg(test)]
 mod tests {
-    use http::{HeaderMap, HeaderValue};
+    use ::http::{HeaderMap, HeaderValue};
     use opentelemetry::trace::TracerProvider as _;
     use tracing_subscriber::layer::SubscriberExt;
 
