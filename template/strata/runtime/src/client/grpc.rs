@@ -287,7 +287,7 @@ async fn attempt_once(
                     chain(&err)
                 ))),
                 true,
-                never_connected(&err),
+                never_connected(&err) || refused_unprocessed(&err),
             ),
             Err(_) => (
                 Err(Status::deadline_exceeded(format!(
@@ -310,6 +310,29 @@ fn never_connected(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(err);
     while let Some(err) = cause {
         if err.is::<tonic::ConnectError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
+
+/// Whether the instance said over HTTP/2 that it did not process the
+/// request (RFC 9113, 8.7): it reset the stream with REFUSED_STREAM, or went
+/// away (a graceful GOAWAY) without this stream among those it would finish,
+/// which h2 reports to each such stream as the GOAWAY received. No handler saw
+/// the request, as when the connection failed. Read from h2's error text: h2
+/// is not a direct dependency (the lock pins its version, and the tests below
+/// fail if the text changes).
+fn refused_unprocessed(err: &(dyn std::error::Error + 'static)) -> bool {
+    const REFUSED: [&str; 2] = [
+        "stream error received: refused stream",
+        "connection error received: not a result of an error",
+    ];
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        let text = err.to_string();
+        if REFUSED.iter().any(|refused| text.starts_with(refused)) {
             return true;
         }
         cause = err.source();
@@ -372,6 +395,17 @@ impl HttpBody for Untouched {
             None => Poll::Ready(None),
         }
     }
+
+    /// Read without taking the body: an empty one is then never asked for a
+    /// frame, and stays for another attempt.
+    fn is_end_stream(&self) -> bool {
+        match &self.body {
+            Some(body) => body.is_end_stream(),
+            None => self.slot.lock().map_or(true, |slot| {
+                slot.as_ref().is_none_or(|body| body.is_end_stream())
+            }),
+        }
+    }
 }
 
 /// The whole request message (a unary call's body is one frame).
@@ -397,6 +431,8 @@ fn grpc_timeout(remaining: Duration) -> HeaderValue {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use tower::ServiceExt;
 
     use super::*;
@@ -512,6 +548,121 @@ mod tests {
         assert_eq!(trailers["grpc-status"], "5");
         let counted = r#"client_requests_total{upstream="greeter",operation="/helloworld.v1.Greeter/SayHello",code="NOT_FOUND"} 1"#;
         assert!(metrics.encode().contains(counted), "{}", metrics.encode());
+    }
+
+    /// A hand-written HTTP/2 server: answers the HEADERS frame of each
+    /// request with the frames `answer(stream id)` gives, and counts the
+    /// requests. (h2's own server would not send what these tests need at the
+    /// moment they need it.)
+    async fn raw_h2(answer: fn(u32) -> Vec<u8>) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(h2_connection(stream, counted.clone(), answer));
+            }
+        });
+        (addr, requests)
+    }
+
+    /// One connection of [`raw_h2`], until the client closes it.
+    async fn h2_connection(
+        mut stream: tokio::net::TcpStream,
+        requests: Arc<AtomicUsize>,
+        answer: fn(u32) -> Vec<u8>,
+    ) -> std::io::Result<()> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut preface = [0; 24];
+        stream.read_exact(&mut preface).await?;
+        stream.write_all(&h2_frame(4, 0, 0, &[])).await?;
+        loop {
+            let mut header = [0; 9];
+            stream.read_exact(&mut header).await?;
+            let length = u32::from_be_bytes([0, header[0], header[1], header[2]]);
+            let mut payload = vec![0; length as usize];
+            stream.read_exact(&mut payload).await?;
+            let id = u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff;
+            match (header[3], header[4]) {
+                // The client's SETTINGS, acknowledged.
+                (4, flags) if flags & 1 == 0 => stream.write_all(&h2_frame(4, 1, 0, &[])).await?,
+                // HEADERS: a request.
+                (1, _) => {
+                    requests.fetch_add(1, Ordering::SeqCst);
+                    stream.write_all(&answer(id)).await?;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// An HTTP/2 frame: 24-bit length, type, flags, stream id, payload.
+    fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let mut frame = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+        frame.extend([kind, flags]);
+        frame.extend(stream.to_be_bytes());
+        frame.extend(payload);
+        frame
+    }
+
+    /// RST_STREAM with `code` on the request's stream.
+    fn reset(code: u32) -> impl Fn(u32) -> Vec<u8> {
+        move |stream| h2_frame(3, 0, stream, &code.to_be_bytes())
+    }
+
+    #[tokio::test]
+    async fn a_stream_the_server_refused_is_retried_whatever_its_method() {
+        // SayHello is not in retry.methods: only a request no handler saw is
+        // tried again. REFUSED_STREAM (7) says so.
+        let (addr, requests) = raw_h2(|stream| reset(7)(stream)).await;
+        let (upstreams, _) = upstreams(addr).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let err = channel.oneshot(say_hello()).await.expect_err("refused");
+
+        let status = err.downcast::<Status>().expect("a Status");
+        assert_eq!(status.code(), Code::Unavailable, "{status}");
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            2,
+            "tried twice (max_attempts 2)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_beyond_a_graceful_goaway_is_retried_whatever_its_method() {
+        // GOAWAY, last stream 0, NO_ERROR: the server will process no stream
+        // of this connection.
+        let (addr, requests) = raw_h2(|_| h2_frame(7, 0, 0, &[0; 8])).await;
+        let (upstreams, _) = upstreams(addr).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let err = channel.oneshot(say_hello()).await.expect_err("went away");
+
+        let status = err.downcast::<Status>().expect("a Status");
+        assert_eq!(status.code(), Code::Unavailable, "{status}");
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            2,
+            "tried twice (max_attempts 2)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_reset_with_an_error_is_not_retried_unless_marked() {
+        // INTERNAL_ERROR (2): the handler may have run.
+        let (addr, requests) = raw_h2(|stream| reset(2)(stream)).await;
+        let (upstreams, _) = upstreams(addr).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let err = channel.oneshot(say_hello()).await.expect_err("reset");
+
+        let status = err.downcast::<Status>().expect("a Status");
+        assert_eq!(status.code(), Code::Unavailable, "{status}");
+        assert_eq!(requests.load(Ordering::SeqCst), 1, "not tried again");
     }
 
     #[test]
