@@ -12,9 +12,10 @@
 //! - `http-bare`: `GET /items/{id}` with a plain `reqwest::Client`;
 //! - `http-strata`: the same through `Upstreams::http`.
 //!
-//! `traced`: with an OpenTelemetry tracing layer (no exporter) and the W3C
-//! propagator, so each call makes a client span and sends its `traceparent`;
-//! without, no subscriber is installed and spans cost next to nothing.
+//! `traced`: with an OpenTelemetry tracing layer (no exporter) taking spans
+//! at info and events at warn, as a service's does, and the W3C propagator,
+//! so each call makes a client span and sends its `traceparent`; without, no
+//! subscriber is installed and spans cost next to nothing.
 //!
 //! Run under callgrind twice with different CALLS: the difference of the
 //! instruction totals over the difference of the calls is the cost of one call
@@ -150,13 +151,26 @@ async fn http_server() -> SocketAddr {
 /// service with tracing on does per span, short of exporting it.
 fn trace() -> tracing::subscriber::DefaultGuard {
     use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt;
 
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("cost")));
+    // The service's trace filter: spans at info, events at warn (h2 and hyper
+    // make trace-level spans and events a whole-open filter would take).
+    let filter = tracing_subscriber::filter::filter_fn(|metadata| {
+        let level = if metadata.is_span() {
+            tracing::Level::INFO
+        } else {
+            tracing::Level::WARN
+        };
+        *metadata.level() <= level
+    });
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("cost"))
+        .with_filter(filter);
+    let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::set_default(subscriber)
 }
