@@ -8,7 +8,7 @@
 //! `&'static str` for that reason: a path built at run time does not compile.
 
 use std::fmt::Display;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -25,8 +25,11 @@ use super::upstreams::Upstream;
 use crate::error::code_name;
 use crate::middleware::outbound_headers;
 
-/// Where a request points until an attempt aims it at an instance.
-const UNAIMED: &str = "http://upstream.invalid/";
+/// Where a request points until an attempt aims it at an instance (parsed
+/// once: a URL parse costs a few thousand instructions).
+static UNAIMED: LazyLock<Url> = LazyLock::new(|| {
+    Url::parse("http://upstream.invalid/").unwrap_or_else(|_| unreachable!("a valid URL"))
+});
 
 /// What a path parameter keeps as is; everything else is percent-encoded, `/`
 /// included, so a value stays one segment.
@@ -65,7 +68,7 @@ impl HttpClient {
     pub fn request(&self, method: Method, path: &'static str) -> HttpRequest {
         HttpRequest {
             upstream: self.upstream.clone(),
-            builder: self.upstream.http.request(method.clone(), UNAIMED),
+            builder: self.upstream.http.request(method.clone(), UNAIMED.clone()),
             method,
             template: path,
             path: path.to_owned(),
@@ -186,7 +189,7 @@ impl HttpRequest {
             query,
             invalid,
         } = self;
-        let request = invalid
+        let (request, target) = invalid
             .map_or_else(|| prepare(builder, &path, &query), Err)
             .map_err(|problem| {
                 crate::Error::new(
@@ -207,7 +210,7 @@ impl HttpRequest {
         span.set_attribute("http.request.method", method.to_string());
         span.set_attribute("url.template", template);
         let marked = is_idempotent(&method) || upstream.retry.covers(&operation);
-        let outcome = call(&upstream, request, marked)
+        let outcome = call(&upstream, request, &target, marked)
             .instrument(span.clone())
             .await;
         let (code, status) = match &outcome {
@@ -222,24 +225,27 @@ impl HttpRequest {
     }
 }
 
-/// The request with its path and query, still unaimed.
+/// The request, still unaimed, and its path and query string.
 fn prepare(
     builder: reqwest::RequestBuilder,
     path: &str,
     query: &[(String, String)],
-) -> Result<reqwest::Request, String> {
+) -> Result<(reqwest::Request, String), String> {
     if let Some(start) = path.find('{') {
         let rest = &path[start..];
         let end = rest.find('}').map_or(rest.len(), |end| end + 1);
         return Err(format!("path parameter {} not filled", &rest[..end]));
     }
-    let mut request = builder.build().map_err(|err| chain(&err))?;
-    let url = request.url_mut();
-    url.set_path(path);
+    let request = builder.build().map_err(|err| chain(&err))?;
+    let mut target = path.to_owned();
     if !query.is_empty() {
-        url.query_pairs_mut().extend_pairs(query);
+        target.push('?');
+        let start = target.len();
+        target = form_urlencoded::Serializer::for_suffix(target, start)
+            .extend_pairs(query)
+            .finish();
     }
-    Ok(request)
+    Ok((request, target))
 }
 
 /// Deadline, breaker, then attempts on picked instances until one answers, the
@@ -248,6 +254,7 @@ fn prepare(
 async fn call(
     upstream: &Upstream,
     mut request: reqwest::Request,
+    target: &str,
     marked: bool,
 ) -> Result<reqwest::Response, crate::Error> {
     let budget = admit(upstream)?;
@@ -267,7 +274,7 @@ async fn call(
         // A streamed body cannot be copied: its request has one attempt.
         next = request.try_clone();
         *request.timeout_mut() = Some(budget.deadline.saturating_duration_since(Instant::now()));
-        let (result, sent) = attempt_once(upstream, request, budget).await;
+        let (result, sent) = attempt_once(upstream, request, target, budget).await;
         let code = match &result {
             Ok(response) => code_of(response.status()),
             Err(error) => crate::error::grpc_code(error.code()),
@@ -297,6 +304,7 @@ async fn call(
 async fn attempt_once(
     upstream: &Upstream,
     mut request: reqwest::Request,
+    target: &str,
     budget: Budget,
 ) -> (Result<reqwest::Response, crate::Error>, bool) {
     let unavailable = |message: String| crate::Error::new(503, "UNAVAILABLE", message);
@@ -310,7 +318,7 @@ async fn attempt_once(
     };
     let address = pick.instance.address.as_str();
     tracing::Span::current().record("instance", address);
-    if let Err(problem) = aim(request.url_mut(), address) {
+    if let Err(problem) = aim(request.url_mut(), address, target) {
         pick.finish(false, upstream.settings.ejection);
         return (Err(unavailable(problem)), false);
     }
@@ -340,20 +348,12 @@ async fn attempt_once(
     (result, sent)
 }
 
-/// Points `url` (path and query set) at the instance at `base`: its scheme,
-/// host and port, its path (if any) before the request's. One parse of the
-/// whole URL, as a bare reqwest call makes: setting the parts one by one
-/// parses the host again, four times the cost.
-fn aim(url: &mut Url, base: &str) -> Result<(), String> {
-    let query = url.query().unwrap_or_default();
-    let mut target = String::with_capacity(base.len() + url.path().len() + query.len() + 1);
-    target.push_str(base.trim_end_matches('/'));
-    target.push_str(url.path());
-    if !query.is_empty() {
-        target.push('?');
-        target.push_str(query);
-    }
-    *url = Url::parse(&target).map_err(|err| format!("{target:?}: {err}"))?;
+/// Points `url` at `target` (path and query) on the instance at `base`, whose
+/// path (if any) comes first. One parse of the whole URL, as a bare reqwest
+/// call makes: setting the parts one by one parses the host again.
+fn aim(url: &mut Url, base: &str, target: &str) -> Result<(), String> {
+    let full = [base.trim_end_matches('/'), target].concat();
+    *url = Url::parse(&full).map_err(|err| format!("{full:?}: {err}"))?;
     Ok(())
 }
 
@@ -664,11 +664,10 @@ mod tests {
 
     #[test]
     fn a_base_path_prefixes_the_request_path() {
-        let mut url = Url::parse("http://upstream.invalid/v1/items?a=1").expect("url");
-        aim(&mut url, "https://10.0.0.7:8443/api/").expect("aimed");
+        let mut url = UNAIMED.clone();
+        aim(&mut url, "https://10.0.0.7:8443/api/", "/v1/items?a=1").expect("aimed");
         assert_eq!(url.as_str(), "https://10.0.0.7:8443/api/v1/items?a=1");
-        let mut url = Url::parse("http://upstream.invalid/v1/items").expect("url");
-        aim(&mut url, "http://billing").expect("aimed");
+        aim(&mut url, "http://billing", "/v1/items").expect("aimed");
         assert_eq!(url.as_str(), "http://billing/v1/items");
     }
 
