@@ -105,6 +105,7 @@ impl HttpClient {
 
 /// One request to an HTTP upstream, built step by step, then [`sent`](Self::send).
 #[derive(Debug)]
+#[must_use = "a request does nothing until it is sent"]
 pub struct HttpRequest {
     upstream: Arc<Upstream>,
     builder: reqwest::RequestBuilder,
