@@ -110,5 +110,8 @@ async fn a_request_continues_its_callers_trace_in_logs_and_calls() {
         .unwrap_or_else(|| panic!("no access line for /healthz in:\n{logs}"));
     let new_trace = health["trace_id"].as_str().expect("a trace id");
     assert_eq!(new_trace.len(), 32, "{health}");
-    assert_ne!(new_trace, TRACE_ID, "a request with no traceparent starts a trace");
+    assert_ne!(
+        new_trace, TRACE_ID,
+        "a request with no traceparent starts a trace"
+    );
 }

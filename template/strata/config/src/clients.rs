@@ -80,8 +80,9 @@ pub struct Retry {
     /// still retry.
     #[serde(default = "default_min_per_second")]
     pub min_per_second: u32,
-    /// The methods safe to call twice (`/package.Service/Method`, globs), the
-    /// only ones retried once their request was sent.
+    /// The methods safe to call twice (`/package.Service/Method`, or an HTTP
+    /// upstream's `METHOD /path/{template}`; globs), the only ones retried once
+    /// their request was sent (an HTTP upstream's idempotent methods are too).
     #[serde(default)]
     pub methods: Vec<String>,
 }

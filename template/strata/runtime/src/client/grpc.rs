@@ -18,18 +18,11 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::random;
+use super::call::{admit, chain, finished, is_failure};
 use super::retry::Failed;
 use super::upstreams::Upstream;
 use crate::error::code_name;
-use crate::middleware::{deadline, outbound_headers};
-
-/// The error domain of the refusals this client makes itself.
-pub const DOMAIN: &str = "strata.client";
-/// The reason of a call the circuit breaker refused without sending it.
-pub const CIRCUIT_OPEN: &str = "UPSTREAM_CIRCUIT_OPEN";
-/// The reason of a call not sent because the caller's deadline had passed.
-pub const DEADLINE_SPENT: &str = "UPSTREAM_DEADLINE_SPENT";
+use crate::middleware::outbound_headers;
 
 /// A channel to one upstream, for any generated tonic client of its services:
 /// `GreeterClient::new(channel)`. Cheap to clone; every clone shares the
@@ -125,29 +118,16 @@ struct Finish {
 impl Finish {
     /// Counts the call, marks its span failed unless OK, logs its access line.
     fn done(self, code: Code) {
-        let Self {
-            upstream,
-            operation,
-            started,
-            span,
-        } = self;
-        let elapsed = started.elapsed();
-        upstream
-            .metrics
-            .call_finished(&upstream.name, &operation, code_name(code), elapsed);
-        span.set_attribute("rpc.grpc.status_code", i64::from(code as i32));
-        if code != Code::Ok {
-            span.set_status(opentelemetry::trace::Status::error(code_name(code)));
-        }
-        span.in_scope(|| {
-            tracing::debug!(
-                upstream = %upstream.name,
-                operation,
-                code = code_name(code),
-                latency_ms = elapsed.as_secs_f64() * 1000.0,
-                "client access"
-            );
-        });
+        self.span
+            .set_attribute("rpc.grpc.status_code", i64::from(code as i32));
+        finished(
+            &self.upstream,
+            &self.operation,
+            self.started,
+            &self.span,
+            code,
+            None,
+        );
     }
 }
 
@@ -219,38 +199,8 @@ async fn call(
     operation: &str,
     request: Request<Body>,
 ) -> Result<Response<Body>, Status> {
-    let now = Instant::now();
-    let budget = match deadline() {
-        Some(deadline) => deadline
-            .saturating_duration_since(now)
-            .min(upstream.settings.timeout),
-        None => upstream.settings.timeout,
-    };
-    if budget.is_zero() {
-        return Err(refusal(
-            504,
-            DEADLINE_SPENT,
-            format!(
-                "not calling {}: the caller's deadline has passed",
-                upstream.name
-            ),
-            &upstream.name,
-        ));
-    }
-    let deadline = now + budget;
-    upstream.throttle.allow(now, random::unit()).map_err(|refused| {
-        refusal(
-            503,
-            CIRCUIT_OPEN,
-            format!(
-                "not calling {}: its circuit breaker is open ({:.0}% of its recent calls failed)",
-                upstream.name,
-                refused.failed * 100.0
-            ),
-            &upstream.name,
-        )
-    })?;
-
+    let budget = admit(upstream).map_err(|refusal| refusal.to_status())?;
+    let deadline = budget.deadline;
     // Inside the client span: the traceparent names it as the parent.
     let (mut parts, body) = request.into_parts();
     parts.headers.extend(outbound_headers());
@@ -274,7 +224,7 @@ async fn call(
         request
             .headers_mut()
             .insert("grpc-timeout", grpc_timeout(remaining));
-        let (result, sent) = attempt_once(upstream, request, deadline, budget).await;
+        let (result, sent) = attempt_once(upstream, request, deadline, budget.length).await;
         let code = match &result {
             Ok(response) => status_in(response).map(|status| status.code()),
             Err(status) => Some(status.code()),
@@ -337,7 +287,7 @@ async fn attempt_once(
                     chain(&err)
                 ))),
                 true,
-                never_connected(&err),
+                never_connected(&err) || refused_unprocessed(&err),
             ),
             Err(_) => (
                 Err(Status::deadline_exceeded(format!(
@@ -360,6 +310,29 @@ fn never_connected(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(err);
     while let Some(err) = cause {
         if err.is::<tonic::ConnectError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
+
+/// Whether the instance said over HTTP/2 that it did not process the
+/// request (RFC 9113, 8.7): it reset the stream with REFUSED_STREAM, or went
+/// away (a graceful GOAWAY) without this stream among those it would finish,
+/// which h2 reports to each such stream as the GOAWAY received. No handler saw
+/// the request, as when the connection failed. Read from h2's error text: h2
+/// is not a direct dependency (the lock pins its version, and the tests below
+/// fail if the text changes).
+fn refused_unprocessed(err: &(dyn std::error::Error + 'static)) -> bool {
+    const REFUSED: [&str; 2] = [
+        "stream error received: refused stream",
+        "connection error received: not a result of an error",
+    ];
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        let text = err.to_string();
+        if REFUSED.iter().any(|refused| text.starts_with(refused)) {
             return true;
         }
         cause = err.source();
@@ -422,6 +395,17 @@ impl HttpBody for Untouched {
             None => Poll::Ready(None),
         }
     }
+
+    /// Read without taking the body: an empty one is then never asked for a
+    /// frame, and stays for another attempt.
+    fn is_end_stream(&self) -> bool {
+        match &self.body {
+            Some(body) => body.is_end_stream(),
+            None => self.slot.lock().map_or(true, |slot| {
+                slot.as_ref().is_none_or(|body| body.is_end_stream())
+            }),
+        }
+    }
 }
 
 /// The whole request message (a unary call's body is one frame).
@@ -430,19 +414,6 @@ async fn buffer(body: Body) -> Result<Bytes, Status> {
         .await
         .map(|collected| collected.to_bytes())
         .map_err(|err| Status::internal(format!("encoding the request: {err}")))
-}
-
-/// The outcomes that count against an upstream in its breaker: it is down,
-/// overloaded or broken, not the caller's mistake.
-fn is_failure(code: Code) -> bool {
-    matches!(
-        code,
-        Code::Unavailable
-            | Code::DeadlineExceeded
-            | Code::Internal
-            | Code::Unknown
-            | Code::DataLoss
-    )
 }
 
 /// The status of a "trailers-only" response (every failed unary call tonic
@@ -458,32 +429,14 @@ fn grpc_timeout(remaining: Duration) -> HeaderValue {
     HeaderValue::from_str(&format!("{millis}m")).unwrap_or(HeaderValue::from_static("1m"))
 }
 
-/// An error and its sources: "transport error: tcp connect error: Connection refused".
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// A refusal this client makes itself, with its reason in an ErrorInfo.
-fn refusal(http: u16, reason: &str, message: String, upstream: &str) -> Status {
-    crate::Error::new(http, reason, message)
-        .with_domain(DOMAIN)
-        .with_metadata("upstream", upstream)
-        .to_status()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use tower::ServiceExt;
 
     use super::*;
-    use crate::client::Upstreams;
+    use crate::client::{DEADLINE_SPENT, DOMAIN, Upstreams};
     use crate::config;
 
     /// Upstreams with `greeter` at `addr`, retries and breaker as configured.
@@ -597,19 +550,125 @@ mod tests {
         assert!(metrics.encode().contains(counted), "{}", metrics.encode());
     }
 
+    /// A hand-written HTTP/2 server: answers the HEADERS frame of each
+    /// request with the frames `answer(stream id)` gives, and counts the
+    /// requests. (h2's own server would not send what these tests need at the
+    /// moment they need it.)
+    async fn raw_h2(answer: fn(u32) -> Vec<u8>) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(h2_connection(stream, counted.clone(), answer));
+            }
+        });
+        (addr, requests)
+    }
+
+    /// One connection of [`raw_h2`], until the client closes it.
+    async fn h2_connection(
+        mut stream: tokio::net::TcpStream,
+        requests: Arc<AtomicUsize>,
+        answer: fn(u32) -> Vec<u8>,
+    ) -> std::io::Result<()> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut preface = [0; 24];
+        stream.read_exact(&mut preface).await?;
+        stream.write_all(&h2_frame(4, 0, 0, &[])).await?;
+        loop {
+            let mut header = [0; 9];
+            stream.read_exact(&mut header).await?;
+            let length = u32::from_be_bytes([0, header[0], header[1], header[2]]);
+            let mut payload = vec![0; length as usize];
+            stream.read_exact(&mut payload).await?;
+            let id = u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff;
+            match (header[3], header[4]) {
+                // The client's SETTINGS, acknowledged.
+                (4, flags) if flags & 1 == 0 => stream.write_all(&h2_frame(4, 1, 0, &[])).await?,
+                // HEADERS: a request.
+                (1, _) => {
+                    requests.fetch_add(1, Ordering::SeqCst);
+                    stream.write_all(&answer(id)).await?;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// An HTTP/2 frame: 24-bit length, type, flags, stream id, payload.
+    fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let mut frame = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+        frame.extend([kind, flags]);
+        frame.extend(stream.to_be_bytes());
+        frame.extend(payload);
+        frame
+    }
+
+    /// RST_STREAM with `code` on the request's stream.
+    fn reset(code: u32) -> impl Fn(u32) -> Vec<u8> {
+        move |stream| h2_frame(3, 0, stream, &code.to_be_bytes())
+    }
+
+    #[tokio::test]
+    async fn a_stream_the_server_refused_is_retried_whatever_its_method() {
+        // SayHello is not in retry.methods: only a request no handler saw is
+        // tried again. REFUSED_STREAM (7) says so.
+        let (addr, requests) = raw_h2(|stream| reset(7)(stream)).await;
+        let (upstreams, _) = upstreams(addr).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let err = channel.oneshot(say_hello()).await.expect_err("refused");
+
+        let status = err.downcast::<Status>().expect("a Status");
+        assert_eq!(status.code(), Code::Unavailable, "{status}");
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            2,
+            "tried twice (max_attempts 2)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_beyond_a_graceful_goaway_is_retried_whatever_its_method() {
+        // GOAWAY, last stream 0, NO_ERROR: the server will process no stream
+        // of this connection.
+        let (addr, requests) = raw_h2(|_| h2_frame(7, 0, 0, &[0; 8])).await;
+        let (upstreams, _) = upstreams(addr).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let err = channel.oneshot(say_hello()).await.expect_err("went away");
+
+        let status = err.downcast::<Status>().expect("a Status");
+        assert_eq!(status.code(), Code::Unavailable, "{status}");
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            2,
+            "tried twice (max_attempts 2)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_reset_with_an_error_is_not_retried_unless_marked() {
+        // INTERNAL_ERROR (2): the handler may have run.
+        let (addr, requests) = raw_h2(|stream| reset(2)(stream)).await;
+        let (upstreams, _) = upstreams(addr).await;
+        let channel = upstreams.grpc("greeter").expect("configured");
+
+        let err = channel.oneshot(say_hello()).await.expect_err("reset");
+
+        let status = err.downcast::<Status>().expect("a Status");
+        assert_eq!(status.code(), Code::Unavailable, "{status}");
+        assert_eq!(requests.load(Ordering::SeqCst), 1, "not tried again");
+    }
+
     #[test]
     fn grpc_timeout_is_whole_milliseconds_never_zero() {
         assert_eq!(grpc_timeout(Duration::from_millis(100)), "100m");
         assert_eq!(grpc_timeout(Duration::from_micros(99_600)), "99m");
         assert_eq!(grpc_timeout(Duration::ZERO), "1m");
-    }
-
-    #[test]
-    fn only_server_side_failures_count_against_the_upstream() {
-        assert!(is_failure(Code::Unavailable));
-        assert!(is_failure(Code::DeadlineExceeded));
-        assert!(!is_failure(Code::InvalidArgument));
-        assert!(!is_failure(Code::NotFound));
-        assert!(!is_failure(Code::Ok));
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! [`Upstreams`] holds every upstream of the `clients:` section, by name;
 //! `upstreams.grpc("greeter")?` is a channel for the generated tonic client
-//! (`GreeterClient::new(channel)`). Each call through it:
+//! (`GreeterClient::new(channel)`), `upstreams.http("billing")?` a client for
+//! an HTTP/JSON upstream ([`HttpClient`]: `.get("/v1/invoices/{id}")
+//! .param("id", id).send()`). Each call through either:
 //!
 //! - gets a client span, child of the current request's span, whose W3C
 //!   `traceparent` travels with the call, beside the request's `x-request-id`
@@ -11,27 +13,34 @@
 //!   `client_request_duration_seconds` (by upstream, operation, code), and logged
 //!   at debug level;
 //! - gets the smaller of the upstream's `timeout` and what is left of the
-//!   current request's deadline, sent as `grpc-timeout`; a spent budget fails at
+//!   current request's deadline, sent as `grpc-timeout` (HTTP has no such
+//!   header: the call is cut there); a spent budget fails at
 //!   once with DEADLINE_EXCEEDED, without a call;
 //! - passes the upstream's circuit breaker (adaptive throttling, [`throttle`]);
 //! - goes to one instance chosen by power of two choices over a peak-EWMA load,
 //!   instances whose connection failed being left out for a while ([`balance`]);
 //! - is retried, with backoff and jitter and within the retry budget, when its
-//!   connection could not be made (any method: no handler saw it), or on
-//!   UNAVAILABLE for the methods `retry.methods` marks safe to repeat;
+//!   connection could not be made or (gRPC) the instance refused its HTTP/2
+//!   stream unprocessed (any method: no handler saw it), or on UNAVAILABLE (HTTP 502,
+//!   503) for the methods `retry.methods` marks safe to repeat and HTTP's
+//!   idempotent ones;
 //! - is counted with its real code, from the response headers or the trailers.
 //!
 //! The older helpers below ([`grpc_channel`], [`http_client`], [`http_request`])
 //! carry the request's context and a timeout only.
 
 mod balance;
+mod call;
 mod grpc;
+mod http;
 mod retry;
 mod throttle;
 mod upstreams;
 mod window;
 
-pub use grpc::{CIRCUIT_OPEN, DEADLINE_SPENT, DOMAIN, GrpcChannel};
+pub use call::{CIRCUIT_OPEN, DEADLINE_SPENT, DOMAIN};
+pub use grpc::GrpcChannel;
+pub use http::{HttpClient, HttpRequest};
 pub use upstreams::{UnknownUpstream, Upstreams};
 
 use std::time::Duration;
@@ -103,7 +112,7 @@ pub fn http_request(
 /// The `authorization` header of the request being handled, to call another
 /// service on the caller's behalf: `http_request(..).header(AUTHORIZATION, token)`.
 /// `None` outside a request or when it came without one.
-pub fn caller_token() -> Option<http::HeaderValue> {
+pub fn caller_token() -> Option<::http::HeaderValue> {
     crate::middleware::RequestContext::current()?.authorization
 }
 
@@ -132,7 +141,7 @@ impl Interceptor for Propagate {
         let mut headers = std::mem::take(request.metadata_mut()).into_headers();
         headers.extend(outbound_headers());
         if let Some(token) = self.forward_token.then(caller_token).flatten() {
-            headers.insert(http::header::AUTHORIZATION, token);
+            headers.insert(::http::header::AUTHORIZATION, token);
         }
         *request.metadata_mut() = MetadataMap::from_headers(headers);
         Ok(request)
@@ -141,7 +150,7 @@ impl Interceptor for Propagate {
 
 #[cfg(test)]
 mod tests {
-    use http::{HeaderMap, HeaderValue};
+    use ::http::{HeaderMap, HeaderValue};
 
     use super::*;
     use crate::middleware::{RequestContext, TraceContext};

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use tonic::transport::{Certificate, ClientTlsConfig};
 
-use super::GrpcChannel;
 use super::balance::{Balancer, Target};
 use super::retry::RetryPolicy;
 use super::throttle::Throttle;
+use super::{GrpcChannel, HttpClient};
 use crate::{Metrics, config};
 
 /// One upstream: its settings, instances, breaker and retry budget, shared by
@@ -21,6 +21,9 @@ pub(crate) struct Upstream {
     pub(crate) throttle: Throttle,
     pub(crate) retry: RetryPolicy,
     pub(crate) metrics: Metrics,
+    /// The connections of HTTP calls (tonic's channels in `balancer` carry
+    /// gRPC calls).
+    pub(crate) http: reqwest::Client,
 }
 
 /// Every upstream of `clients:`, by name. Cheap to clone.
@@ -73,9 +76,19 @@ impl Upstreams {
     /// A channel to the upstream `name` for a generated tonic client:
     /// `GreeterClient::new(upstreams.grpc("greeter")?)`.
     pub fn grpc(&self, name: &str) -> Result<GrpcChannel, UnknownUpstream> {
+        self.upstream(name).map(GrpcChannel::new)
+    }
+
+    /// A client of the HTTP upstream `name`:
+    /// `upstreams.http("billing")?.get("/v1/invoices/{id}").param("id", id).send().await?`.
+    pub fn http(&self, name: &str) -> Result<HttpClient, UnknownUpstream> {
+        self.upstream(name).map(HttpClient::new)
+    }
+
+    fn upstream(&self, name: &str) -> Result<Arc<Upstream>, UnknownUpstream> {
         self.by_name
             .get(name)
-            .map(|upstream| GrpcChannel::new(upstream.clone()))
+            .cloned()
             .ok_or_else(|| UnknownUpstream {
                 name: name.to_owned(),
                 configured: self.by_name.keys().cloned().collect(),
@@ -86,9 +99,10 @@ impl Upstreams {
 impl Upstream {
     async fn new(name: &str, settings: &config::Client, metrics: &Metrics) -> Result<Self, String> {
         let target = Target::parse(&settings.endpoints)?;
+        let ca = ca(settings)?;
         let balancer = Balancer::start(
             target,
-            tls(settings)?,
+            tls(settings, ca.as_deref()),
             settings.timeout,
             settings.resolve_interval,
         )
@@ -100,21 +114,51 @@ impl Upstream {
             throttle: Throttle::new(&settings.breaker),
             retry: RetryPolicy::new(&settings.retry)?,
             metrics: metrics.clone(),
+            http: http_client(settings, ca.as_deref())?,
         })
     }
 }
 
-/// TLS for the upstream's instances: trusting `ca_file` when set (a `dns:///`
-/// target then speaks TLS too), the system's roots for `https://` endpoints
-/// otherwise; `None` for plaintext.
-fn tls(settings: &config::Client) -> Result<Option<ClientTlsConfig>, String> {
-    let https = settings.endpoints.iter().any(|e| e.starts_with("https://"));
-    if !settings.ca_file.as_os_str().is_empty() {
-        let pem = std::fs::read(&settings.ca_file)
-            .map_err(|err| format!("ca_file {}: {err}", settings.ca_file.display()))?;
-        return Ok(Some(
-            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)),
-        ));
+/// The PEM of `ca_file`, if set.
+fn ca(settings: &config::Client) -> Result<Option<Vec<u8>>, String> {
+    if settings.ca_file.as_os_str().is_empty() {
+        return Ok(None);
     }
-    Ok(https.then(|| ClientTlsConfig::new().with_native_roots()))
+    std::fs::read(&settings.ca_file)
+        .map(Some)
+        .map_err(|err| format!("ca_file {}: {err}", settings.ca_file.display()))
+}
+
+/// TLS for the upstream's instances: trusting `ca` (`ca_file`) when set (a
+/// `dns:///` target then speaks TLS too), the system's roots for `https://`
+/// endpoints otherwise; `None` for plaintext.
+fn tls(settings: &config::Client, ca: Option<&[u8]>) -> Option<ClientTlsConfig> {
+    if let Some(pem) = ca {
+        return Some(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)));
+    }
+    let https = settings.endpoints.iter().any(|e| e.starts_with("https://"));
+    https.then(|| ClientTlsConfig::new().with_native_roots())
+}
+
+/// The reqwest client of the upstream's HTTP calls: connections set up within
+/// `timeout`, trusting only `ca` when set, redirects handed back to the
+/// caller (following one would leave the balancing and the instance counted).
+fn http_client(settings: &config::Client, ca: Option<&[u8]>) -> Result<reqwest::Client, String> {
+    let mut builder = super::http_client_builder()
+        .connect_timeout(settings.timeout)
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none());
+    let https = settings.endpoints.iter().any(|e| e.starts_with("https://"));
+    if let Some(pem) = ca {
+        let roots = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|err| format!("ca_file {}: {err}", settings.ca_file.display()))?;
+        builder = builder.tls_certs_only(roots);
+    } else if !https {
+        // Plaintext only: the system's roots (some 19M instructions to load)
+        // would never be used.
+        builder = builder.tls_certs_only([]);
+    }
+    builder
+        .build()
+        .map_err(|err| format!("an HTTP client: {err}"))
 }

@@ -30,7 +30,8 @@ impl Collected {
 /// What `log` writes to stdout (in `format`) and to the file (JSON).
 fn logged(format: Format, log: impl FnOnce()) -> (String, String) {
     let (stdout, file) = (Collected::default(), Collected::default());
-    let (stdout_sink, stdout_flush) = Sink::spawn("test-stdout", stdout.clone(), false).expect("thread");
+    let (stdout_sink, stdout_flush) =
+        Sink::spawn("test-stdout", stdout.clone(), false).expect("thread");
     let (file_sink, file_flush) = Sink::spawn("test-file", file.clone(), false).expect("thread");
     let layer = Lines::new(stdout_sink, format, Some(file_sink));
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), log);
