@@ -319,21 +319,20 @@ fn never_connected(err: &(dyn std::error::Error + 'static)) -> bool {
 
 /// Whether the instance said over HTTP/2 that it did not process the
 /// request (RFC 9113, 8.7): it reset the stream with REFUSED_STREAM, or went
-/// away (a graceful GOAWAY) without this stream among those it would finish,
-/// which h2 reports to each such stream as the GOAWAY received. No handler saw
-/// the request, as when the connection failed. Read from h2's error text: h2
-/// is not a direct dependency (the lock pins its version, and the tests below
-/// fail if the text changes).
+/// away (a graceful GOAWAY, NO_ERROR) without this stream among those it would
+/// finish, which h2 reports to each such stream as the GOAWAY received. No
+/// handler saw the request, as when the connection failed.
 fn refused_unprocessed(err: &(dyn std::error::Error + 'static)) -> bool {
-    const REFUSED: [&str; 2] = [
-        "stream error received: refused stream",
-        "connection error received: not a result of an error",
-    ];
     let mut cause = Some(err);
     while let Some(err) = cause {
-        let text = err.to_string();
-        if REFUSED.iter().any(|refused| text.starts_with(refused)) {
-            return true;
+        if let Some(h2) = err.downcast_ref::<h2::Error>()
+            && h2.is_remote()
+        {
+            return match h2.reason() {
+                Some(h2::Reason::REFUSED_STREAM) => h2.is_reset(),
+                Some(h2::Reason::NO_ERROR) => h2.is_go_away(),
+                _ => false,
+            };
         }
         cause = err.source();
     }
