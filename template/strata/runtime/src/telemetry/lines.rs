@@ -163,39 +163,55 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        LINE.with(|line| {
-            // A Debug value that logs while being formatted finds the buffer taken.
+        // The thread's buffer is taken while a Debug value logs from inside its
+        // own formatting, and gone while the thread exits (a value dropped by a
+        // thread-local destructor may still log; `with` would panic there, and a
+        // panic in a destructor aborts the process): such lines get a fresh one.
+        let written = LINE.try_with(|line| {
             let Ok(mut line) = line.try_borrow_mut() else {
-                return;
+                return false;
             };
-            let line = &mut *line;
-            line.clear();
-            let normalized = event.normalized_metadata();
-            let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
-            let _ = SystemTime.format_time(&mut Writer::new(&mut line.time));
-            let spans = ctx.event_scope(event);
-            match self.stdout_format {
-                Format::Json => {
-                    let _ = json(&mut line.text, &line.time, metadata, event, spans);
-                    self.stdout.write(line.text.as_bytes());
-                    if let Some(file) = &self.file {
-                        file.write(line.text.as_bytes());
-                    }
-                }
-                Format::Pretty { ansi } => {
-                    let spans_again = ctx.event_scope(event);
-                    let _ = pretty(&mut line.text, &line.time, metadata, event, spans, ansi);
-                    self.stdout.write(line.text.as_bytes());
-                    if let Some(file) = &self.file {
-                        line.text.clear();
-                        let _ = json(&mut line.text, &line.time, metadata, event, spans_again);
-                        file.write(line.text.as_bytes());
-                    }
-                }
-            }
+            self.write_line(&mut line, event, &ctx);
             // A rare long line does not keep its memory on every thread.
             line.text.shrink_to(LINE_KEPT);
+            true
         });
+        if written != Ok(true) {
+            self.write_line(&mut Line::default(), event, &ctx);
+        }
+    }
+}
+
+impl Lines {
+    /// Formats `event` into `line` once per format and hands it to the sinks.
+    fn write_line<S>(&self, line: &mut Line, event: &Event<'_>, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'lookup> LookupSpan<'lookup>,
+    {
+        line.clear();
+        let normalized = event.normalized_metadata();
+        let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        let _ = SystemTime.format_time(&mut Writer::new(&mut line.time));
+        let spans = ctx.event_scope(event);
+        match self.stdout_format {
+            Format::Json => {
+                let _ = json(&mut line.text, &line.time, metadata, event, spans);
+                self.stdout.write(line.text.as_bytes());
+                if let Some(file) = &self.file {
+                    file.write(line.text.as_bytes());
+                }
+            }
+            Format::Pretty { ansi } => {
+                let spans_again = ctx.event_scope(event);
+                let _ = pretty(&mut line.text, &line.time, metadata, event, spans, ansi);
+                self.stdout.write(line.text.as_bytes());
+                if let Some(file) = &self.file {
+                    line.text.clear();
+                    let _ = json(&mut line.text, &line.time, metadata, event, spans_again);
+                    file.write(line.text.as_bytes());
+                }
+            }
+        }
     }
 }
 

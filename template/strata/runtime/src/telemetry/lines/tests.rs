@@ -133,3 +133,87 @@ fn lines_from_log_records_name_the_records_target() {
     assert_eq!(line["message"], "pool exhausted");
     assert!(line.get("log.target").is_none(), "{line}");
 }
+
+/// Formats as `noisy`, logging a line of its own on the way.
+struct Noisy;
+
+impl fmt::Debug for Noisy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        tracing::info!("from inside a field");
+        f.write_str("noisy")
+    }
+}
+
+/// Set in the child process of the test below.
+const EXITING_CHILD: &str = "STRATA_TEST_LOG_WHILE_EXITING";
+
+/// Logs when dropped: kept in a thread-local, it is dropped while its thread exits.
+struct LogsOnDrop;
+
+impl Drop for LogsOnDrop {
+    fn drop(&mut self) {
+        tracing::info!("logged while the thread exits");
+    }
+}
+
+thread_local! {
+    static DROPPED_LAST: RefCell<Option<LogsOnDrop>> = const { RefCell::new(None) };
+}
+
+/// Through the global subscriber, as in a service (a scoped one drops nested
+/// events), a line logged while the thread's line buffer is unusable is still
+/// written: from a field's `Debug` while the buffer is in use, and from a value a
+/// thread-local destructor drops after the buffer is gone (sqlx connections,
+/// tokio tasks), where a panic would abort the process. The global subscriber
+/// is set once per process, hence the child.
+#[test]
+fn lines_logged_while_the_buffer_is_busy_or_gone_are_written() {
+    if std::env::var_os(EXITING_CHILD).is_some() {
+        return log_while_a_thread_exits();
+    }
+    let name = concat!(module_path!(), "::lines_logged_while_the_buffer_is_busy_or_gone_are_written");
+    let name = name.split_once("::").map_or(name, |(_crate, path)| path);
+    let child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", name, "--nocapture"])
+        .env(EXITING_CHILD, "1")
+        .output()
+        .expect("child runs");
+
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{}\n{stdout}\n{stderr}", child.status);
+    // The child's own lines, among the test harness's (which may start a line).
+    let messages: Vec<Value> = stdout
+        .lines()
+        .filter_map(|line| line.find('{').map(|start| &line[start..]))
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON")["message"].clone())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "from inside a field",
+            "outer",
+            "the thread's first line",
+            "logged while the thread exits"
+        ]
+    );
+}
+
+fn log_while_a_thread_exits() {
+    let out = Collected::default();
+    let (sink, flush) = Sink::spawn("test-stdout", out.clone(), false).expect("thread");
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(Lines::new(sink, Format::Json, None)),
+    )
+    .expect("the only global subscriber");
+    tracing::info!(value = ?Noisy, "outer");
+    std::thread::spawn(|| {
+        // Registered before the line buffer, so destroyed after it.
+        DROPPED_LAST.with(|last| *last.borrow_mut() = Some(LogsOnDrop));
+        tracing::info!("the thread's first line");
+    })
+    .join()
+    .expect("the thread exits without a panic");
+    drop(flush);
+    print!("{}", out.text());
+}
