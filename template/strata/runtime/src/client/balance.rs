@@ -279,7 +279,6 @@ impl Balancer {
     }
 
     /// The addresses of the current instances.
-    #[cfg(test)]
     pub(crate) fn addresses(&self) -> Vec<String> {
         self.instances
             .read()

@@ -319,11 +319,18 @@ async fn attempt_once(
     };
     let address = pick.instance.address.as_str();
     tracing::Span::current().record("instance", address);
-    if let Err(problem) = aim(request.url_mut(), address, target) {
-        pick.finish(false, upstream.settings.ejection);
-        return (Err(unavailable(problem)), false);
-    }
-    let (result, connection_failed, sent) = match upstream.http.execute(request).await {
+    let aimed = upstream.http_to(address).and_then(|(client, base)| {
+        aim(request.url_mut(), &base, target)?;
+        Ok(client)
+    });
+    let client = match aimed {
+        Ok(client) => client,
+        Err(problem) => {
+            pick.finish(false, upstream.settings.ejection);
+            return (Err(unavailable(problem)), false);
+        }
+    };
+    let (result, connection_failed, sent) = match client.execute(request).await {
         Ok(response) => (Ok(response), false, true),
         Err(err) if err.is_connect() => {
             let message = format!("upstream {} at {address}: {}", upstream.name, chain(&err));
@@ -657,6 +664,67 @@ mod tests {
             counted(&metrics, "GET /v1/items", "DEADLINE_EXCEEDED"),
             Some(1)
         );
+    }
+
+    /// A `dns:///` upstream over TLS is checked against its name: the
+    /// instance's certificate names `localhost` only (as a Kubernetes
+    /// Service's names the Service), not the address the name resolved to.
+    #[tokio::test]
+    async fn a_dns_upstream_over_tls_is_called_by_its_name() {
+        let scratch = std::env::temp_dir().join(format!("strata-dns-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch).expect("scratch");
+        let write = |name: &str, text: &str| {
+            let path = scratch.join(name);
+            std::fs::write(&path, text).expect("write");
+            path
+        };
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_key = rcgen::KeyPair::generate().expect("CA key");
+        let ca_file = write("ca.crt", &ca.self_signed(&ca_key).expect("CA").pem());
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .expect("params")
+            .signed_by(&key, &issuer)
+            .expect("certificate");
+        let tls: config::Tls = serde_json::from_value(serde_json::json!({
+            "cert_file": write("server.crt", &cert.pem()),
+            "key_file": write("server.key", &key.serialize_pem()),
+        }))
+        .expect("tls");
+        let router = axum::Router::new().fallback(|| async { "by name" });
+        let listener = crate::Listener::http("127.0.0.1:0".parse().expect("addr"), router)
+            .await
+            .expect("bind")
+            .tls(&tls)
+            .expect("tls");
+        let port = listener.local_addr().port();
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(listener.serve(stop.clone()));
+        let settings: config::Client = serde_json::from_value(serde_json::json!({
+            "endpoints": [format!("dns:///localhost:{port}")],
+            "timeout": "5s",
+            "ca_file": ca_file,
+            "breaker": { "enabled": false },
+        }))
+        .expect("settings");
+        let metrics = crate::Metrics::new("0", "test");
+        let clients = config::Clients::from([("named".to_owned(), settings)]);
+        let upstreams = Upstreams::new(&clients, &metrics).await.expect("upstreams");
+
+        let reply = upstreams
+            .http("named")
+            .expect("configured")
+            .get("/hello")
+            .send()
+            .await;
+
+        stop.cancel();
+        let _ = std::fs::remove_dir_all(&scratch);
+        let reply = reply.expect("the certificate matches the name");
+        assert_eq!(reply.status(), StatusCode::OK);
+        assert_eq!(reply.text().await.expect("body"), "by name");
     }
 
     #[test]

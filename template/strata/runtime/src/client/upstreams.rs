@@ -1,7 +1,9 @@
 //! The upstreams of the `clients:` section, built once at startup.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use tonic::transport::{Certificate, ClientTlsConfig};
 
@@ -24,6 +26,24 @@ pub(crate) struct Upstream {
     /// The connections of HTTP calls (tonic's channels in `balancer` carry
     /// gRPC calls).
     pub(crate) http: reqwest::Client,
+    /// A `dns:///` target over TLS: its HTTP calls go by name (see `http_to`).
+    named: Option<NamedHttp>,
+}
+
+/// HTTP calls to the instances of a `dns:///host:port` target over TLS. Their
+/// certificates name `host` (a Kubernetes Service's name), not the addresses it
+/// resolves to, so a call is addressed to `https://host:port` by a client of its
+/// instance's own that resolves `host` to that instance's address: the name is
+/// what TLS sends and checks, and each instance keeps its own connections.
+#[derive(Debug)]
+struct NamedHttp {
+    host: String,
+    /// `https://host:port`.
+    base: String,
+    /// The `ca_file`'s PEM: a `dns:///` target speaks TLS only with one.
+    ca: Vec<u8>,
+    /// By instance address (`https://10.0.0.7:9000`).
+    clients: Mutex<HashMap<String, reqwest::Client>>,
 }
 
 /// Every upstream of `clients:`, by name. Cheap to clone.
@@ -100,6 +120,15 @@ impl Upstream {
     async fn new(name: &str, settings: &config::Client, metrics: &Metrics) -> Result<Self, String> {
         let target = Target::parse(&settings.endpoints)?;
         let ca = ca(settings)?;
+        let named = match (&target, &ca) {
+            (Target::Dns { host, port }, Some(ca)) => Some(NamedHttp {
+                host: host.clone(),
+                base: format!("https://{host}:{port}"),
+                ca: ca.clone(),
+                clients: Mutex::default(),
+            }),
+            _ => None,
+        };
         let balancer = Balancer::start(
             target,
             tls(settings, ca.as_deref()),
@@ -114,9 +143,45 @@ impl Upstream {
             throttle: Throttle::new(&settings.breaker),
             retry: RetryPolicy::new(&settings.retry)?,
             metrics: metrics.clone(),
-            http: http_client(settings, ca.as_deref())?,
+            http: http_builder(settings, ca.as_deref())?
+                .build()
+                .map_err(building)?,
+            named,
         })
     }
+
+    /// The client and base URL of an HTTP call to the instance at `address`:
+    /// the shared client and the address itself, or for a `dns:///` target
+    /// over TLS the instance's own client and the target's name.
+    pub(crate) fn http_to<'a>(
+        &'a self,
+        address: &'a str,
+    ) -> Result<(reqwest::Client, Cow<'a, str>), String> {
+        let Some(named) = &self.named else {
+            return Ok((self.http.clone(), Cow::Borrowed(address)));
+        };
+        let mut clients = named.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(address) {
+            return Ok((client.clone(), Cow::Borrowed(&named.base)));
+        }
+        // Instances DNS no longer lists take their connections with them.
+        let current = self.balancer.addresses();
+        clients.retain(|known, _| current.contains(known));
+        let socket: SocketAddr = address
+            .strip_prefix("https://")
+            .and_then(|authority| authority.parse().ok())
+            .ok_or_else(|| format!("{address:?} is not https://address:port"))?;
+        let client = http_builder(&self.settings, Some(&named.ca))?
+            .resolve(&named.host, socket)
+            .build()
+            .map_err(building)?;
+        clients.insert(address.to_owned(), client.clone());
+        Ok((client, Cow::Borrowed(&named.base)))
+    }
+}
+
+fn building(err: reqwest::Error) -> String {
+    format!("an HTTP client: {err}")
 }
 
 /// The PEM of `ca_file`, if set.
@@ -140,10 +205,13 @@ fn tls(settings: &config::Client, ca: Option<&[u8]>) -> Option<ClientTlsConfig> 
     https.then(|| ClientTlsConfig::new().with_native_roots())
 }
 
-/// The reqwest client of the upstream's HTTP calls: connections set up within
+/// A reqwest client of the upstream's HTTP calls: connections set up within
 /// `timeout`, trusting only `ca` when set, redirects handed back to the
 /// caller (following one would leave the balancing and the instance counted).
-fn http_client(settings: &config::Client, ca: Option<&[u8]>) -> Result<reqwest::Client, String> {
+fn http_builder(
+    settings: &config::Client,
+    ca: Option<&[u8]>,
+) -> Result<reqwest::ClientBuilder, String> {
     let mut builder = super::http_client_builder()
         .connect_timeout(settings.timeout)
         .tcp_nodelay(true)
@@ -158,7 +226,5 @@ fn http_client(settings: &config::Client, ca: Option<&[u8]>) -> Result<reqwest::
         // would never be used.
         builder = builder.tls_certs_only([]);
     }
-    builder
-        .build()
-        .map_err(|err| format!("an HTTP client: {err}"))
+    Ok(builder)
 }
