@@ -171,7 +171,10 @@ fn lines_logged_while_the_buffer_is_busy_or_gone_are_written() {
     if std::env::var_os(EXITING_CHILD).is_some() {
         return log_while_a_thread_exits();
     }
-    let name = concat!(module_path!(), "::lines_logged_while_the_buffer_is_busy_or_gone_are_written");
+    let name = concat!(
+        module_path!(),
+        "::lines_logged_while_the_buffer_is_busy_or_gone_are_written"
+    );
     let name = name.split_once("::").map_or(name, |(_crate, path)| path);
     let child = std::process::Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", name, "--nocapture"])
@@ -181,7 +184,11 @@ fn lines_logged_while_the_buffer_is_busy_or_gone_are_written() {
 
     let stdout = String::from_utf8_lossy(&child.stdout);
     let stderr = String::from_utf8_lossy(&child.stderr);
-    assert!(child.status.success(), "{}\n{stdout}\n{stderr}", child.status);
+    assert!(
+        child.status.success(),
+        "{}\n{stdout}\n{stderr}",
+        child.status
+    );
     // The child's own lines, among the test harness's (which may start a line).
     let messages: Vec<Value> = stdout
         .lines()
@@ -202,9 +209,11 @@ fn lines_logged_while_the_buffer_is_busy_or_gone_are_written() {
 fn log_while_a_thread_exits() {
     let out = Collected::default();
     let (sink, flush) = Sink::spawn("test-stdout", out.clone(), false).expect("thread");
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::registry().with(Lines::new(sink, Format::Json, None)),
-    )
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Lines::new(
+        sink,
+        Format::Json,
+        None,
+    )))
     .expect("the only global subscriber");
     tracing::info!(value = ?Noisy, "outer");
     std::thread::spawn(|| {
