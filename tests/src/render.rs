@@ -1,3 +1,4 @@
+use crate::process::shared_target_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -42,12 +43,19 @@ impl Variant {
     }
 }
 
-/// A generated repository in a temporary directory, removed on drop.
+/// A generated repository in a temporary directory, removed on drop with what
+/// it built into the shared target directory.
 #[derive(Debug)]
 pub struct Rendered {
-    _scratch: tempfile::TempDir,
+    scratch: tempfile::TempDir,
     /// The repository's root.
     pub root: PathBuf,
+}
+
+impl Drop for Rendered {
+    fn drop(&mut self) {
+        crate::artifacts::forget(&shared_target_dir(), self.scratch.path());
+    }
 }
 
 /// This repository: where `cargo-generate.toml` is.
@@ -92,10 +100,7 @@ pub fn generate(variant: Variant) -> Rendered {
         String::from_utf8_lossy(&output.stderr)
     );
     let root = scratch.path().join(variant.name);
-    Rendered {
-        _scratch: scratch,
-        root,
-    }
+    Rendered { scratch, root }
 }
 
 /// Runs cargo-generate with a name it must refuse. Returns its stderr and every
