@@ -6,7 +6,7 @@ use axum::body::Body as HttpBody;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use prost::Message;
-use prost_reflect::{DeserializeOptions, DynamicMessage, Kind};
+use prost_reflect::{DeserializeOptions, DynamicMessage, Kind, MessageDescriptor};
 use serde::de::DeserializeSeed;
 use serde_json::{Map, Value};
 
@@ -72,6 +72,9 @@ impl Transcoder {
             )?;
         }
 
+        if binary.is_none() && raw.is_none() && plain_strings(&self.input, &tree) {
+            return strings_request(&self.input, tree).map_err(|err| self.does_not_fit(err));
+        }
         let mut message = from_json(&self.input, tree)?;
         if let Some(mut body) = binary {
             // Protobuf merge: what the path and query set wins over the body.
@@ -82,12 +85,18 @@ impl Transcoder {
         if let (Some(target), Some(content)) = (&self.raw_request, raw) {
             target.fill(&mut message, content);
         }
-        message.transcode_to::<Req>().map_err(|err| {
-            bad_request(
-                format!("the request does not fit {}: {err}", self.input.full_name()),
-                None,
-            )
-        })
+        message
+            .transcode_to::<Req>()
+            .map_err(|err| self.does_not_fit(err))
+    }
+
+    /// The typed request failed to decode what the descriptors allow: a stale
+    /// build of the api crate.
+    fn does_not_fit(&self, err: prost::DecodeError) -> Error {
+        bad_request(
+            format!("the request does not fit {}: {err}", self.input.full_name()),
+            None,
+        )
     }
 
     fn json_body(&self, bytes: &[u8], tree: &mut Map<String, Value>) -> Result<(), Error> {
@@ -213,6 +222,51 @@ async fn read(body: HttpBody) -> Result<axum::body::Bytes, Error> {
             bad_request(format!("reading the body failed: {err}"), None)
         }
     })
+}
+
+/// Whether every entry of `tree` is a string for a singular string field outside
+/// any oneof (a path like `/helloworld/{name}`): the JSON decoder accepts each
+/// such value as it is, so [`strings_request`] gives the same message without it.
+fn plain_strings(descriptor: &MessageDescriptor, tree: &Map<String, Value>) -> bool {
+    tree.iter().all(|(name, value)| {
+        value.is_string()
+            && descriptor.get_field_by_name(name).is_some_and(|field| {
+                matches!(field.kind(), Kind::String)
+                    && !field.is_list()
+                    && field.containing_oneof().is_none()
+            })
+    })
+}
+
+/// `tree`, which [`plain_strings`] accepted, as `Req`: each string written as
+/// its field's protobuf bytes (key, length, UTF-8) and decoded once, instead of
+/// through a reflection message.
+fn strings_request<Req: Message + Default>(
+    descriptor: &MessageDescriptor,
+    tree: Map<String, Value>,
+) -> Result<Req, prost::DecodeError> {
+    let mut bytes = Vec::new();
+    for (name, value) in tree {
+        if let (Some(field), Value::String(text)) = (descriptor.get_field_by_name(&name), value) {
+            const LENGTH_DELIMITED: u64 = 2;
+            varint(
+                (u64::from(field.number()) << 3) | LENGTH_DELIMITED,
+                &mut bytes,
+            );
+            varint(text.len() as u64, &mut bytes);
+            bytes.extend_from_slice(text.as_bytes());
+        }
+    }
+    Req::decode(bytes.as_slice())
+}
+
+/// `value` as a protobuf varint: seven bits a byte, low bits first.
+fn varint(mut value: u64, bytes: &mut Vec<u8>) {
+    while value >= 0x80 {
+        bytes.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    bytes.push(value as u8);
 }
 
 /// `tree` as a message of `descriptor`; an error names the field it is about.

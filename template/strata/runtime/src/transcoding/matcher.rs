@@ -26,32 +26,14 @@ pub fn match_path<'p>(
     if let Some(verb) = verb {
         rest = rest.strip_suffix(verb)?.strip_suffix(':')?;
     }
-    // The byte span of `rest` each segment of the route matched.
-    let mut spans = Vec::with_capacity(segments.len());
-    let mut at = 0;
-    for segment in segments {
-        if at > rest.len() {
-            return None;
-        }
-        let end = match segment {
-            Segment::Rest => rest.len(),
-            _ => rest[at..].find('/').map_or(rest.len(), |slash| at + slash),
-        };
-        let text = &rest[at..end];
-        let fits = match segment {
-            Segment::Literal(literal) => text == *literal,
-            Segment::One | Segment::Rest => !text.is_empty(),
-        };
-        if !fits {
-            return None;
-        }
-        spans.push((at, end));
-        at = end + 1;
-    }
-    if at <= rest.len() {
-        // Segments left over.
+    // Most bindings tried for a request do not match it: find out before
+    // allocating anything.
+    if !walk(segments, rest, |_| {}) {
         return None;
     }
+    // The byte span of `rest` each segment of the route matched.
+    let mut spans = Vec::with_capacity(segments.len());
+    walk(segments, rest, |span| spans.push(span));
     params
         .iter()
         .map(|param| {
@@ -60,6 +42,37 @@ pub fn match_path<'p>(
             rest.get(*start..*end)
         })
         .collect()
+}
+
+/// Whether `rest` (the path without its leading `/` and verb) has exactly the
+/// route's `segments`, handing each segment's byte span in `rest` to `matched`.
+fn walk(segments: &[Segment<'_>], rest: &str, mut matched: impl FnMut((usize, usize))) -> bool {
+    let mut at = 0;
+    for segment in segments {
+        if at > rest.len() {
+            return false;
+        }
+        let end = match segment {
+            Segment::Rest => rest.len(),
+            // A byte search: `/` never occurs inside a multi-byte character.
+            _ => rest.as_bytes()[at..]
+                .iter()
+                .position(|&byte| byte == b'/')
+                .map_or(rest.len(), |slash| at + slash),
+        };
+        let text = &rest[at..end];
+        let fits = match segment {
+            Segment::Literal(literal) => text == *literal,
+            Segment::One | Segment::Rest => !text.is_empty(),
+        };
+        if !fits {
+            return false;
+        }
+        matched((at, end));
+        at = end + 1;
+    }
+    // Segments left over do not match.
+    at > rest.len()
 }
 
 /// The order bindings are tried in: at the first segment where they differ, a

@@ -363,6 +363,37 @@ async fn path_and_query_fill_the_request_and_the_reply_is_proto3_json() {
 }
 
 #[tokio::test]
+async fn string_fields_from_the_path_and_query_alone_are_set_as_sent() {
+    // Only singular strings: set without the JSON decoder (decode.rs), to the
+    // same message it would give.
+    let (status, body) = json_call(get("/v1/items/caf%C3%A9?display_name=%20&tags=x")).await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["name"], "café");
+    assert_eq!(body["displayName"], " ");
+    assert_eq!(
+        body["tags"],
+        json!(["x"]),
+        "a repeated string takes the JSON path"
+    );
+
+    // A value over 127 bytes: its length takes two bytes on the wire.
+    let long = "é".repeat(100);
+    let (status, body) = json_call(get(&format!(
+        "/v1/items/plain?display_name={}",
+        "%C3%A9".repeat(100)
+    )))
+    .await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["name"], &body["displayName"]),
+        (&json!("plain"), &json!(long))
+    );
+    assert_eq!(body["count"], "0", "unset fields keep their defaults");
+}
+
+#[tokio::test]
 async fn a_nested_query_name_in_either_spelling_reaches_the_field() {
     let (_, body) = json_call(get("/v1/items/x?inner.label=a&shelf.inner.depth=2")).await;
 
