@@ -239,8 +239,8 @@ fn plain_strings(descriptor: &MessageDescriptor, tree: &Map<String, Value>) -> b
 }
 
 /// `tree`, which [`plain_strings`] accepted, as `Req`: each string written as
-/// its field's protobuf bytes (key, length, UTF-8) and decoded once, instead of
-/// through a reflection message.
+/// its field's protobuf bytes and decoded once, instead of through a
+/// reflection message.
 fn strings_request<Req: Message + Default>(
     descriptor: &MessageDescriptor,
     tree: Map<String, Value>,
@@ -248,25 +248,10 @@ fn strings_request<Req: Message + Default>(
     let mut bytes = Vec::new();
     for (name, value) in tree {
         if let (Some(field), Value::String(text)) = (descriptor.get_field_by_name(&name), value) {
-            const LENGTH_DELIMITED: u64 = 2;
-            varint(
-                (u64::from(field.number()) << 3) | LENGTH_DELIMITED,
-                &mut bytes,
-            );
-            varint(text.len() as u64, &mut bytes);
-            bytes.extend_from_slice(text.as_bytes());
+            prost::encoding::string::encode(field.number(), &text, &mut bytes);
         }
     }
     Req::decode(bytes.as_slice())
-}
-
-/// `value` as a protobuf varint: seven bits a byte, low bits first.
-fn varint(mut value: u64, bytes: &mut Vec<u8>) {
-    while value >= 0x80 {
-        bytes.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    bytes.push(value as u8);
 }
 
 /// `tree` as a message of `descriptor`; an error names the field it is about.
