@@ -15,8 +15,6 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -91,20 +89,20 @@ impl Visit for SpanFields {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, false, |text| write!(text, "{value}"));
+        self.push(field, false, |out| text::integer(out, value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, false, |text| write!(text, "{value}"));
+        self.push(field, false, |out| text::integer(out, value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, false, |text| write!(text, "{value}"));
+        self.push(field, false, |out| out.write_str(bool_text(value)));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         // NaN and the infinities are not JSON numbers: kept as strings.
-        self.push(field, !value.is_finite(), |text| write!(text, "{value}"));
+        self.push(field, !value.is_finite(), |out| text::float(out, value));
     }
 }
 
@@ -191,7 +189,7 @@ impl Lines {
         line.clear();
         let normalized = event.normalized_metadata();
         let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        let _ = SystemTime.format_time(&mut Writer::new(&mut line.time));
+        text::now(&mut line.time);
         let spans = ctx.event_scope(event);
         match self.stdout_format {
             Format::Json => {
@@ -251,7 +249,9 @@ where
 {
     out.write_str(r#"{"timestamp":""#)?;
     out.write_str(time)?;
-    write!(out, r#"","level":"{}","target":"#, metadata.level())?;
+    out.write_str(r#"","level":""#)?;
+    out.write_str(metadata.level().as_str())?;
+    out.write_str(r#"","target":"#)?;
     json_string(out, metadata.target())?;
     let mut fields = JsonEvent {
         out: &mut *out,
@@ -262,7 +262,7 @@ where
     for span in spans.into_iter().flat_map(|scope| scope.from_root()) {
         if let Some(fields) = span.extensions().get::<SpanFields>() {
             for (name, quoted, value) in fields.values().filter(|field| !json_skips(field.0)) {
-                write!(out, r#","{name}":"#)?;
+                json_key(out, name)?;
                 if quoted {
                     json_string(out, value)?;
                 } else {
@@ -304,7 +304,7 @@ where
                 paint.italic(out, name)?;
                 out.write_char('=')?;
                 if quoted {
-                    write!(out, "{value:?}")?;
+                    text::quoted(out, value)?;
                 } else {
                     out.write_str(value)?;
                 }
@@ -336,7 +336,11 @@ struct Paint(bool);
 impl Paint {
     fn styled(self, out: &mut String, code: &str, text: &str) -> fmt::Result {
         if self.0 {
-            write!(out, "\x1b[{code}m{text}\x1b[0m")
+            out.write_str("\x1b[")?;
+            out.write_str(code)?;
+            out.write_char('m')?;
+            out.write_str(text)?;
+            out.write_str("\x1b[0m")
         } else {
             out.write_str(text)
         }
@@ -378,7 +382,7 @@ impl JsonEvent<'_> {
         if self.result.is_err() || json_skips(field.name()) {
             return;
         }
-        self.result = write!(self.out, r#","{}":"#, field.name()).and_then(|()| value(self.out));
+        self.result = json_key(self.out, field.name()).and_then(|()| value(self.out));
     }
 }
 
@@ -404,20 +408,20 @@ impl Visit for JsonEvent<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| text::integer(out, value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| text::integer(out, value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| out.write_str(bool_text(value)));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
         if value.is_finite() {
-            self.pair(field, |out| write!(out, "{value}"));
+            self.pair(field, |out| text::float(out, value));
         } else {
             self.pair(field, |out| write!(out, r#""{value}""#));
         }
@@ -454,7 +458,7 @@ impl Visit for PrettyEvent<'_> {
         if field.name() == "message" {
             self.pair(field, |out| out.write_str(value));
         } else {
-            self.pair(field, |out| write!(out, "{value:?}"));
+            self.pair(field, |out| text::quoted(out, value));
         }
     }
 
@@ -467,20 +471,31 @@ impl Visit for PrettyEvent<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| text::integer(out, value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| text::integer(out, value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| out.write_str(bool_text(value)));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.pair(field, |out| write!(out, "{value}"));
+        self.pair(field, |out| text::float(out, value));
     }
+}
+
+/// `,"name":`.
+fn json_key(out: &mut String, name: &str) -> fmt::Result {
+    out.write_str(r#",""#)?;
+    out.write_str(name)?;
+    out.write_str(r#"":"#)
+}
+
+fn bool_text(value: bool) -> &'static str {
+    if value { "true" } else { "false" }
 }
 
 /// `value` as a JSON string, quotes included.
@@ -495,31 +510,31 @@ fn json_string(out: &mut String, value: &str) -> fmt::Result {
 struct JsonEscaped<'a>(&'a mut String);
 
 impl fmt::Write for JsonEscaped<'_> {
-    fn write_str(&mut self, value: &str) -> fmt::Result {
-        let mut start = 0;
-        for (index, byte) in value.bytes().enumerate() {
-            let escaped = match byte {
-                b'"' => r#"\""#,
-                b'\\' => r"\\",
-                b'\n' => r"\n",
-                b'\r' => r"\r",
-                b'\t' => r"\t",
-                0..=0x1f => "",
-                _ => continue,
-            };
+    fn write_str(&mut self, mut value: &str) -> fmt::Result {
+        // Runs of bytes that need no escape are copied whole.
+        while let Some(index) = value
+            .bytes()
+            .position(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+        {
             // Escaped bytes are ASCII, so `index` is always a character boundary.
-            self.0.push_str(&value[start..index]);
-            if escaped.is_empty() {
-                write!(self.0, r"\u{byte:04x}")?;
-            } else {
-                self.0.push_str(escaped);
+            self.0.push_str(&value[..index]);
+            let byte = value.as_bytes()[index];
+            match byte {
+                b'"' => self.0.push_str(r#"\""#),
+                b'\\' => self.0.push_str(r"\\"),
+                b'\n' => self.0.push_str(r"\n"),
+                b'\r' => self.0.push_str(r"\r"),
+                b'\t' => self.0.push_str(r"\t"),
+                _ => write!(self.0, r"\u{byte:04x}")?,
             }
-            start = index + 1;
+            value = &value[index + 1..];
         }
-        self.0.push_str(&value[start..]);
+        self.0.push_str(value);
         Ok(())
     }
 }
+
+mod text;
 
 #[cfg(test)]
 mod tests;

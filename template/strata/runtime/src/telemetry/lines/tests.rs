@@ -116,6 +116,45 @@ fn strings_are_escaped_and_odd_numbers_stay_valid_json() {
 }
 
 #[test]
+fn odd_numbers_and_unicode_read_as_before_and_stay_valid_json() {
+    let (stdout, file) = logged(Format::Pretty { ansi: false }, || {
+        let span = tracing::info_span!("odd", name = "ünï \"q\" \u{1f}");
+        let _span = span.enter();
+        tracing::info!(
+            tiny = 1e-7,
+            negative_zero = -0.0,
+            huge = 1e300,
+            whole = 2.0,
+            count = u64::MAX,
+            below = i64::MIN,
+            "x"
+        );
+    });
+
+    let line = &parsed(&file)[0];
+    assert_eq!(line["name"], "ünï \"q\" \u{1f}");
+    assert_eq!(line["tiny"].as_f64(), Some(1e-7));
+    assert_eq!(line["negative_zero"].as_f64(), Some(-0.0));
+    assert_eq!(line["huge"].as_f64(), Some(1e300));
+    assert_eq!(line["whole"].as_f64(), Some(2.0));
+    assert_eq!(line["count"], u64::MAX);
+    assert_eq!(line["below"], i64::MIN);
+    // The pretty line writes them as `{}` and `{:?}` do.
+    assert!(
+        stdout.contains(r#"odd{name="ünï \"q\" \u{1f}"}: "#),
+        "{stdout}"
+    );
+    let numbers = format!(
+        "x tiny={} negative_zero=-0 huge={} whole=2 count={} below={}\n",
+        1e-7,
+        1e300,
+        u64::MAX,
+        i64::MIN
+    );
+    assert!(stdout.ends_with(&numbers), "{stdout}");
+}
+
+#[test]
 fn lines_from_log_records_name_the_records_target() {
     let (_, file) = logged(Format::Json, || {
         tracing_log::format_trace(
