@@ -1,7 +1,6 @@
 //! Helpers the template's tests share: render a variant, run cargo in it, start its
 //! binary and talk to it. Each test file under `tests/` states one promise.
 
-mod artifacts;
 pub mod browser;
 mod built;
 pub mod grpc;

@@ -1,4 +1,3 @@
-use crate::process::shared_target_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -43,19 +42,12 @@ impl Variant {
     }
 }
 
-/// A generated repository in a temporary directory, removed on drop with what
-/// it built into the shared target directory.
+/// A generated repository in a temporary directory, removed on drop.
 #[derive(Debug)]
 pub struct Rendered {
-    scratch: tempfile::TempDir,
+    _scratch: tempfile::TempDir,
     /// The repository's root.
     pub root: PathBuf,
-}
-
-impl Drop for Rendered {
-    fn drop(&mut self) {
-        crate::artifacts::forget(&shared_target_dir(), self.scratch.path());
-    }
 }
 
 /// This repository: where `cargo-generate.toml` is.
@@ -100,7 +92,10 @@ pub fn generate(variant: Variant) -> Rendered {
         String::from_utf8_lossy(&output.stderr)
     );
     let root = scratch.path().join(variant.name);
-    Rendered { scratch, root }
+    Rendered {
+        _scratch: scratch,
+        root,
+    }
 }
 
 /// Runs cargo-generate with a name it must refuse. Returns its stderr and every
