@@ -279,3 +279,23 @@ fn tracer_provider(
     }
     Ok(provider.build())
 }
+
+/// `elapsed` in milliseconds to the microsecond, as log lines carry latencies:
+/// `21.158`, where `as_secs_f64() * 1000.0` gives `21.158725999999998`.
+pub(crate) fn latency_ms(elapsed: std::time::Duration) -> f64 {
+    elapsed.as_micros() as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn latencies_read_to_the_microsecond() {
+        let read = |nanos| super::latency_ms(Duration::from_nanos(nanos)).to_string();
+        assert_eq!(read(21_158_726), "21.158");
+        assert_eq!(read(1_500_000), "1.5");
+        assert_eq!(read(999), "0");
+        assert_eq!(read(3_000_000_000), "3000");
+    }
+}

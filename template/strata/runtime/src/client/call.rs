@@ -111,7 +111,7 @@ pub(super) fn finished(
             operation,
             code = code_name(code),
             status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            latency_ms = crate::telemetry::latency_ms(elapsed),
             "client access"
         );
     });

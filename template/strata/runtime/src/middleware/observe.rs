@@ -227,7 +227,7 @@ where
                         operation = &*operation,
                         code,
                         reason = &*reason,
-                        latency_ms = elapsed.as_secs_f64() * 1000.0,
+                        latency_ms = crate::telemetry::latency_ms(elapsed),
                         peer = peer.as_deref().map(tracing::field::display),
                         "access"
                     );
