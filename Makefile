@@ -7,6 +7,11 @@ CARGO_GENERATE_VERSION := 0.23.14
 # One target directory for every generated repository, so dependencies compile once.
 # Outside the clone, so it survives between runs.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/strata/target
+# It grows by what every render names afresh (its service crate and test binaries,
+# ~30 GB a full run) and cargo never removes old units; `make test` empties it
+# first once it is over this size, so the disk cannot fill mid-suite (the run is
+# then cold: ~5 minutes more).
+TARGET_MAX_GB ?= 40
 # Validators of the generated deploy and CI files, installed by `make tools`.
 TOOLS_DIR := $(HOME)/.cache/strata
 KUBERNETES_VALIDATE_VERSION := 1.37.0
@@ -109,7 +114,19 @@ demo: generator ## Generate the sample service (SQLite) into ./demo, build it an
 	cd $(DEMO_DIR)/$(DEMO_NAME) && cargo run -q -p $(DEMO_NAME)
 
 test: tools ## Every test: render, refuse bad names, build/lint/test and run each variant, then fuzz 30 s per target
-	cd tests && cargo test -- --include-ignored
+	@size=$$(du -s --block-size=1G "$(CARGO_TARGET_DIR)" 2>/dev/null | cut -f1); \
+	if [ "$${size:-0}" -gt $(TARGET_MAX_GB) ]; then \
+	  echo "$(CARGO_TARGET_DIR) holds $${size} GB (over TARGET_MAX_GB=$(TARGET_MAX_GB)): emptied, this run builds cold"; \
+	  rm -rf "$(CARGO_TARGET_DIR)"; \
+	fi
+	@# Each render is built once, and its path makes every one of its crates new to
+	@# the shared target directory (~4 GB a render with full debug info): no
+	@# incremental caches (17 GB after one run) and line tables only (backtraces
+	@# keep file and line), so a full disk cannot fail builds mid-suite. Either
+	@# variable set in the environment still wins.
+	cd tests && CARGO_INCREMENTAL=$${CARGO_INCREMENTAL:-0} \
+	  CARGO_PROFILE_DEV_DEBUG=$${CARGO_PROFILE_DEV_DEBUG:-line-tables-only} \
+	  cargo test -- --include-ignored
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 test-fast: tools ## Only the fast tier: render every variant, refuse bad names (seconds)

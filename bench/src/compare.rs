@@ -21,6 +21,9 @@ pub struct Comparison {
     pub peer: Vec<Measurement>,
     /// Why the row was not measured (no PostgreSQL), when it was not.
     pub skipped: Option<String>,
+    /// The sample logs as its Docker image sets it (JSON lines to stdout, no
+    /// file): shown beside the as-generated rows, not held to a target.
+    pub image_logs: bool,
 }
 
 impl Comparison {
@@ -33,14 +36,26 @@ impl Comparison {
             bare: Vec::new(),
             peer: Vec::new(),
             skipped: None,
+            image_logs: false,
         }
+    }
+
+    /// The same row against the sample logging as its Docker image does.
+    pub fn with_image_logs(mut self) -> Self {
+        self.image_logs = true;
+        self
     }
 
     /// "health (transport only)", "SayHello on SQLite".
     pub fn label(&self) -> String {
-        match self.database {
+        let label = match self.database {
             Some(database) => format!("{} on {}", self.endpoint.label(), database.label()),
             None => self.endpoint.label().to_owned(),
+        };
+        if self.image_logs {
+            format!("{label}, logs as in the image (JSON to stdout, no file)")
+        } else {
+            label
         }
     }
 

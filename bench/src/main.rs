@@ -78,6 +78,33 @@ fn main() -> anyhow::Result<()> {
     let loaded_at = Instant::now();
     let loaded = [&sample_server, &bare_server, &peer_server].map(|server| server.rss_bytes());
 
+    // Health again with the sample logging as deploy/Dockerfile sets it: one sink.
+    let mut image_launch = sample_launch(
+        &settings,
+        &sample.repo,
+        sample.binary.clone(),
+        "sample-image-logs",
+        5,
+    )?;
+    image_launch.env.extend([
+        (env_key("LOG__FORMAT"), "json".to_owned()),
+        (env_key("LOG__FILE__ENABLED"), "false".to_owned()),
+    ]);
+    let image_server = Server::start(&image_launch)?;
+    let mut image_rows = vec![
+        Comparison::new(Transport::Http, Endpoint::Health, None).with_image_logs(),
+        Comparison::new(Transport::Grpc, Endpoint::Health, None).with_image_logs(),
+    ];
+    let contenders = Contenders {
+        sample: &image_server,
+        bare: &bare_server,
+        peer: None,
+    };
+    compare::run(&settings, &contenders, &mut image_rows)?;
+    drop(image_server);
+    // Shown right under the as-generated health rows.
+    comparisons.splice(2..2, image_rows);
+
     let mut postgres_rows = vec![
         Comparison::new(
             Transport::Http,

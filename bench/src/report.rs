@@ -275,7 +275,8 @@ impl Report<'_> {
     /// Every target with what was measured, in the order of the report.
     pub fn targets(&self) -> Vec<Target> {
         let mut targets = Vec::new();
-        for comparison in &self.comparisons {
+        // The targets hold the sample as generated; the image-logs rows are context.
+        for comparison in self.comparisons.iter().filter(|row| !row.image_logs) {
             let transport = comparison.transport.label();
             let skipped = comparison.skipped.clone().unwrap_or_default();
             let shown = |ratio: Option<f64>| {

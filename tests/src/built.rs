@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::process::shared_target_dir;
-use crate::{Service, Variant, cargo, database_url, generate};
+use crate::{Service, TestDatabase, Variant, cargo, generate};
 
 /// Files the build and the running service write, kept between runs.
 const KEPT: &[&str] = &["target", "Cargo.lock", "data", "logs", "service.log"];
@@ -50,12 +50,26 @@ pub fn built(variant: Variant) -> PathBuf {
     root
 }
 
-/// The built binary of `variant` started in a scratch directory of its own (its
-/// logs, its SQLite file), with `env` added. The directory lives as long as the
-/// returned guard.
-pub fn start_built(variant: Variant, env: &[(&str, &str)]) -> (Service, tempfile::TempDir) {
+/// Where a started binary keeps its state: a directory of its own (its logs, a
+/// SQLite file) and its database. Both live as long as this value.
+#[derive(Debug)]
+pub struct Scratch {
+    _database: TestDatabase,
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The built binary of `variant` started in a [`Scratch`] of its own, with `env`
+/// added.
+pub fn start_built(variant: Variant, env: &[(&str, &str)]) -> (Service, Scratch) {
     let repo = built(variant);
-    let scratch = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = TestDatabase::create(variant, dir.path());
     let prefix = variant.env_prefix();
     let mut env: Vec<(String, String)> = env
         .iter()
@@ -63,9 +77,13 @@ pub fn start_built(variant: Variant, env: &[(&str, &str)]) -> (Service, tempfile
         .collect();
     env.push((
         format!("{prefix}__DATA__DATABASE__URL"),
-        database_url(variant, scratch.path()),
+        database.url.clone(),
     ));
-    let service = Service::start_in(&repo, scratch.path(), variant, &env);
+    let service = Service::start_in(&repo, dir.path(), variant, &env);
+    let scratch = Scratch {
+        _database: database,
+        dir,
+    };
     (service, scratch)
 }
 

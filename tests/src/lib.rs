@@ -3,6 +3,7 @@
 
 pub mod browser;
 mod built;
+mod database;
 pub mod grpc;
 pub mod lockfile;
 pub mod malformed;
@@ -13,9 +14,10 @@ mod render;
 pub mod shipping;
 pub mod validators;
 
-pub use built::{built, start_built};
+pub use built::{Scratch, built, start_built};
+pub use database::TestDatabase;
 pub use process::{
-    Made, Service, cargo, database_available, database_url, free_port, make, make_ok,
+    Made, Service, cargo, cargo_with_env, database_available, free_port, make, make_ok,
     promtool_available, promtool_check,
 };
 pub use render::{Rendered, Variant, generate, generate_err, generate_err_with, template_root};

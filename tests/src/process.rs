@@ -32,20 +32,28 @@ pub fn shared_target_dir() -> PathBuf {
 /// Runs `cargo <args>` in `dir` with the shared target directory and returns its
 /// stderr; panics with the output when it fails, naming the step.
 pub fn cargo(dir: &Path, args: &[&str]) -> String {
+    cargo_with_env(dir, args, &[])
+}
+
+/// [`cargo`] with `env` added to its environment.
+pub fn cargo_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let output = Command::new("cargo")
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", shared_target_dir())
         .env("CARGO_TERM_COLOR", "never")
         .output()
         .expect("cargo runs");
+    // stderr first: cargo's own report (which test binary failed, and how: a
+    // signal, an exit code) is short and must survive when a long log is cut.
     assert!(
         output.status.success(),
-        "`cargo {}` failed in {}:\n{}\n{}",
+        "`cargo {}` failed in {}:\n--- stderr ---\n{}\n--- stdout ---\n{}",
         args.join(" "),
         dir.display(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
     );
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -125,16 +133,6 @@ pub fn database_available(variant: Variant) -> bool {
             "{} is not reachable at {addr}",
             variant.database()
         ))
-}
-
-/// The test database of `variant`: `DATABASE_URL`, or the local default.
-pub fn database_url(variant: Variant, scratch: &Path) -> String {
-    let default = match variant.database() {
-        "postgres" => "postgres://postgres@127.0.0.1:5432/test".to_owned(),
-        "mysql" => "mysql://root@127.0.0.1:3306/test".to_owned(),
-        _ => return format!("sqlite://{}/data/e2e.db", scratch.display()),
-    };
-    std::env::var("DATABASE_URL").unwrap_or(default)
 }
 
 /// Whether promtool is on the PATH; like [`database_available`], a skip outside CI
@@ -227,6 +225,20 @@ impl Service {
     /// Everything the service printed so far.
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The output once it holds `needle`, or as it is after `within`: a line
+    /// reaches stdout from the log sink's thread a few milliseconds after it
+    /// is logged.
+    pub fn output_containing(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let output = self.output();
+            if output.contains(needle) || Instant::now() >= deadline {
+                return output;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn wait_until_listening(&mut self) {

@@ -159,7 +159,7 @@ async fn each_listener_holds_at_most_max_connections() {
     let reply = raw_http::exchange(service.http, &openapi, Duration::from_secs(5)).await;
     assert_eq!(reply.map(|reply| reply.status), Ok(200));
 
-    let output = service.output();
+    let output = service.output_containing("server.max_connections", Duration::from_secs(5));
     assert!(
         output.contains("server.max_connections"),
         "the refusal is logged:\n{output}"

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 use strata_tests::shipping::{read, yaml_file};
-use strata_tests::{Service, Variant, cargo, database_url, generate, grpc};
+use strata_tests::{Service, TestDatabase, Variant, cargo, generate, grpc};
 
 const DASHBOARD: &str = "deploy/grafana/dashboards/red.json";
 
@@ -137,9 +137,10 @@ async fn every_dashboard_metric_is_exported() {
     let variant = Variant::SQLITE;
     let repo = generate(variant);
     cargo(&repo.root, &["build"]);
+    let database = TestDatabase::create(variant, &repo.root);
     let env = [(
         format!("{}__DATA__DATABASE__URL", variant.env_prefix()),
-        database_url(variant, &repo.root),
+        database.url.clone(),
     )];
     let service = Service::start(&repo.root, variant, &env);
 

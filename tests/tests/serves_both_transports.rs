@@ -9,15 +9,15 @@ use serde_json::{Value, json};
 use strata_tests::process::shared_target_dir;
 use strata_tests::quickstart::{curl_commands, send};
 use strata_tests::{
-    Rendered, Service, Variant, cargo, database_available, database_url, generate, grpc,
+    Rendered, Service, TestDatabase, Variant, cargo, database_available, generate, grpc,
     promtool_available, promtool_check,
 };
 
 /// Env overrides that point the variant at a database the test owns.
-fn database_env(variant: Variant, repo: &Rendered) -> Vec<(String, String)> {
+fn database_env(variant: Variant, database: &TestDatabase) -> Vec<(String, String)> {
     vec![(
         format!("{}__DATA__DATABASE__URL", variant.env_prefix()),
-        database_url(variant, &repo.root),
+        database.url.clone(),
     )]
 }
 
@@ -32,7 +32,8 @@ async fn http_get(service: &Service, path: &str) -> (u16, Value) {
 async fn serves_both_transports(variant: Variant) {
     let repo = generate(variant);
     cargo(&repo.root, &["build"]);
-    let service = Service::start(&repo.root, variant, &database_env(variant, &repo));
+    let database = TestDatabase::create(variant, &repo.root);
+    let service = Service::start(&repo.root, variant, &database_env(variant, &database));
 
     let (status, body) = http_get(&service, "/helloworld/world").await;
     assert_eq!(status, 200, "{}", service.output());
@@ -128,8 +129,8 @@ async fn answers_the_quickstart(service: &Service, repo: &Rendered) {
             if curl.method == "POST" && curl.path == "/v1/notes" {
                 created = reply.and_then(|note| note["id"].as_str().map(str::to_owned));
             } else if curl.path == "/v1/notes" {
-                // A shared PostgreSQL/MySQL database may hold older notes, so the
-                // first page need not show the new one: it is fetched by id below.
+                // The other README's notes may fill the first page, so the new one
+                // need not be listed there: it is fetched by id below.
                 let listed = reply.as_ref().and_then(|list| list["notes"].as_array());
                 assert!(listed.is_some(), "{}: {body}", curl.line);
             }

@@ -2,7 +2,7 @@
 //! passes its own tests (unit, data, end-to-end), all with `--locked`: the shipped
 //! Cargo.lock is complete, and building leaves it byte for byte as it was.
 
-use strata_tests::{Variant, cargo, database_available, generate};
+use strata_tests::{TestDatabase, Variant, cargo, cargo_with_env, database_available, generate};
 
 fn builds_lints_and_tests(variant: Variant) {
     let repo = generate(variant);
@@ -31,7 +31,13 @@ fn builds_lints_and_tests(variant: Variant) {
         ],
     );
     cargo(&repo.root, &["fmt", "--check"]);
-    cargo(&repo.root, &["test", "--locked"]);
+    // The render's data and end-to-end tests read DATABASE_URL.
+    let database = TestDatabase::create(variant, &repo.root);
+    cargo_with_env(
+        &repo.root,
+        &["test", "--locked"],
+        &[("DATABASE_URL", &database.url)],
+    );
     assert!(
         std::fs::read(&lock).expect("Cargo.lock") == shipped,
         "{}: building rewrote the shipped Cargo.lock (run `make lock`)",

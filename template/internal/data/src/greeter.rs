@@ -1,9 +1,28 @@
+use std::sync::LazyLock;
+
 use biz::Greeter;
-use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
-use crate::Data;
-use crate::driver::{Db, INCREMENT_ON_CONFLICT, RETURNING};
+use crate::driver::{INCREMENT_ON_CONFLICT, RETURNING};
+use crate::{Data, statement};
+
+/// A greeting: name, message, time.
+static INSERT_GREETING: LazyLock<String> = LazyLock::new(|| {
+    statement("INSERT INTO greetings (name, message, created_at) VALUES (?, ?, ?)")
+});
+
+/// One more greeting of a name, handing the new count back where the database
+/// can (`RETURNING`).
+static COUNT_GREETING: LazyLock<String> = LazyLock::new(|| {
+    let returning = if RETURNING { " RETURNING greeted" } else { "" };
+    statement(&format!(
+        "INSERT INTO greeting_counts (name, greeted) VALUES (?, 1) {INCREMENT_ON_CONFLICT}{returning}"
+    ))
+});
+
+/// How often a name was greeted.
+static GREETED: LazyLock<String> =
+    LazyLock::new(|| statement("SELECT greeted FROM greeting_counts WHERE name = ?"));
 
 /// Greetings (`greetings`) and how often each name was greeted
 /// (`greeting_counts`), both written in one database transaction per save.
@@ -30,41 +49,28 @@ impl biz::GreeterRepo for GreeterRepo {
             .begin()
             .await
             .map_err(|err| self.data.to_biz(err, "transaction"))?;
-        // QueryBuilder writes each database's own placeholders (`?` or `$1`).
-        QueryBuilder::<Db>::new("INSERT INTO greetings (name, message, created_at) VALUES (")
-            .push_bind(&greeter.name)
-            .push(", ")
-            .push_bind(&greeter.message)
-            .push(", ")
-            .push_bind(OffsetDateTime::from(greeter.created_at))
-            .push(")")
-            .build()
+        sqlx::query(INSERT_GREETING.as_str())
+            .bind(&greeter.name)
+            .bind(&greeter.message)
+            .bind(OffsetDateTime::from(greeter.created_at))
             .execute(&mut *transaction)
             .await
             .map_err(|err| self.data.to_biz(err, "greeting"))?;
-        let mut count =
-            QueryBuilder::<Db>::new("INSERT INTO greeting_counts (name, greeted) VALUES (");
-        count
-            .push_bind(&greeter.name)
-            .push(", 1) ")
-            .push(INCREMENT_ON_CONFLICT);
         let greeted: i64 = if RETURNING {
             // The new count comes back with the upsert: one round trip, not two.
-            count
-                .push(" RETURNING greeted")
-                .build_query_scalar()
+            sqlx::query_scalar(COUNT_GREETING.as_str())
+                .bind(&greeter.name)
                 .fetch_one(&mut *transaction)
                 .await
                 .map_err(|err| self.data.to_biz(err, "greeting count"))?
         } else {
-            count
-                .build()
+            sqlx::query(COUNT_GREETING.as_str())
+                .bind(&greeter.name)
                 .execute(&mut *transaction)
                 .await
                 .map_err(|err| self.data.to_biz(err, "greeting count"))?;
-            QueryBuilder::<Db>::new("SELECT greeted FROM greeting_counts WHERE name = ")
-                .push_bind(&greeter.name)
-                .build_query_scalar()
+            sqlx::query_scalar(GREETED.as_str())
+                .bind(&greeter.name)
                 .fetch_one(&mut *transaction)
                 .await
                 .map_err(|err| self.data.to_biz(err, "greeting count"))?
@@ -86,6 +92,14 @@ mod tests {
     use super::*;
     use crate::driver::testing;
 
+    /// The greeting stored for a name.
+    static STORED_GREETING: LazyLock<String> =
+        LazyLock::new(|| statement("SELECT message, created_at FROM greetings WHERE name = ?"));
+
+    /// A count stored as it is, for a test to start from.
+    static SEED_COUNT: LazyLock<String> =
+        LazyLock::new(|| statement("INSERT INTO greeting_counts (name, greeted) VALUES (?, ?)"));
+
     /// A name no other test run uses: a shared test database keeps old rows.
     fn unique(prefix: &str) -> String {
         let nanos = SystemTime::now()
@@ -105,16 +119,13 @@ mod tests {
     }
 
     async fn stored(data: &Data, name: &str) -> (Option<(String, OffsetDateTime)>, Option<i64>) {
-        let greeting =
-            QueryBuilder::<Db>::new("SELECT message, created_at FROM greetings WHERE name = ")
-                .push_bind(name)
-                .build_query_as()
-                .fetch_optional(&data.pool)
-                .await
-                .expect("greetings readable");
-        let count = QueryBuilder::<Db>::new("SELECT greeted FROM greeting_counts WHERE name = ")
-            .push_bind(name)
-            .build_query_scalar()
+        let greeting = sqlx::query_as(STORED_GREETING.as_str())
+            .bind(name)
+            .fetch_optional(&data.pool)
+            .await
+            .expect("greetings readable");
+        let count = sqlx::query_scalar(GREETED.as_str())
+            .bind(name)
             .fetch_optional(&data.pool)
             .await
             .expect("counts readable");
@@ -145,12 +156,9 @@ mod tests {
         let name = unique("rollback");
         // A count that cannot go up one more: the second write of the save fails
         // after the first succeeded.
-        QueryBuilder::<Db>::new("INSERT INTO greeting_counts (name, greeted) VALUES (")
-            .push_bind(&name)
-            .push(", ")
-            .push_bind(i64::MAX)
-            .push(")")
-            .build()
+        sqlx::query(SEED_COUNT.as_str())
+            .bind(&name)
+            .bind(i64::MAX)
             .execute(&data.pool)
             .await
             .expect("count seeded");

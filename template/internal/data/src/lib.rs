@@ -135,6 +135,30 @@ impl Data {
     }
 }
 
+/// `sql`, written with `?` for each bound value, as the driver wants it: as
+/// written on SQLite and MySQL, numbered `$1`, `$2`... on PostgreSQL. A `?` inside
+/// quotes ('text', "name" or `name`) is left alone. Repositories build each fixed
+/// statement once per process, in a `static LazyLock` (docs/data.md).
+fn statement(sql: &str) -> String {
+    let mut statement = String::with_capacity(sql.len());
+    let mut bound = 0;
+    let mut quote = None;
+    for c in sql.chars() {
+        match (quote, c) {
+            (None, '?') => {
+                bound += 1;
+                statement.push_str(&driver::placeholder(bound));
+                continue;
+            }
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (Some(open), c) if c == open => quote = None,
+            _ => {}
+        }
+        statement.push(c);
+    }
+    statement
+}
+
 /// Every connection the pool may open is open and busy: the database is answering
 /// someone.
 fn saturated(pool: &driver::Pool) -> bool {
@@ -154,6 +178,39 @@ async fn ping(pool: driver::Pool) -> Result<(), Error> {
         .await
         .map(drop)
         .map_err(Error::Unreachable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{driver, statement};
+
+    #[test]
+    fn a_statement_marks_each_bound_value_as_the_driver_does() {
+        let expected = format!(
+            "UPDATE notes SET title = {}, body = {} WHERE id = {}",
+            driver::placeholder(1),
+            driver::placeholder(2),
+            driver::placeholder(3)
+        );
+
+        assert_eq!(
+            statement("UPDATE notes SET title = ?, body = ? WHERE id = ?"),
+            expected
+        );
+    }
+
+    #[test]
+    fn a_question_mark_in_quotes_is_not_a_bound_value() {
+        let expected = format!(
+            r#"SELECT 'why?', "a?" FROM `t?` WHERE name = {}"#,
+            driver::placeholder(1)
+        );
+
+        assert_eq!(
+            statement(r#"SELECT 'why?', "a?" FROM `t?` WHERE name = ?"#),
+            expected
+        );
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,11 @@ pub(crate) type Pool = sqlx::MySqlPool;
 /// How an insert that hits an existing row's key adds one instead.
 pub(crate) const INCREMENT_ON_CONFLICT: &str = "ON DUPLICATE KEY UPDATE greeted = greeted + 1";
 
+/// How a statement marks its `number`th bound value (from 1).
+pub(crate) fn placeholder(_number: usize) -> String {
+    "?".to_owned()
+}
+
 /// Whether an insert can hand back the row it wrote: MySQL has no `RETURNING`,
 /// so the count is read with a SELECT in the same transaction.
 pub(crate) const RETURNING: bool = false;

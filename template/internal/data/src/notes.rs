@@ -1,11 +1,33 @@
+use std::sync::LazyLock;
+
 use biz::Note;
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
-use crate::Data;
 use crate::driver::Db;
+use crate::{Data, statement};
 
-const COLUMNS: &str = "SELECT id, title, body, author, create_time, update_time FROM notes";
+/// Every column of a note, as `NoteRow` reads them.
+const SELECT: &str = "SELECT id, title, body, author, create_time, update_time FROM notes";
+
+/// A new note, every column.
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    statement(
+        "INSERT INTO notes (id, title, body, author, create_time, update_time) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+});
+
+/// One note by id.
+static GET: LazyLock<String> = LazyLock::new(|| statement(&format!("{SELECT} WHERE id = ?")));
+
+/// What an update may change, by id: not the author, not the create time.
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    statement("UPDATE notes SET title = ?, body = ?, update_time = ? WHERE id = ?")
+});
+
+/// A note gone, by id.
+static DELETE: LazyLock<String> = LazyLock::new(|| statement("DELETE FROM notes WHERE id = ?"));
 
 /// Notes (`notes`), one statement per call.
 #[derive(Debug, Clone)]
@@ -52,33 +74,22 @@ fn note_label(id: &str) -> String {
 #[async_trait::async_trait]
 impl biz::NoteRepo for NoteRepo {
     async fn create(&self, note: &Note) -> biz::Result<()> {
-        QueryBuilder::<Db>::new(
-            "INSERT INTO notes (id, title, body, author, create_time, update_time) VALUES (",
-        )
-        .push_bind(&note.id)
-        .push(", ")
-        .push_bind(&note.title)
-        .push(", ")
-        .push_bind(&note.body)
-        .push(", ")
-        .push_bind(&note.author)
-        .push(", ")
-        .push_bind(OffsetDateTime::from(note.create_time))
-        .push(", ")
-        .push_bind(OffsetDateTime::from(note.update_time))
-        .push(")")
-        .build()
-        .execute(self.data.pool()?)
-        .await
-        .map_err(|err| self.data.to_biz(err, &note_label(&note.id)))?;
+        sqlx::query(INSERT.as_str())
+            .bind(&note.id)
+            .bind(&note.title)
+            .bind(&note.body)
+            .bind(&note.author)
+            .bind(OffsetDateTime::from(note.create_time))
+            .bind(OffsetDateTime::from(note.update_time))
+            .execute(self.data.pool()?)
+            .await
+            .map_err(|err| self.data.to_biz(err, &note_label(&note.id)))?;
         Ok(())
     }
 
     async fn get(&self, id: &str) -> biz::Result<Note> {
-        let row: NoteRow = QueryBuilder::<Db>::new(COLUMNS)
-            .push(" WHERE id = ")
-            .push_bind(id)
-            .build_query_as()
+        let row: NoteRow = sqlx::query_as(GET.as_str())
+            .bind(id)
             .fetch_one(self.data.pool()?)
             .await
             .map_err(|err| self.data.to_biz(err, &note_label(id)))?;
@@ -86,7 +97,8 @@ impl biz::NoteRepo for NoteRepo {
     }
 
     async fn list(&self, after_id: Option<&str>, limit: usize) -> biz::Result<Vec<Note>> {
-        let mut query = QueryBuilder::<Db>::new(COLUMNS);
+        // Built per call: the WHERE is there only when the page starts after an id.
+        let mut query = QueryBuilder::<Db>::new(SELECT);
         if let Some(after_id) = after_id {
             query.push(" WHERE id > ").push_bind(after_id);
         }
@@ -101,15 +113,11 @@ impl biz::NoteRepo for NoteRepo {
     }
 
     async fn update(&self, note: &Note) -> biz::Result<()> {
-        let updated = QueryBuilder::<Db>::new("UPDATE notes SET title = ")
-            .push_bind(&note.title)
-            .push(", body = ")
-            .push_bind(&note.body)
-            .push(", update_time = ")
-            .push_bind(OffsetDateTime::from(note.update_time))
-            .push(" WHERE id = ")
-            .push_bind(&note.id)
-            .build()
+        let updated = sqlx::query(UPDATE.as_str())
+            .bind(&note.title)
+            .bind(&note.body)
+            .bind(OffsetDateTime::from(note.update_time))
+            .bind(&note.id)
             .execute(self.data.pool()?)
             .await
             .map_err(|err| self.data.to_biz(err, &note_label(&note.id)))?;
@@ -117,9 +125,8 @@ impl biz::NoteRepo for NoteRepo {
     }
 
     async fn delete(&self, id: &str) -> biz::Result<()> {
-        let deleted = QueryBuilder::<Db>::new("DELETE FROM notes WHERE id = ")
-            .push_bind(id)
-            .build()
+        let deleted = sqlx::query(DELETE.as_str())
+            .bind(id)
             .execute(self.data.pool()?)
             .await
             .map_err(|err| self.data.to_biz(err, &note_label(id)))?;

@@ -15,6 +15,11 @@ pub(crate) type Pool = sqlx::SqlitePool;
 pub(crate) const INCREMENT_ON_CONFLICT: &str =
     "ON CONFLICT (name) DO UPDATE SET greeted = greeting_counts.greeted + 1";
 
+/// How a statement marks its `number`th bound value (from 1).
+pub(crate) fn placeholder(_number: usize) -> String {
+    "?".to_owned()
+}
+
 /// Whether an insert can hand back the row it wrote (`RETURNING`).
 pub(crate) const RETURNING: bool = true;
 

@@ -19,6 +19,7 @@ mod listener;
 pub mod memory;
 mod metrics;
 pub mod middleware;
+mod plain_strings;
 mod random;
 mod shutdown;
 pub mod telemetry;

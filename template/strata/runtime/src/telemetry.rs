@@ -13,14 +13,16 @@ use tracing_appender::rolling::{RollingFileAppender, Rotation as Rolling};
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
+use tracing_subscriber::{EnvFilter, Layer};
 
 mod lines;
+mod log_filter;
 mod otel_env;
 mod per_call;
 mod writer;
 
 use lines::{Format, Lines};
+use log_filter::LogFilter;
 use per_call::PerCall;
 use writer::{Flush, Sink};
 
@@ -40,7 +42,7 @@ pub struct Telemetry {
 
 /// Changes the log level of the running process.
 #[derive(Debug, Clone)]
-pub struct LevelHandle(reload::Handle<EnvFilter, Registry>);
+pub struct LevelHandle(log_filter::Reload);
 
 impl LevelHandle {
     /// Filters by `level` from now on (`RUST_LOG`, when set, still wins).
@@ -85,7 +87,7 @@ pub fn init(
     let export = trace
         .map(|trace| otel_env::resolve(trace, service.0, |name| std::env::var(name).ok()))
         .transpose()?;
-    let (filter, levels) = reload::Layer::new(filter(&log.level)?);
+    let (filter, levels) = LogFilter::new(filter(&log.level)?);
     // Lines are written by background threads: a request waits on the terminal
     // or the pipe behind stdout only when its sink is full (stdout never drops a
     // line; the file drops what finds it full).

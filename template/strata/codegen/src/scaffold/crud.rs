@@ -245,19 +245,18 @@ pub fn data(resource: &Resource, database: Database) -> String {
     columns.extend(resource.fields.iter().map(|f| q(&f.name)));
     columns.extend([q("create_time"), q("update_time")]);
     let columns = columns.join(", ");
-    let update_binds = lines(resource, 8, |f| {
-        format!(
-            "set.push({}).push_bind_unseparated({});",
-            literal(&format!("{} = ", q(&f.name))),
-            kinds::bind(f, &format!("{name}.{}", f.name))
-        )
-    });
-    let insert_binds = lines(resource, 8, |f| {
-        format!(
-            "values.push_bind({});",
-            kinds::bind(f, &format!("{name}.{}", f.name))
-        )
-    });
+    let bind = |f: &Field| format!(".bind({})", kinds::bind(f, &format!("{name}.{}", f.name)));
+    // The fields' `.bind` lines, in column order: the insert's and the update's.
+    let binds = lines(resource, 12, bind);
+    // One `?` per column: the id, the fields, the two times.
+    let marks = vec!["?"; resource.fields.len() + 3].join(", ");
+    let mut set: Vec<String> = resource
+        .fields
+        .iter()
+        .map(|f| format!("{} = ?", q(&f.name)))
+        .collect();
+    set.push(format!("{} = ?", q("update_time")));
+    let where_id = format!(" WHERE {} = ?", q("id"));
     let first = &resource.fields[0];
     let mut sample_row = String::new();
     for field in &resource.fields {
@@ -290,20 +289,17 @@ pub fn data(resource: &Resource, database: Database) -> String {
             ("select", literal(&format!("SELECT {columns} FROM {table}"))),
             (
                 "insert",
-                literal(&format!("INSERT INTO {table} ({columns}) VALUES (")),
+                literal(&format!("INSERT INTO {table} ({columns}) VALUES ({marks})")),
             ),
-            ("where_id", literal(&format!(" WHERE {} = ", q("id")))),
+            // `format!` puts the SELECT above in front.
+            ("get", literal(&format!("{OPEN}SELECT{CLOSE}{where_id}"))),
             ("after_id", literal(&format!(" WHERE {} > ", q("id")))),
             ("order", literal(&format!(" ORDER BY {} LIMIT ", q("id")))),
-            ("update", literal(&format!("UPDATE {table} SET "))),
             (
-                "set_update_time",
-                literal(&format!("{} = ", q("update_time"))),
+                "update",
+                literal(&format!("UPDATE {table} SET {}{where_id}", set.join(", "))),
             ),
-            (
-                "delete",
-                literal(&format!("DELETE FROM {table} WHERE {} = ", q("id"))),
-            ),
+            ("delete", literal(&format!("DELETE FROM {table}{where_id}"))),
             (
                 "row_fields",
                 lines(resource, 4, |f| format!("{}: {},", f.name, kinds::row(f))),
@@ -318,8 +314,7 @@ pub fn data(resource: &Resource, database: Database) -> String {
                     )
                 }),
             ),
-            ("insert_binds", insert_binds),
-            ("update_binds", update_binds),
+            ("field_binds", binds),
             ("sample_row", sample_row),
             ("changed_row", changed_row),
         ],

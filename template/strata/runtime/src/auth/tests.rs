@@ -133,3 +133,41 @@ async fn off_lets_everything_through() {
         Ok(None)
     );
 }
+
+#[tokio::test]
+async fn a_route_tagged_with_its_operation_checks_its_caller() {
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    let auth = authenticator(jwt()).await;
+    let router = http(
+        axum::Router::new().route(
+            "/read",
+            crate::middleware::operation(
+                "/pkg.Svc/Read",
+                get(|principal: Option<axum::Extension<Principal>>| async move {
+                    principal.map_or_else(String::new, |p| p.subject().to_owned())
+                }),
+            ),
+        ),
+        &auth,
+    );
+    let call = |headers: HeaderMap| {
+        let router = router.clone();
+        async move {
+            let mut request = Request::get("/read").body(Body::empty()).expect("request");
+            *request.headers_mut() = headers;
+            let response = router.oneshot(request).await.expect("infallible");
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .expect("body");
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    assert_eq!(call(HeaderMap::new()).await.0, 401);
+    assert_eq!(
+        call(headers(&token(good()))).await,
+        (http::StatusCode::OK, "ada".to_owned())
+    );
+}

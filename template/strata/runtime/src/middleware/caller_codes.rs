@@ -68,43 +68,38 @@ impl BodyWatch {
 }
 
 /// `response` with the caller's failures given the caller's codes (see the top of
-/// this file). tonic answers them before the handler runs, as a trailers-only
-/// response, so the status is in the headers.
-pub(super) fn apply(response: Response<Body>, body: &BodyWatch) -> Response<Body> {
+/// this file), and the status its headers carry. tonic answers those failures
+/// before the handler runs, as a trailers-only response, so the status is in the
+/// headers; `None` when it follows in the trailers.
+pub(super) fn apply(
+    response: Response<Body>,
+    body: &BodyWatch,
+) -> (Response<Body>, Option<Status>) {
     let Some(failure) = Status::from_header_map(response.headers()) else {
-        return response;
+        return (response, None);
     };
-    if failure.code() != Code::Ok && body.failed() {
-        return render(
-            Transport::Grpc,
-            Error::new(
-                499,
-                CLIENT_CLOSED,
-                "the client closed the stream before sending the whole request",
-            )
-            .with_domain("strata")
-            .to_status(),
-        );
-    }
-    if failure.code() == Code::OutOfRange && failure.message().starts_with(TOO_LARGE) {
+    let status = if failure.code() != Code::Ok && body.failed() {
+        Error::new(
+            499,
+            CLIENT_CLOSED,
+            "the client closed the stream before sending the whole request",
+        )
+        .with_domain("strata")
+        .to_status()
+    } else if failure.code() == Code::OutOfRange && failure.message().starts_with(TOO_LARGE) {
         // Built by hand: 413 has no gRPC code in the Kratos mapping `Error` uses.
         let details = ErrorDetails::with_error_info(PAYLOAD_TOO_LARGE, "strata", HashMap::new());
-        return render(
-            Transport::Grpc,
-            Status::with_error_details(Code::ResourceExhausted, failure.message(), details),
-        );
-    }
-    let is_decode_failure = failure.code() == Code::Internal
+        Status::with_error_details(Code::ResourceExhausted, failure.message(), details)
+    } else if failure.code() == Code::Internal
         && DECODE_FAILURES
             .iter()
-            .any(|prefix| failure.message().starts_with(prefix));
-    if !is_decode_failure {
-        return response;
-    }
-    render(
-        Transport::Grpc,
+            .any(|prefix| failure.message().starts_with(prefix))
+    {
         Error::new(400, CODEC, failure.message())
             .with_domain("strata")
-            .to_status(),
-    )
+            .to_status()
+    } else {
+        return (response, Some(failure));
+    };
+    (render(Transport::Grpc, status.clone()), Some(status))
 }

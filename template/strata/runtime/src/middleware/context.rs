@@ -73,10 +73,9 @@ impl RequestContext {
     /// and `baggage` from `headers`.
     pub(crate) fn in_trace(mut self, trace: TraceContext, headers: &HeaderMap) -> Self {
         self.trace = Some(trace);
-        for name in [TRACESTATE, BAGGAGE] {
+        for name in [&TRACESTATE, &BAGGAGE] {
             if let Some(value) = headers.get(name) {
-                self.trace_extras
-                    .push((HeaderName::from_static(name), value.clone()));
+                self.trace_extras.push((name.clone(), value.clone()));
             }
         }
         self
@@ -93,8 +92,9 @@ impl RequestContext {
     }
 }
 
-const TRACESTATE: &str = "tracestate";
-const BAGGAGE: &str = "baggage";
+// `HeaderName`s, not `&str`: looked up without a parse and validation per call.
+static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// The headers an outbound call (HTTP or gRPC metadata) should carry: the current
 /// request's id and `x-md-*` metadata, and the W3C `traceparent`/`tracestate` of

@@ -9,19 +9,24 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::response::IntoResponse;
-use http::{Request, Response, StatusCode, header};
+use http::{HeaderName, Request, Response, StatusCode, header};
 use tokio::sync::Semaphore;
 use tonic::Status;
 use tower::{Layer, Service};
 
+use super::observe::{GrpcOutcome, OperationSlot};
 use super::{Transport, caller_codes, context, upload};
 use crate::config;
 use crate::error::{Error, ErrorReason, http_error, render};
 
 /// Reason of a request refused by the concurrency or rate limit.
 const RATELIMIT: &str = "RATELIMIT";
+
+/// The caller's deadline header. A `HeaderName` looks up without the parse
+/// and validation a `&str` name goes through on every call.
+static GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 
 #[derive(Debug, Clone)]
 pub(super) struct GuardLayer {
@@ -110,40 +115,77 @@ where
             Transport::Grpc => grpc_timeout(request.headers()).map_or(timeout, |t| t.min(timeout)),
             Transport::Http => timeout,
         };
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let body = caller_codes::BodyWatch::default();
-        let upload = upload::UploadWatch::default();
         let http1 = request.version() < http::Version::HTTP_2;
-        let request = match transport {
-            Transport::Grpc => body.watch(request),
-            Transport::Http => upload.watch(request),
+        let (watch, request) = Watch::around(transport, request);
+        // Where observe reads the gRPC status this layer parses anyway.
+        let slot = match transport {
+            Transport::Grpc => request.extensions().get::<OperationSlot>().cloned(),
+            Transport::Http => None,
         };
         let deadline = tokio::time::Instant::now() + timeout;
-        let handled = context::with_deadline(deadline.into_std(), inner.call(request));
+        // Called here rather than moved into the future, so the inner service
+        // is not cloned (a clone of an axum route clones every box inside it).
+        let handled = context::with_deadline(deadline.into_std(), self.inner.call(request));
         Box::pin(async move {
             let response = match tokio::time::timeout_at(deadline, handled).await {
                 Ok(response) => response?,
                 // Dropping `handled` cancels the handler.
-                Err(_) if upload.stalled() => stalled_upload(timeout, http1),
+                Err(_) if watch.stalled_upload() => stalled_upload(timeout, http1),
                 Err(_) => render(
                     transport,
                     Status::deadline_exceeded(format!("no response within {timeout:?}")),
                 ),
             };
             drop(permit);
-            Ok(match transport {
-                Transport::Http => standard_error_body(response).await,
-                Transport::Grpc => caller_codes::apply(response, &body),
+            Ok(match watch {
+                Watch::Upload(_) => standard_error_body(response).await,
+                Watch::Body(body) => {
+                    let (response, status) = caller_codes::apply(response, &body);
+                    if let Some(slot) = slot {
+                        slot.set_grpc_outcome(GrpcOutcome::of(status.as_ref()));
+                    }
+                    response
+                }
             })
         })
+    }
+}
+
+/// What the guard watches of a request's body: a gRPC body's read failing, an
+/// HTTP upload stalling. One of them, so a request allocates one; an HTTP
+/// request that has no body (most GETs) cannot stall and allocates none.
+enum Watch {
+    Body(caller_codes::BodyWatch),
+    Upload(Option<upload::UploadWatch>),
+}
+
+impl Watch {
+    /// `request` with its body watched as its `transport` needs.
+    fn around(transport: Transport, request: Request<Body>) -> (Self, Request<Body>) {
+        match transport {
+            Transport::Grpc => {
+                let body = caller_codes::BodyWatch::default();
+                let request = body.watch(request);
+                (Self::Body(body), request)
+            }
+            Transport::Http if request.body().is_end_stream() => (Self::Upload(None), request),
+            Transport::Http => {
+                let upload = upload::UploadWatch::default();
+                let request = upload.watch(request);
+                (Self::Upload(Some(upload)), request)
+            }
+        }
+    }
+
+    fn stalled_upload(&self) -> bool {
+        matches!(self, Self::Upload(Some(upload)) if upload.stalled())
     }
 }
 
 /// The caller's deadline from `grpc-timeout` (up to 8 digits and a unit, e.g.
 /// `100m`), or `None` when absent or malformed.
 fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
-    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let value = headers.get(&GRPC_TIMEOUT)?.to_str().ok()?;
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 {
         return None;

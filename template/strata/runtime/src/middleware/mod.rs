@@ -9,6 +9,7 @@
 //! gRPC routes get it through `tonic::service::Routes::into_axum_router`, so both
 //! transports run the very same layers.
 
+pub(crate) mod body_limit;
 mod caller_codes;
 mod context;
 mod guard;
@@ -17,18 +18,22 @@ mod recovery;
 pub(crate) mod trace_context;
 mod upload;
 
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::response::Response;
 use axum::routing::MethodRouter;
 use http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderValue, Request};
+use tokio_util::either::Either;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionBody, CompressionLayer};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 #[cfg(test)]
@@ -37,6 +42,9 @@ pub use context::{RequestContext, deadline, outbound_headers};
 pub(crate) use guard::reason_of;
 pub use observe::REQUEST_ID;
 pub use trace_context::TraceContext;
+
+use body_limit::BodyLimitLayer;
+use recovery::RecoveryLayer;
 
 use crate::{Metrics, config};
 
@@ -82,102 +90,78 @@ pub(crate) fn apply(
     timeout: Duration,
     metrics: &Metrics,
 ) -> Router {
-    let observe = observe::ObserveLayer::new(transport, middleware, metrics);
-    let guard = guard::GuardLayer::new(transport, middleware, timeout);
     // One `Router::layer` call for the whole chain: each call boxes every route
     // once more, and a request clones every box inside the one it enters (with
     // the eight layers applied one by one, 38 boxed clones per request).
-    match panic_recovery(transport, middleware, metrics) {
-        Some(recovery) => router.layer(
-            ServiceBuilder::new()
-                .layer(observe)
-                .layer(recovery)
-                .layer(guard),
-        ),
-        None => router.layer(ServiceBuilder::new().layer(observe).layer(guard)),
-    }
+    router.layer(
+        ServiceBuilder::new()
+            .layer(observe::ObserveLayer::new(transport, middleware, metrics))
+            .layer(RecoveryLayer::new(transport, middleware, metrics))
+            .layer(guard::GuardLayer::new(transport, middleware, timeout)),
+    )
 }
 
-/// [`apply`] with `http.timeout`, plus the HTTP-only layers: body limit, CORS, gzip,
-/// and the headers of every reply.
+/// [`apply`] with `http.timeout`, plus the HTTP-only layers: the headers of every
+/// reply, gzip, CORS and the body limit.
 pub(crate) fn apply_http(
     router: Router,
     http: &config::Http,
     middleware: &config::Middleware,
     metrics: &Metrics,
 ) -> Router {
-    let observe = observe::ObserveLayer::new(Transport::Http, middleware, metrics);
-    let guard = guard::GuardLayer::new(Transport::Http, middleware, http.timeout);
-    // DefaultBodyLimit tells axum's extractors the limit. The limit layer answers
-    // 413 from Content-Length before a byte is read, and cuts off a chunked body
-    // at the limit; inside the guard, so its 413 gets the standard error body.
-    let outer = ServiceBuilder::new().layer(DefaultBodyLimit::max(http.max_body_bytes));
-    let inner = RequestBodyLimitLayer::new(http.max_body_bytes);
-    let mut router = match panic_recovery(Transport::Http, middleware, metrics) {
-        Some(recovery) => router.layer(
-            outer
-                .layer(observe)
-                .layer(recovery)
-                .layer(guard)
-                .map_response(limited_body)
-                .layer(inner),
-        ),
-        None => router.layer(
-            outer
-                .layer(observe)
-                .layer(guard)
-                .map_response(limited_body)
-                .layer(inner),
-        ),
-    };
-    if http.cors.enabled {
-        let origins = &http.cors.allowed_origins;
-        let allow = if origins.iter().any(|origin| origin == "*") {
-            AllowOrigin::from(Any)
-        } else {
-            AllowOrigin::list(origins.iter().filter_map(|origin| origin.parse().ok()))
-        };
-        router = router.layer(
-            CorsLayer::new()
-                .allow_origin(allow)
-                .allow_methods(Any)
-                .allow_headers(Any),
-        );
-    }
-    // Every reply, refusals included: browsers must not guess its type, and
-    // caches must not keep it unless the route set its own `Cache-Control`.
-    let reply_headers = ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
-            X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
-    if http.compression {
-        router.layer(reply_headers.layer(CompressionLayer::new().gzip(true)))
+    let transport = Transport::Http;
+    // Gzip and CORS are each either their layer or none (`option_layer`), so
+    // every setting builds the same type and the whole chain goes on in one
+    // `Router::layer` call (see `apply`). Outermost first:
+    router.layer(
+        ServiceBuilder::new()
+            // Every reply, refusals and CORS preflights included: browsers must
+            // not guess its type, and caches must not keep it unless the route
+            // set its own `Cache-Control`.
+            .layer(SetResponseHeaderLayer::overriding(
+                X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
+            // Gzip for clients that accept it.
+            .option_layer(http.compression.then(|| {
+                ServiceBuilder::new()
+                    .map_response(gzipped)
+                    .layer(CompressionLayer::new().gzip(true))
+            }))
+            // A preflight is answered here, before the request is logged.
+            .option_layer(http.cors.enabled.then(|| cors(&http.cors)))
+            // Tells axum's extractors the limit.
+            .layer(DefaultBodyLimit::max(http.max_body_bytes))
+            .layer(observe::ObserveLayer::new(transport, middleware, metrics))
+            .layer(RecoveryLayer::new(transport, middleware, metrics))
+            .layer(guard::GuardLayer::new(transport, middleware, http.timeout))
+            // Inside the guard, so its 413 gets the standard error body.
+            .layer(BodyLimitLayer::new(http.max_body_bytes)),
+    )
+}
+
+/// A gzip reply as the plain response the other layers take: its body boxed
+/// here, as axum would box it at the route's edge.
+fn gzipped(response: http::Response<CompressionBody<Body>>) -> Response {
+    response.map(Body::new)
+}
+
+/// CORS for `cors.allowed_origins` ("*": any), any method and header.
+fn cors(cors: &config::Cors) -> CorsLayer {
+    let origins = &cors.allowed_origins;
+    let allow = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::from(Any)
     } else {
-        router.layer(reply_headers)
-    }
-}
-
-/// The body limit's reply as the plain response the guard takes.
-fn limited_body(
-    response: http::Response<tower_http::limit::ResponseBody<axum::body::Body>>,
-) -> axum::response::Response {
-    response.map(axum::body::Body::new)
-}
-
-/// The panic recovery layer, when `middleware.recovery` is on.
-fn panic_recovery(
-    transport: Transport,
-    middleware: &config::Middleware,
-    metrics: &Metrics,
-) -> Option<CatchPanicLayer<recovery::PanicResponse>> {
-    middleware
-        .recovery
-        .then(|| CatchPanicLayer::custom(recovery::PanicResponse::new(transport, metrics)))
+        AllowOrigin::list(origins.iter().filter_map(|origin| origin.parse().ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods(Any)
+        .allow_headers(Any)
 }
 
 /// `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless set.
@@ -195,20 +179,69 @@ pub fn operation<S>(name: &'static str, route: MethodRouter<S>) -> MethodRouter<
 where
     S: Clone + Send + Sync + 'static,
 {
-    route.layer(axum::middleware::map_request_with_state(
-        name,
-        tag_operation_layer,
-    ))
+    route.layer(OperationLayer(name))
 }
 
-async fn tag_operation_layer(
-    State(name): State<&'static str>,
-    mut request: Request<axum::body::Body>,
-) -> Result<Request<axum::body::Body>, axum::response::Response> {
-    tag_operation(request.extensions(), name);
-    match crate::auth::check_http(&mut request, name).await {
-        Some(refused) => Err(refused),
-        None => Ok(request),
+#[derive(Debug, Clone, Copy)]
+struct OperationLayer(&'static str);
+
+impl<S> tower::Layer<S> for OperationLayer {
+    type Service = Operation<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Operation {
+            name: self.0,
+            inner,
+        }
+    }
+}
+
+/// A route tagged by [`operation`]. Without a caller to check, the route is
+/// called straight away: `map_request` would clone it into a future, and a
+/// clone of an axum route clones every box inside it.
+#[derive(Debug, Clone)]
+struct Operation<S> {
+    name: &'static str,
+    inner: S,
+}
+
+type Reply = Result<Response, Infallible>;
+
+impl<S> tower::Service<Request<Body>> for Operation<S>
+where
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, Pin<Box<dyn Future<Output = Reply> + Send>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        tag_operation(request.extensions(), self.name);
+        if request
+            .extensions()
+            .get::<crate::auth::Authenticator>()
+            .is_none()
+        {
+            return Either::Left(self.inner.call(request));
+        }
+        // The clone is the one that is ready; keep it, leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let name = self.name;
+        Either::Right(Box::pin(async move {
+            match crate::auth::check_http(&mut request, name).await {
+                Some(refused) => Ok(refused),
+                None => inner.call(request).await,
+            }
+        }))
     }
 }
 

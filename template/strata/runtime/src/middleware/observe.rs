@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath};
-use http::{HeaderValue, Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use opentelemetry::trace::TraceContextExt;
 use tonic::Status;
 use tonic_types::StatusExt;
@@ -28,17 +28,22 @@ use crate::{Metrics, random};
 /// The header carrying the request id, accepted from the caller or generated.
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// [`REQUEST_ID`] as a `HeaderName`: looked up and inserted without the parse
+/// and validation a `&str` name goes through on every call.
+static REQUEST_ID_NAME: HeaderName = HeaderName::from_static(REQUEST_ID);
+
 /// Where an HTTP route writes the proto operation it serves before its handler
 /// runs, so logs and metrics name it even when the handler panics; and the
 /// route template, when the transcoding routes matched it rather than axum.
 #[derive(Debug, Clone, Default)]
 pub(super) struct OperationSlot(Arc<Names>);
 
-/// What an [`OperationSlot`] holds: one allocation per request for both.
+/// What an [`OperationSlot`] holds: one allocation per request for all three.
 #[derive(Debug, Default)]
 struct Names {
     operation: OnceLock<&'static str>,
     route: OnceLock<&'static str>,
+    grpc: OnceLock<GrpcOutcome>,
 }
 
 impl OperationSlot {
@@ -50,12 +55,22 @@ impl OperationSlot {
         let _ = self.0.route.set(route);
     }
 
+    /// Notes the outcome of a gRPC response, read by the guard from the status
+    /// it already parsed, so this layer does not parse it again.
+    pub(super) fn set_grpc_outcome(&self, outcome: GrpcOutcome) {
+        let _ = self.0.grpc.set(outcome);
+    }
+
     fn operation(&self) -> Option<&'static str> {
         self.0.operation.get().copied()
     }
 
     fn route(&self) -> Option<&'static str> {
         self.0.route.get().copied()
+    }
+
+    fn grpc_outcome(&self) -> Option<GrpcOutcome> {
+        self.0.grpc.get().cloned()
     }
 }
 
@@ -124,19 +139,12 @@ where
         let trace = (options.tracing && !exported)
             .then(|| TraceContext::continue_or_start(request.headers()));
         let ids = trace.as_ref().map(TraceContext::text);
-        let mut context = RequestContext::from_headers(
-            request_id.as_ref().map(|(id, _)| id.clone()),
-            request.headers(),
-        );
-        if let Some(trace) = trace {
-            context = context.in_trace(trace, request.headers());
-        }
         // For the access line: written once here rather than by each log format.
         let peer = peer(&request).filter(|_| options.access_log).map(peer_text);
         let slot = OperationSlot::default();
         request.extensions_mut().insert(slot.clone());
         // gRPC names its operation in the path (kept only if a method answers
-        // it, see `unserved`); HTTP routes fill the slot.
+        // it, see `GrpcOutcome::unserved`); HTTP routes fill the slot.
         let grpc_operation =
             (transport == Transport::Grpc).then(|| request.uri().path().to_owned());
 
@@ -166,6 +174,12 @@ where
                 UNMATCHED.to_owned()
             }
         });
+        // The id moves into the context once the span has copied it.
+        let (request_id, echoed_id) = request_id.unzip();
+        let mut context = RequestContext::from_headers(request_id, request.headers());
+        if let Some(trace) = trace {
+            context = context.in_trace(trace, request.headers());
+        }
         if exported {
             continue_trace(&span, &request);
         }
@@ -179,17 +193,25 @@ where
             .metrics
             .then(|| settings.metrics.request_started(transport.name()));
 
-        // The clone is the one that is ready; keep it, leave a fresh clone behind.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let handled = context.scope(inner.call(request)).instrument(span.clone());
+        // Called here rather than moved into the future, so the inner service
+        // is not cloned (a clone of an axum route clones every box inside it).
+        let handled = context
+            .scope(self.inner.call(request))
+            .instrument(span.clone());
         Box::pin(async move {
             let mut response = handled.await?;
             drop(in_flight);
             let elapsed = started.elapsed();
             let options = &settings.options;
+            // A gRPC response's status, as the guard noted it (parsed here only
+            // when the guard did not finish: a refusal, a panic).
+            let grpc = grpc_operation.as_ref().map(|_| {
+                slot.grpc_outcome().unwrap_or_else(|| {
+                    GrpcOutcome::of(Status::from_header_map(response.headers()).as_ref())
+                })
+            });
             let operation: Label = match grpc_operation {
-                Some(_) if unserved(&response) => UNMATCHED.into(),
+                Some(_) if grpc.as_ref().is_some_and(|grpc| grpc.unserved) => UNMATCHED.into(),
                 Some(path) => path.into(),
                 None => slot.operation().unwrap_or(UNMATCHED).into(),
             };
@@ -206,7 +228,10 @@ where
                 // A known service, an unknown method: the span must not keep it.
                 span.context().span().update_name(UNMATCHED);
             }
-            let (code, reason) = outcome(transport, &response);
+            let (code, reason) = match grpc {
+                Some(grpc) => (grpc.code, grpc.reason),
+                None => http_outcome(&response),
+            };
             if exported {
                 // An OpenTelemetry attribute only: recording a tracing field would
                 // make every log layer re-format the span's fields.
@@ -233,8 +258,13 @@ where
                     );
                 });
             }
-            if let Some((_, value)) = request_id {
-                response.headers_mut().insert(REQUEST_ID, value);
+            if let Some(mut value) = echoed_id {
+                // Unique per response: HPACK must not index it, or every HTTP/2
+                // response walks the earlier ids the table holds (~3.5k Ir).
+                value.set_sensitive(true);
+                response
+                    .headers_mut()
+                    .insert(REQUEST_ID_NAME.clone(), value);
             }
             Ok(response)
         })
@@ -245,12 +275,40 @@ where
 /// must not become label values or log fields, one per path.
 const UNMATCHED: &str = "unmatched";
 
-/// Whether `response` is tonic's answer to a gRPC path no service method serves:
-/// UNIMPLEMENTED with no message (a handler's own UNIMPLEMENTED says why).
-fn unserved<B>(response: &Response<B>) -> bool {
-    Status::from_header_map(response.headers()).is_some_and(|status| {
-        status.code() == tonic::Code::Unimplemented && status.message().is_empty()
-    })
+/// What the access line and the metrics say of a gRPC response.
+#[derive(Debug, Clone)]
+pub(super) struct GrpcOutcome {
+    /// The gRPC code mapped to its HTTP equivalent, as Kratos does.
+    code: u16,
+    /// The error reason: the `ErrorInfo` reason, else the code's name; empty on OK.
+    reason: Label,
+    /// Whether this is tonic's answer to a gRPC path no service method serves:
+    /// UNIMPLEMENTED with no message (a handler's own UNIMPLEMENTED says why).
+    unserved: bool,
+}
+
+impl GrpcOutcome {
+    /// The outcome of a response whose headers carry `status`. A failed unary
+    /// call is "trailers-only": its status is in the headers; `None` (the status
+    /// follows in the trailers) or OK is a success.
+    pub(super) fn of(status: Option<&Status>) -> Self {
+        match status {
+            Some(status) if status.code() != tonic::Code::Ok => Self {
+                code: http_status(status.code()).as_u16(),
+                reason: status.get_error_details().error_info().map_or_else(
+                    || code_name(status.code()).into(),
+                    |info| info.reason.clone().into(),
+                ),
+                unserved: status.code() == tonic::Code::Unimplemented
+                    && status.message().is_empty(),
+            },
+            _ => Self {
+                code: 200,
+                reason: Label::Borrowed(""),
+                unserved: false,
+            },
+        }
+    }
 }
 
 /// `GET /helloworld/{name}`: the method and the route template axum matched, never
@@ -306,7 +364,7 @@ fn record_ids(span: &tracing::Span, trace_id: &str, span_id: &str) {
 /// The caller's `x-request-id` when it is a sane token, else a new UUID (put
 /// in the request's headers): as text, and as the header value to echo.
 fn request_id<B>(request: &mut Request<B>) -> (String, HeaderValue) {
-    if let Some(value) = request.headers().get(REQUEST_ID)
+    if let Some(value) = request.headers().get(&REQUEST_ID_NAME)
         && let Ok(id) = value.to_str()
         && !id.is_empty()
         && id.len() <= 128
@@ -321,7 +379,9 @@ fn request_id<B>(request: &mut Request<B>) -> (String, HeaderValue) {
         .encode_lower(&mut uuid::Uuid::encode_buffer())
         .to_owned();
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static(""));
-    request.headers_mut().insert(REQUEST_ID, value.clone());
+    request
+        .headers_mut()
+        .insert(REQUEST_ID_NAME.clone(), value.clone());
     (id, value)
 }
 
@@ -359,29 +419,13 @@ fn peer_text(peer: SocketAddr) -> String {
     text
 }
 
-/// The status code (gRPC mapped to its HTTP equivalent, as Kratos does) and the
-/// error reason of a response.
-fn outcome<B>(transport: Transport, response: &Response<B>) -> (u16, Label) {
-    match transport {
-        Transport::Http => {
-            let reason = response
-                .extensions()
-                .get::<ErrorReason>()
-                .map_or(Label::Borrowed(""), |reason| reason.0.clone().into());
-            (response.status().as_u16(), reason)
-        }
-        // A failed unary call is "trailers-only": its status is in the headers.
-        Transport::Grpc => match Status::from_header_map(response.headers()) {
-            Some(status) if status.code() != tonic::Code::Ok => {
-                let reason = status.get_error_details().error_info().map_or_else(
-                    || code_name(status.code()).into(),
-                    |info| info.reason.clone().into(),
-                );
-                (http_status(status.code()).as_u16(), reason)
-            }
-            _ => (200, Label::Borrowed("")),
-        },
-    }
+/// The status code and the error reason of an HTTP response.
+fn http_outcome<B>(response: &Response<B>) -> (u16, Label) {
+    let reason = response
+        .extensions()
+        .get::<ErrorReason>()
+        .map_or(Label::Borrowed(""), |reason| reason.0.clone().into());
+    (response.status().as_u16(), reason)
 }
 
 #[cfg(test)]

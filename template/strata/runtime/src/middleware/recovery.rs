@@ -1,17 +1,126 @@
 //! A panicking handler becomes INTERNAL for its transport; the panic is logged and
 //! counted, and the process keeps serving.
+//!
+//! tower-http's `CatchPanic` did this before, and boxed every response body once
+//! more on the way; this layer hands the response on as it is.
 
 use std::any::Any;
+use std::future::{Future, Ready, ready};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::body::Body;
-use http::Response;
+use http::{Request, Response};
 use tonic::Status;
-use tower_http::catch_panic::ResponseForPanic;
+use tower::{Layer, Service};
 
 use super::Transport;
-use crate::Metrics;
 use crate::error::render;
+use crate::{Metrics, config};
 
+/// Catches a panic of the service beneath, in its `call` or while its future is
+/// polled, when `middleware.recovery` is on; lets it through when off.
+#[derive(Debug, Clone)]
+pub(super) struct RecoveryLayer(Option<PanicResponse>);
+
+impl RecoveryLayer {
+    pub(super) fn new(
+        transport: Transport,
+        middleware: &config::Middleware,
+        metrics: &Metrics,
+    ) -> Self {
+        Self(middleware.recovery.then(|| PanicResponse {
+            transport,
+            metrics: metrics.clone(),
+        }))
+    }
+}
+
+impl<S> Layer<S> for RecoveryLayer {
+    type Service = Recovery<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Recovery {
+            inner,
+            on_panic: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Recovery<S> {
+    inner: S,
+    on_panic: Option<PanicResponse>,
+}
+
+impl<S, B> Service<Request<B>> for Recovery<S>
+where
+    S: Service<Request<B>, Response = Response<Body>>,
+    // The guard's future, boxed: polled in place without pin projection.
+    S::Future: Unpin,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Recovered<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let Some(on_panic) = &self.on_panic else {
+            return Recovered::Running {
+                future: self.inner.call(request),
+                on_panic: None,
+            };
+        };
+        match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
+            Ok(future) => Recovered::Running {
+                future,
+                on_panic: Some(on_panic.clone()),
+            },
+            Err(panic) => Recovered::Panicked(ready(Ok(on_panic.answer(panic)))),
+        }
+    }
+}
+
+/// The future of [`Recovery`].
+pub(super) enum Recovered<F: Future> {
+    /// The inner service's future; its panics are caught when `on_panic` is set.
+    Running {
+        future: F,
+        on_panic: Option<PanicResponse>,
+    },
+    /// The inner service's `call` panicked: the answer is ready.
+    Panicked(Ready<F::Output>),
+}
+
+impl<F, E> Future for Recovered<F>
+where
+    F: Future<Output = Result<Response<Body>, E>> + Unpin,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Self::Running {
+                future,
+                on_panic: None,
+            } => Pin::new(future).poll(cx),
+            Self::Running {
+                future,
+                on_panic: Some(on_panic),
+            } => match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *future).poll(cx))) {
+                Ok(polled) => polled,
+                Err(panic) => Poll::Ready(Ok(on_panic.answer(panic))),
+            },
+            Self::Panicked(answer) => Pin::new(answer).poll(cx),
+        }
+    }
+}
+
+/// What a panic is answered with: INTERNAL for its transport, logged and counted.
 #[derive(Debug, Clone)]
 pub(super) struct PanicResponse {
     transport: Transport,
@@ -19,18 +128,7 @@ pub(super) struct PanicResponse {
 }
 
 impl PanicResponse {
-    pub(super) fn new(transport: Transport, metrics: &Metrics) -> Self {
-        Self {
-            transport,
-            metrics: metrics.clone(),
-        }
-    }
-}
-
-impl ResponseForPanic for PanicResponse {
-    type ResponseBody = Body;
-
-    fn response_for_panic(&mut self, panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    fn answer(&self, panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         let message = panic
             .downcast_ref::<&str>()
             .map(|text| (*text).to_owned())

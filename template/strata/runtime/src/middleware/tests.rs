@@ -431,6 +431,38 @@ async fn unknown_grpc_methods_are_one_unmatched_series() {
     assert!(!metrics.encode().contains("MadeUp"));
 }
 
+/// The metrics (and the access line, from the same values) name each gRPC
+/// outcome as its client sees it: a status the guard rewrote (CODEC), the
+/// guard's own DEADLINE_EXCEEDED, the recovery's INTERNAL (the guard never
+/// finished), a success whose status is in the trailers.
+#[tokio::test]
+async fn grpc_metrics_name_the_status_the_client_gets() {
+    let metrics = Metrics::new("0", "0");
+    let router = apply(routes(), Transport::Grpc, &options(), TIMEOUT, &metrics);
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    let health = tonic::service::Routes::new(health).into_axum_router();
+    let health = apply(health, Transport::Grpc, &options(), TIMEOUT, &metrics);
+    let check = "/grpc.health.v1.Health/Check";
+
+    call(&router, get_request("/boom")).await;
+    call(&router, get_request("/slow")).await;
+    call(&health, grpc_request(check, TRUNCATED_FRAME.to_vec())).await;
+    call(&health, grpc_request(check, vec![0; 5])).await;
+
+    let series = request_series(&metrics);
+    for expected in [
+        r#"operation="/boom",code="500",reason="INTERNAL"} 1"#,
+        r#"operation="/slow",code="504",reason="DEADLINE_EXCEEDED"} 1"#,
+        r#"operation="/grpc.health.v1.Health/Check",code="400",reason="CODEC"} 1"#,
+        r#"operation="/grpc.health.v1.Health/Check",code="200",reason=""} 1"#,
+    ] {
+        assert!(
+            series.iter().any(|line| line.ends_with(expected)),
+            "{expected} in {series:#?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn http_replies_are_nosniff_and_no_store_unless_the_route_says() {
     let metrics = Metrics::new("0", "0");

@@ -7,13 +7,16 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::random;
 
 /// Whether the middleware makes the ids (no collector), the default until
 /// `telemetry::init` says otherwise.
 static LOCAL: AtomicBool = AtomicBool::new(true);
+/// The W3C header a caller's trace comes in, as a `HeaderName`: looked up
+/// without the parse and validation a `&str` name goes through on every call.
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 /// The share of new traces marked sampled, as `f64` bits (1.0 by default).
 static SAMPLED_SHARE: AtomicU64 = AtomicU64::new(0x3FF0_0000_0000_0000);
 
@@ -62,7 +65,7 @@ impl TraceContext {
     pub(crate) fn continue_or_start(headers: &HeaderMap) -> Self {
         let span_id = nonzero(random::next);
         match headers
-            .get("traceparent")
+            .get(&TRACEPARENT)
             .and_then(|value| parse(value.as_bytes()))
         {
             Some((trace_id, flags)) => Self {

@@ -317,13 +317,11 @@ where
     paint.dimmed(out, metadata.target())?;
     paint.dimmed(out, ":")?;
     let mut fields = PrettyEvent {
+        start: out.len(),
         out: &mut *out,
         paint,
-        message_only: true,
         result: Ok(()),
     };
-    event.record(&mut fields);
-    fields.message_only = false;
     event.record(&mut fields);
     fields.result?;
     out.write_char('\n')
@@ -428,28 +426,35 @@ impl Visit for JsonEvent<'_> {
     }
 }
 
-/// The event's fields, `message` first: ` message name=value ...`.
+/// The event's fields, `message` first: ` message name=value ...`, in one
+/// visit of the fields.
 struct PrettyEvent<'a> {
     out: &'a mut String,
     paint: Paint,
-    /// The first pass writes only the message, the second everything else.
-    message_only: bool,
+    /// Where the fields begin, and so where the message goes.
+    start: usize,
     result: fmt::Result,
 }
 
 impl PrettyEvent<'_> {
     fn pair(&mut self, field: &Field, value: impl FnOnce(&mut String) -> fmt::Result) {
-        let message = field.name() == "message";
-        if self.result.is_err() || from_log(field.name()) || message != self.message_only {
+        if self.result.is_err() || from_log(field.name()) {
             return;
         }
-        self.result = self.out.write_char(' ').and_then(|()| {
-            if !message {
+        self.result = if field.name() != "message" {
+            self.out.write_char(' ').and_then(|()| {
                 self.paint.italic(self.out, field.name())?;
                 self.out.write_char('=')?;
-            }
-            value(self.out)
-        });
+                value(self.out)
+            })
+        } else if self.out.len() == self.start {
+            // tracing's macros record the message first: written in place.
+            self.out.write_char(' ').and_then(|()| value(self.out))
+        } else {
+            // Recorded after other fields (a hand-built field set): moved ahead.
+            let mut message = String::from(" ");
+            value(&mut message).map(|()| self.out.insert_str(self.start, &message))
+        };
     }
 }
 
@@ -512,10 +517,9 @@ struct JsonEscaped<'a>(&'a mut String);
 impl fmt::Write for JsonEscaped<'_> {
     fn write_str(&mut self, mut value: &str) -> fmt::Result {
         // Runs of bytes that need no escape are copied whole.
-        while let Some(index) = value
-            .bytes()
-            .position(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
-        {
+        while let Some(index) = text::first(value.as_bytes(), |byte| {
+            byte < 0x20 || byte == b'"' || byte == b'\\'
+        }) {
             // Escaped bytes are ASCII, so `index` is always a character boundary.
             self.0.push_str(&value[..index]);
             let byte = value.as_bytes()[index];

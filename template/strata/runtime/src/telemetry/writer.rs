@@ -2,16 +2,26 @@
 //! buffer that the thread takes whole and writes in one go: a request pays for a
 //! lock and a copy, not an allocation per line, a cross-thread free or a system
 //! call (the thread is woken only when it sleeps).
+//!
+//! After each write the thread lets lines gather for [`GATHER`] before it looks
+//! again. Without that pause a busy service woke each sink's thread for nearly
+//! every request: two context switches a request on the request's core, which
+//! cost more wall time than formatting the line (docs/bench.md, "Context
+//! switches").
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// Bytes a sink holds before it drops lines (`lossy`) or makes writers wait:
 /// about 3,000 access lines, a second of bursts.
 const LIMIT: usize = 1024 * 1024;
 /// A drained buffer keeps at most this much memory between bursts.
 const KEPT: usize = 64 * 1024;
+/// How long lines gather after a write: at most 500 writes (and wake-ups) a
+/// second per sink under load, and a line reaches its sink within a few ms.
+const GATHER: Duration = Duration::from_millis(2);
 
 /// Appends lines for the sink's thread to write.
 #[derive(Clone, Debug)]
@@ -97,12 +107,13 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The thread: takes whatever is queued, writes and flushes it, until closed
-    /// and empty. Write errors are dropped: there is nowhere left to report them.
+    /// The thread: takes whatever is queued, writes and flushes it, lets the
+    /// next lines gather, until closed and empty. Write errors are dropped: there
+    /// is nowhere left to report them.
     fn drain_into<W: Write>(&self, mut out: W) {
         let mut taken = Vec::new();
         loop {
-            {
+            let closed = {
                 let mut state = self.lock();
                 while state.lines.is_empty() && !state.closed {
                     state.asleep = true;
@@ -115,11 +126,15 @@ impl Shared {
                     return;
                 }
                 std::mem::swap(&mut state.lines, &mut taken);
-            }
+                state.closed
+            };
             self.drained.notify_all();
             let _ = out.write_all(&taken).and_then(|()| out.flush());
             taken.clear();
             taken.shrink_to(KEPT);
+            if !closed {
+                std::thread::sleep(GATHER);
+            }
         }
     }
 }

@@ -2,6 +2,8 @@
 //! request can be wrong is a 400 (413, 415) whose message and `field` metadata say
 //! what to fix; nothing here panics.
 
+use std::ops::Range;
+
 use axum::body::Body as HttpBody;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
@@ -24,7 +26,7 @@ impl Transcoder {
     pub(super) async fn decode<Req: Message + Default>(
         &self,
         parts: &mut Parts,
-        captures: &[String],
+        captures: &[Range<usize>],
         body: HttpBody,
     ) -> Result<Req, Error> {
         // The request as proto3 JSON: the body, then what the path and query set.
@@ -56,7 +58,7 @@ impl Transcoder {
                 }
             }
         }
-        self.path_params(captures, &mut tree)?;
+        self.path_params(parts.uri.path(), captures, &mut tree)?;
         if self.binding.body != Body::All {
             let body_field = match self.binding.body {
                 Body::Field(field) => Some(field),
@@ -153,10 +155,16 @@ impl Transcoder {
         }
     }
 
-    /// Each path variable's text (`captures`, raw, in the order of the
-    /// binding's params) into the field it sets.
-    fn path_params(&self, captures: &[String], tree: &mut Map<String, Value>) -> Result<(), Error> {
-        for (param, raw) in self.binding.params.iter().zip(captures) {
+    /// Each path variable's text (raw, at `captures` in `path`, in the order
+    /// of the binding's params) into the field it sets.
+    fn path_params(
+        &self,
+        path: &str,
+        captures: &[Range<usize>],
+        tree: &mut Map<String, Value>,
+    ) -> Result<(), Error> {
+        for (param, range) in self.binding.params.iter().zip(captures) {
+            let raw = path.get(range.clone()).unwrap_or_default();
             let single = param.end == param.first + 1
                 && self.binding.segments.get(param.first) == Some(&Segment::One);
             let value = matcher::decode(raw, single).map_err(|_| {

@@ -6,12 +6,13 @@ use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use prost::Message;
-use prost_reflect::{DynamicMessage, SerializeOptions};
+use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
 use super::Transcoder;
 use crate::error::Error;
+use crate::plain_strings;
 
 const JSON: &str = "application/json";
 const PROTOBUF: &str = "application/x-protobuf";
@@ -64,6 +65,13 @@ impl Transcoder {
     }
 
     pub(super) fn json<Res: Message>(&self, message: &Res) -> Result<Vec<u8>, Error> {
+        if let Some(json) = self
+            .strings_reply
+            .as_ref()
+            .and_then(|reply| reply.json(&message.encode_to_vec()))
+        {
+            return Ok(json);
+        }
         let dynamic = self.dynamic(message)?;
         let options = SerializeOptions::new().skip_default_fields(false);
         let failed = |err: serde_json::Error| {
@@ -110,6 +118,52 @@ impl Transcoder {
                 ),
             )),
         }
+    }
+}
+
+/// A reply whose fields are all singular strings without presence (such as
+/// `HelloReply`): its JSON written straight from its protobuf bytes, the same
+/// bytes the reflection message's serializer writes, without building one.
+#[derive(Debug)]
+pub(super) struct StringsReply {
+    /// The field numbers, in the order the serializer writes them.
+    numbers: Box<[u32]>,
+    /// Each field's JSON key with the colon (`"message":`), in that order.
+    keys: Box<[Vec<u8>]>,
+}
+
+impl StringsReply {
+    /// `None` for a message with any other kind of field, or a well-known type.
+    pub(super) fn of(descriptor: &MessageDescriptor) -> Option<Self> {
+        let numbers = plain_strings::numbers(descriptor)?;
+        let keys = descriptor
+            .fields()
+            .map(|field| {
+                let mut key = serde_json::to_vec(field.json_name()).ok()?;
+                key.push(b':');
+                Some(key)
+            })
+            .collect::<Option<_>>()?;
+        Some(Self { numbers, keys })
+    }
+
+    /// The JSON of the message encoded as `bytes`: every field, an absent one
+    /// as `""`. `None` when the bytes hold anything else (a build of the api
+    /// crate older than its descriptors): the reflection path then decides.
+    pub(super) fn json(&self, bytes: &[u8]) -> Option<Vec<u8>> {
+        let values = plain_strings::read(&self.numbers, bytes)?;
+        let mut json = Vec::with_capacity(128);
+        json.push(b'{');
+        for (index, (key, value)) in self.keys.iter().zip(values).enumerate() {
+            if index > 0 {
+                json.push(b',');
+            }
+            json.extend_from_slice(key);
+            serde::Serializer::serialize_str(&mut serde_json::Serializer::new(&mut json), value)
+                .ok()?;
+        }
+        json.push(b'}');
+        Some(json)
     }
 }
 

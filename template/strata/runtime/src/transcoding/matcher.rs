@@ -4,13 +4,14 @@
 //! and the raw text of each path variable.
 
 use std::cmp::Ordering;
+use std::ops::Range;
 
 use super::{Binding, PathParam, Segment};
 
-/// The raw (still percent-encoded) text of each of `binding.params`, in order,
-/// when `path` is one `binding` serves.
-pub(super) fn captures<'p>(binding: &Binding, path: &'p str) -> Option<Vec<&'p str>> {
-    match_path(binding.segments, binding.verb, binding.params, path)
+/// Where in `path` the raw (still percent-encoded) text of each of
+/// `binding.params` lies, in order, when `path` is one `binding` serves.
+pub(super) fn captures(binding: &Binding, path: &str) -> Option<Vec<Range<usize>>> {
+    spans(binding.segments, binding.verb, binding.params, path)
 }
 
 /// The raw text of each of `params` when `path` has the `segments` and `verb`
@@ -22,33 +23,64 @@ pub fn match_path<'p>(
     params: &[PathParam],
     path: &'p str,
 ) -> Option<Vec<&'p str>> {
+    spans(segments, verb, params, path)?
+        .into_iter()
+        .map(|range| path.get(range))
+        .collect()
+}
+
+/// Routes of up to this many segments are matched without allocating.
+const STACK_SEGMENTS: usize = 16;
+
+/// [`match_path`] as byte ranges of `path`, found in one walk of the route.
+fn spans(
+    segments: &[Segment<'_>],
+    verb: Option<&str>,
+    params: &[PathParam],
+    path: &str,
+) -> Option<Vec<Range<usize>>> {
     let mut rest = path.strip_prefix('/')?;
     if let Some(verb) = verb {
         rest = rest.strip_suffix(verb)?.strip_suffix(':')?;
     }
-    // Most bindings tried for a request do not match it: find out before
-    // allocating anything.
-    if !walk(segments, rest, |_| {}) {
+    // The byte span of `rest` each segment of the route matched; most bindings
+    // tried for a request do not match it, so nothing is allocated for them.
+    let mut stack = [(0, 0); STACK_SEGMENTS];
+    let mut heap = Vec::new();
+    let on_stack = segments.len() <= STACK_SEGMENTS;
+    let fits = walk(segments, rest, |index, span| match stack.get_mut(index) {
+        Some(slot) if on_stack => *slot = span,
+        _ => heap.push(span),
+    });
+    if !fits {
         return None;
     }
-    // The byte span of `rest` each segment of the route matched.
-    let mut spans = Vec::with_capacity(segments.len());
-    walk(segments, rest, |span| spans.push(span));
+    let spans = if on_stack {
+        &stack[..segments.len()]
+    } else {
+        &heap[..]
+    };
+    // `rest` starts after the path's `/`.
     params
         .iter()
         .map(|param| {
             let (start, _) = spans.get(param.first)?;
             let (_, end) = spans.get(param.end.checked_sub(1)?)?;
-            rest.get(*start..*end)
+            (start <= end).then(|| start + 1..end + 1)
         })
         .collect()
 }
 
 /// Whether `rest` (the path without its leading `/` and verb) has exactly the
-/// route's `segments`, handing each segment's byte span in `rest` to `matched`.
-fn walk(segments: &[Segment<'_>], rest: &str, mut matched: impl FnMut((usize, usize))) -> bool {
+/// route's `segments`, handing each segment's index and byte span in `rest` to
+/// `matched`.
+fn walk(
+    segments: &[Segment<'_>],
+    rest: &str,
+    mut matched: impl FnMut(usize, (usize, usize)),
+) -> bool {
     let mut at = 0;
-    for segment in segments {
+    for (index, segment) in segments.iter().enumerate() {
         if at > rest.len() {
             return false;
         }
@@ -68,11 +100,36 @@ fn walk(segments: &[Segment<'_>], rest: &str, mut matched: impl FnMut((usize, us
         if !fits {
             return false;
         }
-        matched((at, end));
+        matched(index, (at, end));
         at = end + 1;
     }
     // Segments left over do not match.
     at > rest.len()
+}
+
+/// The text every path `binding` serves has as its first segment, when the
+/// route starts with a literal: dispatch tries a request only against the
+/// bindings of its path's first segment and those without such a literal.
+/// `None` for a lone segment before a verb too (`/v1:batch`), whose text in the
+/// path carries the verb.
+pub(super) fn first_literal(binding: &Binding) -> Option<&'static str> {
+    match binding.segments.first()? {
+        Segment::Literal(literal) if binding.segments.len() > 1 || binding.verb.is_none() => {
+            Some(literal)
+        }
+        _ => None,
+    }
+}
+
+/// A request path's first segment (`v1` of `/v1/notes/1`), as
+/// [`first_literal`] compares it.
+pub(super) fn first_segment(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix('/')?;
+    let end = rest
+        .bytes()
+        .position(|byte| byte == b'/')
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
 }
 
 /// The order bindings are tried in: at the first segment where they differ, a

@@ -18,6 +18,7 @@ mod stream;
 mod tests;
 
 use std::future::Future;
+use std::ops::Range;
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -114,6 +115,8 @@ pub(crate) struct Transcoder {
     raw_request: Option<raw::RawRequest>,
     /// The reply (or its `response_body` field) is a `google.api.HttpBody`.
     raw_response: bool,
+    /// Set when the whole reply goes back and its fields are all strings.
+    strings_reply: Option<encode::StringsReply>,
 }
 
 impl Transcoder {
@@ -137,8 +140,13 @@ impl Transcoder {
             Some(field) => matches!(field.kind(), Kind::Message(kind) if raw::is_http_body(&kind)),
             None => raw::is_http_body(&output),
         };
+        let strings_reply = response_field
+            .is_none()
+            .then(|| encode::StringsReply::of(&output))
+            .flatten();
         Self {
             binding,
+            strings_reply,
             raw_request: raw::RawRequest::of(&input, binding.body),
             raw_response,
             input,
@@ -150,7 +158,7 @@ impl Transcoder {
     async fn unary<Req, Res, Fut>(
         &self,
         request: Request,
-        captures: Vec<String>,
+        captures: Vec<Range<usize>>,
         call: impl FnOnce(tonic::Request<Req>) -> Fut,
     ) -> Response
     where

@@ -3,6 +3,7 @@
 //! cannot express are served too, and two services' routes never clash in it.
 
 use std::future::Future;
+use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -17,8 +18,9 @@ use crate::error::Error;
 
 type Reply = Pin<Box<dyn Future<Output = Response> + Send>>;
 
-/// Serves one binding: the request and the raw text of its path variables.
-type Handler = Arc<dyn Fn(Request, Vec<String>) -> Reply + Send + Sync>;
+/// Serves one binding: the request and where in its path the raw text of each
+/// path variable lies.
+type Handler = Arc<dyn Fn(Request, Vec<Range<usize>>) -> Reply + Send + Sync>;
 
 /// The HTTP routes of one or more services, as `<service>_http_routes`
 /// returns them; [`merge`](Self::merge) them, then turn them into an
@@ -136,27 +138,77 @@ impl From<HttpRoutes> for Router {
         if routes.entries.is_empty() {
             return Router::new();
         }
-        let mut entries = routes.entries;
+        let table = Arc::new(Table::new(routes.entries));
+        Router::new().fallback(move |request: Request| dispatch(table.clone(), request))
+    }
+}
+
+/// Every binding in the order they are tried, grouped by the first segment of
+/// the paths they can serve: a request is tried against its own group only,
+/// not every route of every service.
+struct Table {
+    /// Per first literal (sorted), the bindings that start with it and those
+    /// that start with no literal, most specific first.
+    by_first: Box<[Group]>,
+    /// The bindings that start with no literal, most specific first: all a
+    /// path whose first segment no binding names can match.
+    others: Box<[Entry]>,
+}
+
+/// A first literal and the bindings tried for it.
+type Group = (&'static str, Box<[Entry]>);
+
+impl Table {
+    fn new(mut entries: Vec<Entry>) -> Self {
         entries.sort_by(|a, b| matcher::more_specific(a.binding, b.binding));
-        let entries: Arc<[Entry]> = entries.into();
-        Router::new().fallback(move |request: Request| dispatch(entries.clone(), request))
+        let tried_for = |first: Option<&str>| -> Box<[Entry]> {
+            entries
+                .iter()
+                .filter(|entry| {
+                    matcher::first_literal(entry.binding).is_none_or(|own| Some(own) == first)
+                })
+                .cloned()
+                .collect()
+        };
+        let mut literals: Vec<&'static str> = entries
+            .iter()
+            .filter_map(|entry| matcher::first_literal(entry.binding))
+            .collect();
+        literals.sort_unstable();
+        literals.dedup();
+        Self {
+            by_first: literals
+                .into_iter()
+                .map(|literal| (literal, tried_for(Some(literal))))
+                .collect(),
+            others: tried_for(None),
+        }
+    }
+
+    /// The bindings `path` may be, most specific first.
+    fn candidates(&self, path: &str) -> &[Entry] {
+        matcher::first_segment(path)
+            .and_then(|first| {
+                self.by_first
+                    .binary_search_by(|(literal, _)| (*literal).cmp(first))
+                    .ok()
+            })
+            .map_or(&self.others, |found| &self.by_first[found].1)
     }
 }
 
 /// The most specific binding whose path and method match; 405 when only the
 /// method does not, 404 when no path does.
-async fn dispatch(entries: Arc<[Entry]>, request: Request) -> Response {
-    let path = request.uri().path().to_owned();
+async fn dispatch(table: Arc<Table>, request: Request) -> Response {
     let mut other_method = false;
-    for entry in entries.iter() {
-        let Some(captures) = matcher::captures(entry.binding, &path) else {
+    for entry in table.candidates(request.uri().path()) {
+        let Some(captures) = matcher::captures(entry.binding, request.uri().path()) else {
             continue;
         };
         if !serves(entry.binding.method, request.method()) {
             other_method = true;
             continue;
         }
-        let captures = captures.into_iter().map(str::to_owned).collect();
         return (entry.handler)(request, captures).await;
     }
     if other_method {

@@ -7,6 +7,7 @@
 //! client goes away the body, and with it the service's stream, is dropped.
 
 use std::future::Future;
+use std::ops::Range;
 use std::sync::Arc;
 
 use axum::body::Body as HttpBody;
@@ -73,7 +74,7 @@ impl Transcoder {
     pub(super) async fn server_stream<Req, Res, S, Fut>(
         self: Arc<Self>,
         request: Request,
-        captures: Vec<String>,
+        captures: Vec<Range<usize>>,
         call: impl FnOnce(tonic::Request<Req>) -> Fut,
     ) -> Response
     where

@@ -40,6 +40,9 @@ message Request {
   string display_name = 12;
   Shelf shelf = 14;
 }
+// Numbers out of declaration order: the JSON follows the serializer's order.
+message Names { string z = 5; string first = 1; string display_name = 2; }
+message Maybe { optional string note = 1; }
 "#;
 
 /// `test.v1.Request`, by hand, as prost would generate it.
@@ -572,7 +575,7 @@ async fn a_chunked_body_over_the_limit_is_413() {
         .header("content-type", "application/json")
         .body(HttpBody::from_stream(tokio_stream::iter(chunks)))
         .expect("request");
-    let app = app().layer(tower_http::limit::RequestBodyLimitLayer::new(100));
+    let app = app().layer(crate::middleware::body_limit::BodyLimitLayer::new(100));
 
     let response = app.oneshot(request).await.expect("infallible");
 
@@ -925,4 +928,229 @@ async fn the_client_going_away_drops_the_service_stream() {
         1,
         "the service's stream ended with the connection"
     );
+}
+
+/// `test.v1.Names`, by hand.
+#[derive(Clone, PartialEq, Message)]
+struct Names {
+    #[prost(string, tag = "5")]
+    z: String,
+    #[prost(string, tag = "1")]
+    first: String,
+    #[prost(string, tag = "2")]
+    display_name: String,
+}
+
+/// The JSON `StringsReply` writes is the reflection serializer's, byte for
+/// byte: field order, camelCase keys, empty fields present, every escape.
+#[test]
+fn a_reply_of_strings_is_the_json_the_reflection_message_writes() {
+    let descriptor = POOL.get_message_by_name("test.v1.Names").expect("Names");
+    let reply = super::encode::StringsReply::of(&descriptor).expect("all strings");
+    let options = prost_reflect::SerializeOptions::new().skip_default_fields(false);
+    let texts = [
+        "",
+        "bench",
+        "Hello bench",
+        "quote \" backslash \\ slash / tab \t newline \n",
+        "control \u{1} \u{1f} delete \u{7f}",
+        "</script> & <b>",
+        "unicode é ü 日本 🦀 \u{2028} \u{2029}",
+        &"x".repeat(300),
+    ];
+    for first in texts {
+        for z in ["", "last", "\"z\""] {
+            let message = Names {
+                z: z.to_owned(),
+                first: first.to_owned(),
+                display_name: format!("{first}{z}"),
+            };
+            let bytes = message.encode_to_vec();
+            let dynamic =
+                prost_reflect::DynamicMessage::decode(descriptor.clone(), bytes.as_slice())
+                    .expect("decodes");
+            let mut expected = Vec::new();
+            dynamic
+                .serialize_with_options(&mut serde_json::Serializer::new(&mut expected), &options)
+                .expect("serializes");
+            let written = reply.json(&bytes).expect("strings only");
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(&expected)
+            );
+        }
+    }
+    // The last of repeated values wins, as in a decoder; an unknown field is
+    // left out.
+    let mut bytes = Names {
+        z: String::new(),
+        first: "old".to_owned(),
+        display_name: String::new(),
+    }
+    .encode_to_vec();
+    prost::encoding::string::encode(1, &"new".to_owned(), &mut bytes);
+    prost::encoding::string::encode(9, &"unknown".to_owned(), &mut bytes);
+    assert_eq!(
+        reply.json(&bytes).expect("strings only"),
+        br#"{"first":"new","displayName":"","z":""}"#
+    );
+    // Anything but strings (a stale api build) goes the reflection way.
+    let mut bytes = Vec::new();
+    prost::encoding::int32::encode(1, &7, &mut bytes);
+    assert_eq!(reply.json(&bytes), None);
+    assert_eq!(reply.json(&[0x0a, 0x05, b'a']), None, "truncated");
+    assert_eq!(reply.json(&[0x0a, 0x01, 0xff]), None, "not UTF-8");
+}
+
+#[test]
+fn only_messages_of_plain_strings_take_the_strings_reply() {
+    for name in [
+        "test.v1.Request",
+        "test.v1.Inner",
+        "test.v1.Maybe",
+        "google.protobuf.StringValue",
+    ] {
+        let descriptor = POOL.get_message_by_name(name).expect(name);
+        assert!(
+            super::encode::StringsReply::of(&descriptor).is_none(),
+            "{name}"
+        );
+    }
+}
+
+const NAMES: Binding = Binding {
+    output: "test.v1.Names",
+    ..binding(
+        "GET",
+        "/v1/names/{name}",
+        &[Literal("v1"), Literal("names"), One],
+        &[param("name", 2, 3)],
+        Body::None,
+    )
+};
+
+#[tokio::test]
+async fn a_reply_of_strings_goes_out_as_before() {
+    let names = |_: Arc<()>, request: tonic::Request<Req>| async move {
+        let name = request.into_inner().name;
+        Ok(tonic::Response::new(Names {
+            z: String::new(),
+            first: format!("<{name}>"),
+            display_name: "\"quoted\"".to_owned(),
+        }))
+    };
+    let app = Router::from(HttpRoutes::new().unary(&POOL, &NAMES, Arc::new(()), names));
+    let response = app
+        .oneshot(get("/v1/names/caf%C3%A9"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        r#"{"first":"<café>","displayName":"\"quoted\"","z":""}"#
+    );
+}
+
+/// Routes whose first segments differ, with and without a literal there: the
+/// most specific binding that fits still wins, across the groups dispatch
+/// keeps per first segment.
+fn grouped_app() -> Router {
+    const THING: Binding = binding(
+        "GET",
+        "/things/{name}",
+        &[Literal("things"), One],
+        &[param("name", 1, 2)],
+        Body::None,
+    );
+    const CLEAR: Binding = Binding {
+        verb: Some("clear"),
+        ..binding(
+            "POST",
+            "/things:clear",
+            &[Literal("things")],
+            &[],
+            Body::None,
+        )
+    };
+    const PAIR: Binding = binding(
+        "GET",
+        "/{display_name}/{name}",
+        &[One, One],
+        &[param("display_name", 0, 1), param("name", 1, 2)],
+        Body::None,
+    );
+    const ANY: Binding = binding(
+        "GET",
+        "/{name=**}",
+        &[Rest],
+        &[param("name", 0, 1)],
+        Body::None,
+    );
+    let echo = |_: Arc<()>, request: tonic::Request<Req>| async move {
+        Ok(tonic::Response::new(request.into_inner()))
+    };
+    let mut routes = HttpRoutes::new();
+    for binding in [&ANY, &PAIR, &CLEAR, &THING] {
+        routes = routes.unary(&POOL, binding, Arc::new(()), echo);
+    }
+    Router::from(routes)
+}
+
+async fn grouped_call(request: Request<HttpBody>) -> (StatusCode, Value) {
+    let response = grouped_app().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let body = to_bytes(response.into_body(), 1 << 20).await.expect("body");
+    let body: Value = serde_json::from_slice(&body).expect("JSON");
+    (status, body)
+}
+
+#[tokio::test]
+async fn dispatch_by_first_segment_keeps_the_most_specific_route() {
+    let call = grouped_call;
+    let (status, body) = call(get("/things/x")).await;
+    assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("x")));
+    assert_eq!(body["displayName"], "", "the literal wins over the pair");
+    let (status, body) = call(get("/other/x")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (&body["displayName"], &body["name"]),
+        (&json!("other"), &json!("x"))
+    );
+    let (status, body) = call(with_json("POST", "/things:clear", "{}")).await;
+    assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("")));
+    // The verb's route does not serve GET: the catch-all does.
+    let (status, body) = call(get("/things:clear")).await;
+    assert_eq!(
+        (status, &body["name"]),
+        (StatusCode::OK, &json!("things:clear"))
+    );
+    let (status, body) = call(get("/things")).await;
+    assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("things")));
+    let (status, body) = call(get("/a/b/c")).await;
+    assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("a/b/c")));
+    // Only the catch-all has the path, and not for POST.
+    let (status, body) = call(with_json("POST", "/other:clear", "{}")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    let (status, body) = call(with_json("POST", "/things/x", "{}")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+}
+
+#[test]
+fn a_route_longer_than_the_stack_matches_as_a_short_one() {
+    let mut segments = vec![Literal("a"); 20];
+    segments[18] = One;
+    let params = [param("name", 18, 19), param("all", 0, 20)];
+    let path = format!("/{}/x/a", vec!["a"; 18].join("/"));
+    let captures = super::match_path(&segments, None, &params, &path).expect("matches");
+    assert_eq!(captures, ["x", &path[1..]]);
+    assert_eq!(super::match_path(&segments, None, &params, "/a/a"), None);
+    let short = [Literal("a"), One];
+    let params = [param("name", 1, 2)];
+    assert_eq!(
+        super::match_path(&short, Some("go"), &params, "/a/b:go"),
+        Some(vec!["b"])
+    );
+    assert_eq!(super::match_path(&short, None, &params, "/a/"), None);
 }

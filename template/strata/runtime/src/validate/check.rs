@@ -59,6 +59,37 @@ pub(super) fn message(
     }
 }
 
+/// [`message`] for a message of plain strings (`MessageRules::strings`),
+/// from the text of each of its fields at the index of its number in
+/// `numbers`: the same violations, without a reflection message.
+pub(super) fn strings(own: &MessageRules, numbers: &[u32], texts: &[&str], report: &mut Report) {
+    for field_rules in &own.fields {
+        let descriptor = &field_rules.field;
+        if field_rules.ignore == Ignore::Always {
+            continue;
+        }
+        let text = numbers
+            .iter()
+            .position(|number| *number == descriptor.number())
+            .and_then(|index| texts.get(index))
+            .copied()
+            .unwrap_or_default();
+        let path = descriptor.name().to_owned();
+        // Empty is unset for a string without presence, as in `field`.
+        if text.is_empty() {
+            if field_rules.required {
+                report.push(&path, "required".to_owned(), "value is required".to_owned());
+                continue;
+            }
+            if field_rules.ignore == Ignore::IfZero {
+                continue;
+            }
+        }
+        let value = Value::String(text.to_owned());
+        scalar(descriptor, &field_rules.checks, &value, &path, report);
+    }
+}
+
 fn field(
     rules: &Rules,
     field_rules: &FieldRules,

@@ -51,13 +51,19 @@ impl Rules {
         let Some(own) = self.messages.get(full_name) else {
             return Ok(());
         };
-        let Some(descriptor) = self.pool.get_message_by_name(full_name) else {
-            return Ok(());
-        };
-        let message = DynamicMessage::decode(descriptor, request.encode_to_vec().as_slice())
-            .map_err(|err| Status::internal(format!("{full_name} does not decode: {err}")))?;
+        let bytes = request.encode_to_vec();
         let mut report = check::Report::default();
-        check::message(self, own, &message, "", &mut report);
+        let texts = own
+            .strings
+            .as_ref()
+            .and_then(|numbers| Some((numbers, crate::plain_strings::read(numbers, &bytes)?)));
+        if let Some((numbers, texts)) = texts {
+            check::strings(own, numbers, &texts, &mut report);
+        } else {
+            let message = DynamicMessage::decode(own.descriptor.clone(), bytes.as_slice())
+                .map_err(|err| Status::internal(format!("{full_name} does not decode: {err}")))?;
+            check::message(self, own, &message, "", &mut report);
+        }
         outcome(report).map_err(|error| error.to_status())
     }
 

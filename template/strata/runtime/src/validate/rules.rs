@@ -26,13 +26,19 @@ pub(super) enum Ignore {
 }
 
 /// The rules of one message: its checked fields and its required oneofs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct MessageRules {
+    /// The message checked: kept here so a check looks its name up once.
+    pub(super) descriptor: MessageDescriptor,
     pub(super) fields: Vec<FieldRules>,
     /// Oneofs with `(buf.validate.oneof).required`.
     pub(super) required_oneofs: Vec<prost_reflect::OneofDescriptor>,
     /// A message-level rule this release does not evaluate.
     pub(super) unsupported: Option<String>,
+    /// Its field numbers, when it is a message of plain strings whose rules
+    /// are all on those strings: checked from its bytes
+    /// ([`check::strings`](super::check::strings)).
+    pub(super) strings: Option<Box<[u32]>>,
 }
 
 /// What one field is checked against.
@@ -107,7 +113,6 @@ impl Bound {
 /// nested message.
 #[derive(Debug, Default)]
 pub struct Rules {
-    pub(super) pool: DescriptorPool,
     pub(super) messages: HashMap<String, Arc<MessageRules>>,
 }
 
@@ -117,7 +122,6 @@ impl Rules {
     pub fn new(pool: &DescriptorPool) -> Self {
         let Some(field_ext) = pool.get_extension_by_name("buf.validate.field") else {
             return Self {
-                pool: pool.clone(),
                 messages: HashMap::new(),
             };
         };
@@ -163,12 +167,17 @@ impl Rules {
         let messages = own
             .into_iter()
             .filter(|(name, _)| checked.contains(name.as_str()))
-            .map(|(name, rules)| (name, Arc::new(rules)))
+            .map(|(name, mut rules)| {
+                let simple = rules.unsupported.is_none()
+                    && rules.required_oneofs.is_empty()
+                    && rules.fields.iter().all(|field| !field.nested);
+                if simple {
+                    rules.strings = crate::plain_strings::numbers(&rules.descriptor);
+                }
+                (name, Arc::new(rules))
+            })
             .collect();
-        Self {
-            pool: pool.clone(),
-            messages,
-        }
+        Self { messages }
     }
 
     /// Whether `message` (the full proto name) has rules to check.
@@ -218,7 +227,13 @@ fn message_rules(
     oneof_ext: Option<&ExtensionDescriptor>,
     message_ext: Option<&ExtensionDescriptor>,
 ) -> MessageRules {
-    let mut rules = MessageRules::default();
+    let mut rules = MessageRules {
+        descriptor: message.clone(),
+        fields: Vec::new(),
+        required_oneofs: Vec::new(),
+        unsupported: None,
+        strings: None,
+    };
     if let Some(ext) = message_ext
         && message.options().has_extension(ext)
         && let Some(set) = message.options().get_extension(ext).as_message()

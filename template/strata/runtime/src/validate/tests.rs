@@ -40,6 +40,15 @@ message Plain {
 message Fancy {
   string email = 1 [(buf.validate.field).string.email = true];
 }
+
+// Plain strings only: checked from the bytes, without a reflection message.
+message Names {
+  string name = 3 [(buf.validate.field).string = {min_len: 1, max_len: 4, pattern: "\\S"}];
+  string code = 1 [(buf.validate.field).required = true, (buf.validate.field).string.prefix = "c-"];
+  string tag = 2 [(buf.validate.field).string.len = 2, (buf.validate.field).ignore = IGNORE_IF_ZERO_VALUE];
+  string free = 4;
+  string never = 5 [(buf.validate.field).string.len = 9, (buf.validate.field).ignore = IGNORE_ALWAYS];
+}
 "#;
 
 static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
@@ -281,4 +290,54 @@ fn a_refusal_lists_at_most_32_violations_and_counts_the_rest() {
     // max_items and unique, then 30 of the 40 short items.
     assert_eq!(error.violations().len(), 32);
     assert!(error.message().ends_with("; and 10 more"), "{error}");
+}
+
+#[test]
+fn plain_strings_are_checked_from_the_bytes_as_from_a_reflection_message() {
+    assert!(RULES.messages["test.v1.Names"].strings.is_some());
+    for other in ["test.v1.Page", "test.v1.Wrapper"] {
+        assert!(RULES.messages[other].strings.is_none(), "{other}");
+    }
+    // A rule this release does not evaluate is reported the same way.
+    let mut fancy = DynamicMessage::new(descriptor("test.v1.Fancy"));
+    fancy.set_field_by_name("email", Value::String("a@b.c".to_owned()));
+    let expected = RULES.check_dynamic(&fancy).expect_err("unsupported");
+    let checked = RULES
+        .check("test.v1.Fancy", &fancy)
+        .expect_err("unsupported");
+    assert_eq!(checked.message(), expected.to_status().message());
+    let texts = [
+        "",
+        " ",
+        "a",
+        "c-",
+        "c-x",
+        "ab",
+        "abcde",
+        "日本語",
+        "é\u{301}",
+    ];
+    for name in texts {
+        for code in texts {
+            for tag in texts {
+                let mut names = DynamicMessage::new(descriptor("test.v1.Names"));
+                for (field, text) in [("name", name), ("code", code), ("tag", tag)] {
+                    names.set_field_by_name(field, Value::String(text.to_owned()));
+                }
+                names.set_field_by_name("never", Value::String("x".to_owned()));
+                let expected = RULES.check_dynamic(&names).map_err(|e| e.to_status());
+                let checked = RULES.check("test.v1.Names", &names);
+                let seen = |result: &Result<(), tonic::Status>| {
+                    result.as_ref().err().map(|status| {
+                        (
+                            status.code(),
+                            status.message().to_owned(),
+                            status.details().to_vec(),
+                        )
+                    })
+                };
+                assert_eq!(seen(&checked), seen(&expected), "{name:?} {code:?} {tag:?}");
+            }
+        }
+    }
 }

@@ -97,6 +97,22 @@ fn a_pretty_line_reads_like_tracing_subscribers_full_format() {
     assert_eq!(parsed(&file)[0]["request_id"], "r-1", "the file stays JSON");
 }
 
+/// A message recorded after other fields still leads the pretty line, as in
+/// tracing-subscriber's format.
+#[test]
+fn a_pretty_line_puts_the_message_first_wherever_it_was_recorded() {
+    let (stdout, _) = logged(Format::Pretty { ansi: false }, || {
+        tracing::info!(code = 7_u64, message = "late", ok = true);
+        tracing::info!(code = 8_u64);
+    });
+
+    let rests: Vec<&str> = stdout
+        .lines()
+        .map(|line| line.split_once(": ").expect("a target").1)
+        .collect();
+    assert_eq!(rests, ["late code=7 ok=true", "code=8"], "{stdout}");
+}
+
 #[test]
 fn strings_are_escaped_and_odd_numbers_stay_valid_json() {
     let text = "quote \" backslash \\ newline \n tab \t bell \u{7} é";

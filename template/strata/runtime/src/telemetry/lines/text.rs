@@ -31,16 +31,32 @@ pub(super) fn float(out: &mut String, value: f64) -> fmt::Result {
 /// A string, as `{value:?}` writes it: in quotes, with quotes, backslashes and
 /// anything but printable ASCII escaped.
 pub(super) fn quoted(out: &mut String, value: &str) -> fmt::Result {
-    if value
-        .bytes()
-        .all(|byte| matches!(byte, b' '..=b'~') && byte != b'"' && byte != b'\\')
-    {
+    let plain = |byte| matches!(byte, b' '..=b'~') && byte != b'"' && byte != b'\\';
+    if first(value.as_bytes(), |byte| !plain(byte)).is_none() {
         out.write_char('"')?;
         out.write_str(value)?;
         out.write_char('"')
     } else {
         write!(out, "{value:?}")
     }
+}
+
+/// Where the first byte that is `special` is. Sixteen bytes are tested at a
+/// time without a branch, which compiles to vector compares: most values in a
+/// line (ids, names, addresses) have nothing to escape.
+pub(super) fn first(bytes: &[u8], special: impl Fn(u8) -> bool) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(16);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |any, &byte| any | special(byte)) {
+            break;
+        }
+        offset += 16;
+    }
+    bytes[offset..]
+        .iter()
+        .position(|&byte| special(byte))
+        .map(|at| offset + at)
 }
 
 /// The first second of the year 10000: humantime writes years up to 9999.
@@ -68,6 +84,25 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn first_finds_the_same_byte_as_a_plain_search() {
+        let special = |byte: u8| byte == b'"';
+        for length in 0..50 {
+            for at in 0..=length {
+                let mut bytes = vec![b'a'; length];
+                if at < length {
+                    bytes[at] = b'"';
+                    // A second one later must not be the one found.
+                    if at + 17 < length {
+                        bytes[at + 17] = b'"';
+                    }
+                }
+                let plain = bytes.iter().position(|&byte| special(byte));
+                assert_eq!(first(&bytes, special), plain, "length {length}, at {at}");
+            }
+        }
+    }
 
     fn written(write: impl FnOnce(&mut String)) -> String {
         let mut out = String::new();
