@@ -35,16 +35,34 @@ pub fn cargo(dir: &Path, args: &[&str]) -> String {
     cargo_with_env(dir, args, &[])
 }
 
+/// Held for the whole of each cargo or make run in a generated repository, so
+/// one test's run never overlaps another's in this process.
+///
+/// Cargo names a path crate's artifacts by its path relative to the workspace, so
+/// every render's `strata_config` (and `conf`, `biz`, ...) is the same file in the
+/// shared target. Cargo locks the target only while it compiles: a doctest of one
+/// render, which links those rlibs after the compile, failed with "extern location
+/// does not exist" while a second render rebuilt them.
+static SHARED_TARGET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn run_alone(command: &mut Command) -> std::process::Output {
+    // A test that panicked while holding the lock left nothing half-done in it.
+    let _alone = SHARED_TARGET
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    command.output().expect("the command runs")
+}
+
 /// [`cargo`] with `env` added to its environment.
 pub fn cargo_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let output = Command::new("cargo")
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", shared_target_dir())
-        .env("CARGO_TERM_COLOR", "never")
-        .output()
-        .expect("cargo runs");
+    let output = run_alone(
+        Command::new("cargo")
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(dir)
+            .env("CARGO_TARGET_DIR", shared_target_dir())
+            .env("CARGO_TERM_COLOR", "never"),
+    );
     // stderr first: cargo's own report (which test binary failed, and how: a
     // signal, an exit code) is short and must survive when a long log is cut.
     assert!(
@@ -68,13 +86,13 @@ pub struct Made {
 /// Runs `make <args>` in `dir` (a generated repository or this one) with the shared
 /// target directory, whatever its outcome.
 pub fn make(dir: &Path, args: &[&str]) -> Made {
-    let output = Command::new("make")
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", shared_target_dir())
-        .env("CARGO_TERM_COLOR", "never")
-        .output()
-        .expect("make runs");
+    let output = run_alone(
+        Command::new("make")
+            .args(args)
+            .current_dir(dir)
+            .env("CARGO_TARGET_DIR", shared_target_dir())
+            .env("CARGO_TERM_COLOR", "never"),
+    );
     Made {
         ok: output.status.success(),
         text: format!(
