@@ -48,10 +48,11 @@ impl Lines {
     }
 }
 
-/// A span's fields, in the order recorded: their values' text end to end in
-/// `text`, each field naming where its value ends.
+/// A span's or an event's fields, in the order recorded: their values' text end
+/// to end in `text`, each field naming its kind and where its value ends. An
+/// event's are recorded once for every format its line is written in.
 #[derive(Debug, Default)]
-struct SpanFields {
+struct Fields {
     text: String,
     fields: Vec<Recorded>,
 }
@@ -59,60 +60,40 @@ struct SpanFields {
 #[derive(Debug)]
 struct Recorded {
     name: &'static str,
-    /// A string (quoted in both formats) rather than a number or a boolean.
-    quoted: bool,
+    kind: Kind,
     end: usize,
 }
 
-impl SpanFields {
-    fn values(&self) -> impl Iterator<Item = (&'static str, bool, &str)> {
+/// How a value is written: JSON quotes `Str` and `Debug`; pretty lines quote
+/// both in span fields, and in event fields quote `Str` only (but the message),
+/// as tracing-subscriber's format does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A `&str`.
+    Str,
+    /// `Debug` or `Display` text (the message of `info!("...")` is one), and
+    /// NaN and the infinities, which are not JSON numbers.
+    Debug,
+    /// A number or a boolean.
+    Bare,
+}
+
+impl Fields {
+    fn values(&self) -> impl Iterator<Item = (&'static str, Kind, &str)> {
         let mut start = 0;
         self.fields.iter().map(move |field| {
             let value = &self.text[start..field.end];
             start = field.end;
-            (field.name, field.quoted, value)
+            (field.name, field.kind, value)
         })
     }
-}
 
-impl Visit for SpanFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.push(field, true, |text| text.write_str(value));
+    fn clear(&mut self) {
+        self.text.clear();
+        self.fields.clear();
     }
 
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.push(field, true, |text| write!(text, "{value:?}"));
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.push(field, true, |text| write!(text, "{value}"));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, false, |out| text::integer(out, value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, false, |out| text::integer(out, value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, false, |out| out.write_str(bool_text(value)));
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        // NaN and the infinities are not JSON numbers: kept as strings.
-        self.push(field, !value.is_finite(), |out| text::float(out, value));
-    }
-}
-
-impl SpanFields {
-    fn push(
-        &mut self,
-        field: &Field,
-        quoted: bool,
-        value: impl FnOnce(&mut String) -> fmt::Result,
-    ) {
+    fn push(&mut self, field: &Field, kind: Kind, value: impl FnOnce(&mut String) -> fmt::Result) {
         if from_log(field.name()) {
             return;
         }
@@ -120,12 +101,48 @@ impl SpanFields {
             self.text.reserve(120);
             self.fields.reserve(6);
         }
+        // A value that fails to format keeps what it wrote, as `fmt` would.
         let _ = value(&mut self.text);
         self.fields.push(Recorded {
             name: field.name(),
-            quoted,
+            kind,
             end: self.text.len(),
         });
+    }
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.push(field, Kind::Str, |out| out.write_str(value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.push(field, Kind::Debug, |out| write!(out, "{value:?}"));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.push(field, Kind::Debug, |out| write!(out, "{value}"));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.push(field, Kind::Bare, |out| text::integer(out, value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field, Kind::Bare, |out| text::integer(out, value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.push(field, Kind::Bare, |out| out.write_str(bool_text(value)));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        let kind = if value.is_finite() {
+            Kind::Bare
+        } else {
+            Kind::Debug
+        };
+        self.push(field, kind, |out| text::float(out, value));
     }
 }
 
@@ -147,7 +164,7 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = SpanFields::default();
+        let mut fields = Fields::default();
         attrs.record(&mut fields);
         span.extensions_mut().insert(fields);
     }
@@ -155,7 +172,7 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(fields) = extensions.get_mut::<SpanFields>() {
+        if let Some(fields) = extensions.get_mut::<Fields>() {
             values.record(fields);
         }
     }
@@ -171,7 +188,8 @@ where
             };
             self.write_line(&mut line, event, &ctx);
             // A rare long line does not keep its memory on every thread.
-            line.text.shrink_to(LINE_KEPT);
+            line.out.shrink_to(LINE_KEPT);
+            line.fields.text.shrink_to(LINE_KEPT);
             true
         });
         if written != Ok(true) {
@@ -187,26 +205,28 @@ impl Lines {
         S: Subscriber + for<'lookup> LookupSpan<'lookup>,
     {
         line.clear();
+        let Line { out, time, fields } = line;
         let normalized = event.normalized_metadata();
         let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        text::now(&mut line.time);
+        text::now(time);
+        event.record(fields);
         let spans = ctx.event_scope(event);
         match self.stdout_format {
             Format::Json => {
-                let _ = json(&mut line.text, &line.time, metadata, event, spans);
-                self.stdout.write(line.text.as_bytes());
+                let _ = json(out, time, metadata, fields, spans);
+                self.stdout.write(out.as_bytes());
                 if let Some(file) = &self.file {
-                    file.write(line.text.as_bytes());
+                    file.write(out.as_bytes());
                 }
             }
             Format::Pretty { ansi } => {
                 let spans_again = ctx.event_scope(event);
-                let _ = pretty(&mut line.text, &line.time, metadata, event, spans, ansi);
-                self.stdout.write(line.text.as_bytes());
+                let _ = pretty(out, time, metadata, fields, spans, ansi);
+                self.stdout.write(out.as_bytes());
                 if let Some(file) = &self.file {
-                    line.text.clear();
-                    let _ = json(&mut line.text, &line.time, metadata, event, spans_again);
-                    file.write(line.text.as_bytes());
+                    out.clear();
+                    let _ = json(out, time, metadata, fields, spans_again);
+                    file.write(out.as_bytes());
                 }
             }
         }
@@ -216,17 +236,19 @@ impl Lines {
 /// Bytes of line buffer a thread keeps between lines.
 const LINE_KEPT: usize = 4096;
 
-/// Per thread: the line being formatted and its timestamp.
+/// Per thread: the line being formatted, its timestamp and the event's fields.
 #[derive(Default)]
 struct Line {
-    text: String,
+    out: String,
     time: String,
+    fields: Fields,
 }
 
 impl Line {
     fn clear(&mut self) {
-        self.text.clear();
+        self.out.clear();
         self.time.clear();
+        self.fields.clear();
     }
 }
 
@@ -241,7 +263,7 @@ fn json<S>(
     out: &mut String,
     time: &str,
     metadata: &Metadata<'_>,
-    event: &Event<'_>,
+    event: &Fields,
     spans: Scope<'_, S>,
 ) -> fmt::Result
 where
@@ -253,22 +275,10 @@ where
     out.write_str(metadata.level().as_str())?;
     out.write_str(r#"","target":"#)?;
     json_string(out, metadata.target())?;
-    let mut fields = JsonEvent {
-        out: &mut *out,
-        result: Ok(()),
-    };
-    event.record(&mut fields);
-    fields.result?;
+    json_fields(out, event)?;
     for span in spans.into_iter().flat_map(|scope| scope.from_root()) {
-        if let Some(fields) = span.extensions().get::<SpanFields>() {
-            for (name, quoted, value) in fields.values().filter(|field| !json_skips(field.0)) {
-                json_key(out, name)?;
-                if quoted {
-                    json_string(out, value)?;
-                } else {
-                    out.write_str(value)?;
-                }
-            }
+        if let Some(fields) = span.extensions().get::<Fields>() {
+            json_fields(out, fields)?;
         }
     }
     out.write_str("}\n")
@@ -279,7 +289,7 @@ fn pretty<S>(
     out: &mut String,
     time: &str,
     metadata: &Metadata<'_>,
-    event: &Event<'_>,
+    event: &Fields,
     spans: Scope<'_, S>,
     ansi: bool,
 ) -> fmt::Result
@@ -293,20 +303,19 @@ where
     out.write_char(' ')?;
     for span in spans.into_iter().flat_map(|scope| scope.from_root()) {
         paint.bold(out, span.name())?;
-        if let Some(fields) = span.extensions().get::<SpanFields>()
+        if let Some(fields) = span.extensions().get::<Fields>()
             && !fields.fields.is_empty()
         {
             paint.bold(out, "{")?;
-            for (index, (name, quoted, value)) in fields.values().enumerate() {
+            for (index, (name, kind, value)) in fields.values().enumerate() {
                 if index > 0 {
                     out.write_char(' ')?;
                 }
                 paint.italic(out, name)?;
                 out.write_char('=')?;
-                if quoted {
-                    text::quoted(out, value)?;
-                } else {
-                    out.write_str(value)?;
+                match kind {
+                    Kind::Str | Kind::Debug => text::quoted(out, value)?,
+                    Kind::Bare => out.write_str(value)?,
                 }
             }
             paint.bold(out, "}")?;
@@ -316,14 +325,7 @@ where
     }
     paint.dimmed(out, metadata.target())?;
     paint.dimmed(out, ":")?;
-    let mut fields = PrettyEvent {
-        start: out.len(),
-        out: &mut *out,
-        paint,
-        result: Ok(()),
-    };
-    event.record(&mut fields);
-    fields.result?;
+    pretty_event(out, paint, event)?;
     out.write_char('\n')
 }
 
@@ -369,127 +371,36 @@ impl Paint {
     }
 }
 
-/// The event's fields as JSON pairs, each after a comma.
-struct JsonEvent<'a> {
-    out: &'a mut String,
-    result: fmt::Result,
-}
-
-impl JsonEvent<'_> {
-    fn pair(&mut self, field: &Field, value: impl FnOnce(&mut String) -> fmt::Result) {
-        if self.result.is_err() || json_skips(field.name()) {
-            return;
-        }
-        self.result = json_key(self.out, field.name()).and_then(|()| value(self.out));
-    }
-}
-
-impl Visit for JsonEvent<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.pair(field, |out| json_string(out, value));
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.pair(field, |out| {
-            out.write_char('"')?;
-            write!(JsonEscaped(out), "{value:?}")?;
-            out.write_char('"')
-        });
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.pair(field, |out| {
-            out.write_char('"')?;
-            write!(JsonEscaped(out), "{value}")?;
-            out.write_char('"')
-        });
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.pair(field, |out| text::integer(out, value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.pair(field, |out| text::integer(out, value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.pair(field, |out| out.write_str(bool_text(value)));
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        if value.is_finite() {
-            self.pair(field, |out| text::float(out, value));
-        } else {
-            self.pair(field, |out| write!(out, r#""{value}""#));
+/// An event's or a span's fields as JSON pairs, each after a comma.
+fn json_fields(out: &mut String, fields: &Fields) -> fmt::Result {
+    for (name, kind, value) in fields.values().filter(|field| !json_skips(field.0)) {
+        json_key(out, name)?;
+        match kind {
+            Kind::Str | Kind::Debug => json_string(out, value)?,
+            Kind::Bare => out.write_str(value)?,
         }
     }
+    Ok(())
 }
 
-/// The event's fields, `message` first: ` message name=value ...`, in one
-/// visit of the fields.
-struct PrettyEvent<'a> {
-    out: &'a mut String,
-    paint: Paint,
-    /// Where the fields begin, and so where the message goes.
-    start: usize,
-    result: fmt::Result,
-}
-
-impl PrettyEvent<'_> {
-    fn pair(&mut self, field: &Field, value: impl FnOnce(&mut String) -> fmt::Result) {
-        if self.result.is_err() || from_log(field.name()) {
-            return;
-        }
-        self.result = if field.name() != "message" {
-            self.out.write_char(' ').and_then(|()| {
-                self.paint.italic(self.out, field.name())?;
-                self.out.write_char('=')?;
-                value(self.out)
-            })
-        } else if self.out.len() == self.start {
-            // tracing's macros record the message first: written in place.
-            self.out.write_char(' ').and_then(|()| value(self.out))
-        } else {
-            // Recorded after other fields (a hand-built field set): moved ahead.
-            let mut message = String::from(" ");
-            value(&mut message).map(|()| self.out.insert_str(self.start, &message))
-        };
+/// The event's fields, the message first wherever it was recorded (a hand-built
+/// field set may record it late): ` message name=value ...`.
+fn pretty_event(out: &mut String, paint: Paint, event: &Fields) -> fmt::Result {
+    let is_message = |name: &str| name == "message";
+    if let Some((_, _, message)) = event.values().find(|field| is_message(field.0)) {
+        out.write_char(' ')?;
+        out.write_str(message)?;
     }
-}
-
-impl Visit for PrettyEvent<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.pair(field, |out| out.write_str(value));
-        } else {
-            self.pair(field, |out| text::quoted(out, value));
+    for (name, kind, value) in event.values().filter(|field| !is_message(field.0)) {
+        out.write_char(' ')?;
+        paint.italic(out, name)?;
+        out.write_char('=')?;
+        match kind {
+            Kind::Str => text::quoted(out, value)?,
+            Kind::Debug | Kind::Bare => out.write_str(value)?,
         }
     }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.pair(field, |out| write!(out, "{value:?}"));
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.pair(field, |out| write!(out, "{value}"));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.pair(field, |out| text::integer(out, value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.pair(field, |out| text::integer(out, value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.pair(field, |out| out.write_str(bool_text(value)));
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.pair(field, |out| text::float(out, value));
-    }
+    Ok(())
 }
 
 /// `,"name":`.
