@@ -175,13 +175,14 @@ impl Metrics {
         text
     }
 
-    pub(crate) fn request_started(&self, transport: &'static str) -> InFlight {
-        let gauge = self
-            .inner
-            .in_flight
-            .get_or_create_owned(&TransportLabels { transport });
-        gauge.inc();
-        InFlight(gauge)
+    /// The in-flight gauge of `transport`, looked up once by the layer that
+    /// counts its requests rather than per request; it reads 0 from then on.
+    pub(crate) fn in_flight(&self, transport: &'static str) -> InFlightGauge {
+        InFlightGauge(
+            self.inner
+                .in_flight
+                .get_or_create_owned(&TransportLabels { transport }),
+        )
     }
 
     pub(crate) fn request_finished(
@@ -267,6 +268,20 @@ fn classic_text(openmetrics: &str) -> String {
 }
 
 /// Decrements the in-flight gauge when the request ends, however it ends.
+/// One transport's `server_requests_in_flight`.
+#[derive(Debug, Clone)]
+pub(crate) struct InFlightGauge(Gauge);
+
+impl InFlightGauge {
+    /// Counts a request in until the returned guard drops.
+    pub(crate) fn start(&self) -> InFlight {
+        self.0.inc();
+        InFlight(self.0.clone())
+    }
+}
+
+/// A request counted in flight: counted out on drop, whether it finished or
+/// was cancelled.
 pub(crate) struct InFlight(Gauge);
 
 impl Drop for InFlight {
@@ -331,8 +346,15 @@ mod tests {
     #[test]
     fn in_flight_goes_back_down() {
         let metrics = Metrics::new("0", "0");
+        let gauge = metrics.in_flight("http");
+        assert!(
+            metrics
+                .encode()
+                .contains(r#"server_requests_in_flight{transport="http"} 0"#),
+            "shown from the start"
+        );
 
-        let request = metrics.request_started("http");
+        let request = gauge.start();
         assert!(
             metrics
                 .encode()

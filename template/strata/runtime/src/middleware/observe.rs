@@ -22,7 +22,7 @@ use super::context::{HeaderExtractor, RequestContext};
 use super::trace_context::{self, IdText, TraceContext};
 use crate::config::Middleware;
 use crate::error::{ErrorReason, code_name, http_status};
-use crate::metrics::Label;
+use crate::metrics::{InFlightGauge, Label};
 use crate::{Metrics, random};
 
 /// The header carrying the request id, accepted from the caller or generated.
@@ -83,6 +83,8 @@ struct Settings {
     transport: Transport,
     options: Middleware,
     metrics: Metrics,
+    /// The transport's in-flight gauge, when metrics are on.
+    in_flight: Option<InFlightGauge>,
 }
 
 impl ObserveLayer {
@@ -91,6 +93,7 @@ impl ObserveLayer {
             transport,
             options: options.clone(),
             metrics: metrics.clone(),
+            in_flight: options.metrics.then(|| metrics.in_flight(transport.name())),
         }))
     }
 }
@@ -189,9 +192,7 @@ where
         let unrouted_method = (transport == Transport::Http
             && request.extensions().get::<MatchedPath>().is_none())
         .then(|| request.method().clone());
-        let in_flight = options
-            .metrics
-            .then(|| settings.metrics.request_started(transport.name()));
+        let in_flight = settings.in_flight.as_ref().map(InFlightGauge::start);
 
         // Called here rather than moved into the future, so the inner service
         // is not cloned (a clone of an axum route clones every box inside it).
