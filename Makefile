@@ -119,10 +119,9 @@ test: tools ## Every test: render, refuse bad names, build/lint/test and run eac
 	  echo "$(CARGO_TARGET_DIR) holds $${size} GB (over TARGET_MAX_GB=$(TARGET_MAX_GB)): emptied, this run builds cold"; \
 	  rm -rf "$(CARGO_TARGET_DIR)"; \
 	fi
-	@# Each render is built once, and its path makes every one of its crates new to
-	@# the shared target directory (~4 GB a render with full debug info): no
-	@# incremental caches (17 GB after one run) and line tables only (backtraces
-	@# keep file and line), so a full disk cannot fail builds mid-suite. Either
+	@# Renders share the target directory: no incremental caches (17 GB after one
+	@# run) and line tables only (backtraces keep file and line; full debug info
+	@# took ~4 GB a render), so a full disk cannot fail builds mid-suite. Either
 	@# variable set in the environment still wins.
 	cd tests && CARGO_INCREMENTAL=$${CARGO_INCREMENTAL:-0} \
 	  CARGO_PROFILE_DEV_DEBUG=$${CARGO_PROFILE_DEV_DEBUG:-line-tables-only} \
