@@ -523,8 +523,43 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanNames {
     }
 }
 
-#[tokio::test]
-async fn a_route_matched_past_axum_names_the_logged_span_after_its_template() {
+/// Set in the child process [`a_route_matched_past_axum_names_the_logged_span_after_its_template`]
+/// runs itself in.
+const SPAN_NAMES_CHILD: &str = "STRATA_TEST_SPAN_NAMES_CHILD";
+
+/// Runs in a child process of its own, alone: tracing caches for each callsite
+/// whether any subscriber wants it, and a subscriber set by another test at the
+/// same moment can leave this test's out of that cache, so it saw no span at
+/// all (it failed that way once in CI).
+#[test]
+fn a_route_matched_past_axum_names_the_logged_span_after_its_template() {
+    if std::env::var_os(SPAN_NAMES_CHILD).is_some() {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(span_names_follow_route_templates());
+    }
+    let name = concat!(
+        module_path!(),
+        "::a_route_matched_past_axum_names_the_logged_span_after_its_template"
+    );
+    let name = name.split_once("::").map_or(name, |(_crate, path)| path);
+    let child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", name, "--nocapture"])
+        .env(SPAN_NAMES_CHILD, "1")
+        .output()
+        .expect("child runs");
+    assert!(
+        child.status.success(),
+        "{}\n{}\n{}",
+        child.status,
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+}
+
+async fn span_names_follow_route_templates() {
     use tracing_subscriber::layer::SubscriberExt;
 
     let names = SpanNames::default();
