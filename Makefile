@@ -7,8 +7,8 @@ CARGO_GENERATE_VERSION := 0.23.14
 # One target directory for every generated repository, so dependencies compile once.
 # Outside the clone, so it survives between runs.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/strata/target
-# It grows by what every render names afresh (its service crate and test binaries,
-# ~30 GB a full run) and cargo never removes old units; `make test` empties it
+# It grows by what every render names afresh (its service crate and test binaries:
+# ~11 GB after a run from cold, ~23 GB after a few) and cargo never removes old units; `make test` empties it
 # first once it is over this size, so the disk cannot fill mid-suite (the run is
 # then cold: ~5 minutes more).
 TARGET_MAX_GB ?= 40
