@@ -8,6 +8,8 @@
 //! new strata release, taken with `make upgrade`.
 
 pub mod admin;
+#[cfg(test)]
+mod alone;
 mod app;
 pub mod auth;
 mod breaker;

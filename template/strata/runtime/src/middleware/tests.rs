@@ -533,29 +533,17 @@ const SPAN_NAMES_CHILD: &str = "STRATA_TEST_SPAN_NAMES_CHILD";
 /// all (it failed that way once in CI).
 #[test]
 fn a_route_matched_past_axum_names_the_logged_span_after_its_template() {
-    if std::env::var_os(SPAN_NAMES_CHILD).is_some() {
+    if crate::alone::is_child(SPAN_NAMES_CHILD) {
         return tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime")
             .block_on(span_names_follow_route_templates());
     }
-    let name = concat!(
+    crate::alone::run(
         module_path!(),
-        "::a_route_matched_past_axum_names_the_logged_span_after_its_template"
-    );
-    let name = name.split_once("::").map_or(name, |(_crate, path)| path);
-    let child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", name, "--nocapture"])
-        .env(SPAN_NAMES_CHILD, "1")
-        .output()
-        .expect("child runs");
-    assert!(
-        child.status.success(),
-        "{}\n{}\n{}",
-        child.status,
-        String::from_utf8_lossy(&child.stdout),
-        String::from_utf8_lossy(&child.stderr)
+        "a_route_matched_past_axum_names_the_logged_span_after_its_template",
+        SPAN_NAMES_CHILD,
     );
 }
 

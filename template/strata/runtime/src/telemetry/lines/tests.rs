@@ -223,27 +223,15 @@ thread_local! {
 /// is set once per process, hence the child.
 #[test]
 fn lines_logged_while_the_buffer_is_busy_or_gone_are_written() {
-    if std::env::var_os(EXITING_CHILD).is_some() {
+    if crate::alone::is_child(EXITING_CHILD) {
         return log_while_a_thread_exits();
     }
-    let name = concat!(
+    let child = crate::alone::run(
         module_path!(),
-        "::lines_logged_while_the_buffer_is_busy_or_gone_are_written"
+        "lines_logged_while_the_buffer_is_busy_or_gone_are_written",
+        EXITING_CHILD,
     );
-    let name = name.split_once("::").map_or(name, |(_crate, path)| path);
-    let child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", name, "--nocapture"])
-        .env(EXITING_CHILD, "1")
-        .output()
-        .expect("child runs");
-
     let stdout = String::from_utf8_lossy(&child.stdout);
-    let stderr = String::from_utf8_lossy(&child.stderr);
-    assert!(
-        child.status.success(),
-        "{}\n{stdout}\n{stderr}",
-        child.status
-    );
     // The child's own lines, among the test harness's (which may start a line).
     let messages: Vec<Value> = stdout
         .lines()
