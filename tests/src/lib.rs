@@ -17,7 +17,7 @@ pub mod validators;
 pub use built::{Scratch, built, start_built};
 pub use database::TestDatabase;
 pub use process::{
-    Made, Service, cargo, cargo_with_env, database_available, free_port, make, make_ok,
-    promtool_available, promtool_check,
+    Exclusive, Made, Service, cargo, cargo_with_env, database_available, exclusive, free_port,
+    make, make_ok, promtool_available, promtool_check,
 };
 pub use render::{Rendered, Variant, generate, generate_err, generate_err_with, template_root};

@@ -1,7 +1,9 @@
+use std::cell::Cell;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::Variant;
 
@@ -43,14 +45,75 @@ pub fn cargo(dir: &Path, args: &[&str]) -> String {
 /// shared target. Cargo locks the target only while it compiles: a doctest of one
 /// render, which links those rlibs after the compile, failed with "extern location
 /// does not exist" while a second render rebuilt them.
-static SHARED_TARGET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SHARED_TARGET: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    /// Whether this thread holds [`SHARED_TARGET`] through an [`Exclusive`].
+    static EXCLUSIVE: Cell<bool> = const { Cell::new(false) };
+}
 
 fn run_alone(command: &mut Command) -> std::process::Output {
+    if EXCLUSIVE.get() {
+        return command.output().expect("the command runs");
+    }
     // A test that panicked while holding the lock left nothing half-done in it.
     let _alone = SHARED_TARGET
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     command.output().expect("the command runs")
+}
+
+/// The shared target to one render alone, from now until it is dropped: every
+/// cargo and make run of the other tests in this process waits.
+///
+/// For a test that builds a render in several steps: between its steps another
+/// render could rebuild crates the two share a name with, and cargo judges a
+/// path crate fresh by its files' times alone. A render made before another
+/// one's build has older files than those artifacts, so its `cargo test` ran
+/// the other render's `conf` tests (and read that render's config through the
+/// `CARGO_MANIFEST_DIR` compiled into them: it failed once its directory was
+/// gone). So the render's files are dated now, newer than anything in the
+/// target, and its crates are built from its own sources.
+#[must_use = "the render has the target to itself only while this lives"]
+pub struct Exclusive {
+    _alone: MutexGuard<'static, ()>,
+}
+
+/// See [`Exclusive`].
+pub fn exclusive(root: &Path) -> Exclusive {
+    let alone = SHARED_TARGET
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    EXCLUSIVE.set(true);
+    date_now(root);
+    Exclusive { _alone: alone }
+}
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        // Before the lock goes, with the fields.
+        EXCLUSIVE.set(false);
+    }
+}
+
+/// Sets the modification time of every file under `dir` (but `target` and
+/// `.git`) to now.
+fn date_now(dir: &Path) {
+    let now = SystemTime::now();
+    for entry in std::fs::read_dir(dir).expect("read the render") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            if !path.ends_with("target") && !path.ends_with(".git") {
+                date_now(&path);
+            }
+        } else {
+            std::fs::File::options()
+                .append(true)
+                .open(&path)
+                .and_then(|file| file.set_modified(now))
+                .unwrap_or_else(|err| panic!("date {} now: {err}", path.display()));
+        }
+    }
 }
 
 /// [`cargo`] with `env` added to its environment.

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use strata_tests::{Variant, cargo, generate};
+use strata_tests::{Variant, cargo, exclusive, generate};
 
 /// From 2 characters to 40, with `-` and `_` (one-letter names are accepted too).
 const NAMES: [&str; 7] = [
@@ -66,6 +66,7 @@ fn every_name_is_fmt_clean() {
 /// crate name appears too), in the shared target directory.
 fn clippy_clean(name: &'static str) {
     let repo = generate(Variant { name, defines: &[] });
+    let _target = exclusive(&repo.root);
     cargo(
         &repo.root,
         &["clippy", "--all-targets", "--", "-D", "warnings"],

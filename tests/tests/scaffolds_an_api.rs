@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use strata_tests::{Service, Variant, cargo, generate, make, make_ok};
+use strata_tests::{Service, Variant, cargo, exclusive, generate, make, make_ok};
 use tonic::codegen::http::uri::PathAndQuery;
 
 /// Its own name: the scaffolded binary must not overwrite the sample's in the
@@ -123,6 +123,7 @@ fn scaffold_writes_a_resource_that_lints_tests_and_serves() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let repo = generate(SCAFFOLDED);
+    let _target = exclusive(&repo.root);
     let root = &repo.root;
     git(root, &["init", "-q"]);
     commit_all(root, "generated");
@@ -281,6 +282,7 @@ fn scaffolds_into_an_added_service() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let repo = generate(GROWN);
+    let _target = exclusive(&repo.root);
     let root = &repo.root;
     git(root, &["init", "-q"]);
     commit_all(root, "generated");

@@ -2,10 +2,13 @@
 //! passes its own tests (unit, data, end-to-end), all with `--locked`: the shipped
 //! Cargo.lock is complete, and building leaves it byte for byte as it was.
 
-use strata_tests::{TestDatabase, Variant, cargo, cargo_with_env, database_available, generate};
+use strata_tests::{
+    TestDatabase, Variant, cargo, cargo_with_env, database_available, exclusive, generate,
+};
 
 fn builds_lints_and_tests(variant: Variant) {
     let repo = generate(variant);
+    let _target = exclusive(&repo.root);
     let lock = repo.root.join("Cargo.lock");
     let shipped = std::fs::read(&lock).expect("the generated repository has a Cargo.lock");
     // Cargo replays cached warnings, so a warm target directory still shows them.
@@ -57,6 +60,7 @@ fn sqlite_variant_builds_lints_and_tests() {
 #[ignore = "slow tier: builds a generated repository (make test)"]
 fn the_framework_passes_its_own_tests() {
     let repo = generate(Variant::SQLITE);
+    let _target = exclusive(&repo.root);
     let framework = [
         "-p",
         "strata",
