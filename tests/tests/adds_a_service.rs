@@ -12,7 +12,7 @@ use strata_tests::shipping::yaml_file;
 use strata_tests::validators::{
     check_jsonschema, check_schema, kubectl, kubernetes_validate, kustomize, validate_manifests,
 };
-use strata_tests::{Rendered, Service, Variant, cargo, generate, grpc, make, make_ok};
+use strata_tests::{Rendered, Service, Variant, cargo, exclusive, generate, grpc, make, make_ok};
 
 const FIRST: Variant = Variant {
     name: "hello-services",
@@ -59,6 +59,7 @@ fn committed() -> Rendered {
 #[ignore = "slow tier: builds a generated repository (make test)"]
 fn refused_names_write_nothing() {
     let repo = committed();
+    let _target = exclusive(&repo.root);
     let root = &repo.root;
     for (name, problem) in [
         ("fn", "`fn` is a Rust keyword"),
@@ -192,6 +193,7 @@ async fn answers_both_transports(service: &Service, who: &str) {
 #[ignore = "slow tier: builds a generated repository (make test)"]
 async fn a_second_service_lints_tests_and_runs_beside_the_first() {
     let repo = committed();
+    let _target = exclusive(&repo.root);
     let root = &repo.root;
 
     let added = make_ok(root, &["service-add", "NAME=billing"]);
