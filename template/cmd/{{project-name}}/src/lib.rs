@@ -14,7 +14,14 @@ pub async fn wire(conf: &conf::Bootstrap) -> anyhow::Result<strata::App> {
         .map_err(anyhow::Error::msg)?;
     let services = services(data.clone(), &upstreams)?;
     let health = health(&data);
-    bind(conf, &services, health, &metrics).await
+    let app = bind(conf, &services, health, &metrics).await?;
+    // Once the listeners have stopped: connections end cleanly, and SQLite's
+    // worker threads let go of the request spans they still hold, so the last
+    // requests' spans end before telemetry flushes them.
+    Ok(app.after_stop(move || async move {
+        data.close().await;
+        Ok(())
+    }))
 }
 
 /// Every api service over `data` and the `upstreams` it calls: data -> biz ->

@@ -127,6 +127,12 @@ impl Data {
         self.pool.num_idle()
     }
 
+    /// Closes every connection once the ones in use come back; after this, the
+    /// pool refuses to hand out more.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Applies the migrations the binary was built with that the database lacks.
     pub async fn migrate(&self) -> Result<(), Error> {
         driver::migrate(&self.pool).await.map_err(Error::Migrate)?;
