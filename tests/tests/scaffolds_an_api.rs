@@ -108,20 +108,9 @@ async fn get_book_over_grpc(addr: std::net::SocketAddr, id: &str) -> Book {
         .into_inner()
 }
 
-/// One test of this file at a time. Both build a repository whose crates have the
-/// same names and layout (`api`, `biz`, ...) into the one shared target dir, and
-/// cargo names their outputs alike: built side by side, one repository's `api`
-/// overwrote the other's and cargo's mtime check took it as fresh ("cannot find
-/// `books` in `api`"). Rendering after taking the lock makes each repository's
-/// sources newer than the other's outputs, so cargo rebuilds them.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 #[ignore = "slow tier: builds a generated repository (make test)"]
 fn scaffold_writes_a_resource_that_lints_tests_and_serves() {
-    let _alone = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let repo = generate(SCAFFOLDED);
     let _target = exclusive(&repo.root);
     let root = &repo.root;
@@ -278,9 +267,6 @@ fn scaffold_writes_a_resource_that_lints_tests_and_serves() {
 #[test]
 #[ignore = "slow tier: builds a generated repository (make test)"]
 fn scaffolds_into_an_added_service() {
-    let _alone = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let repo = generate(GROWN);
     let _target = exclusive(&repo.root);
     let root = &repo.root;
