@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::Injector;
+use tokio::task::futures::TaskLocalFuture;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::REQUEST_ID;
@@ -20,8 +21,14 @@ tokio::task_local! {
 
 /// Runs `future` (a request's handling) with `deadline` as the time by which its
 /// caller wants an answer: what outbound calls made meanwhile may use at most.
-pub(crate) async fn with_deadline<F: Future>(deadline: Instant, future: F) -> F::Output {
-    DEADLINE.scope(deadline, future).await
+///
+/// Tokio's future itself, not an `async fn` around it: an `async fn` would keep
+/// `future` twice, as its argument and as the future it awaits.
+pub(crate) fn with_deadline<F: Future>(
+    deadline: Instant,
+    future: F,
+) -> TaskLocalFuture<Instant, F> {
+    DEADLINE.scope(deadline, future)
 }
 
 /// When the request being handled on this task must be answered (its
@@ -81,9 +88,10 @@ impl RequestContext {
         self
     }
 
-    /// Runs `future` with this as the current request context.
-    pub async fn scope<F: Future>(self, future: F) -> F::Output {
-        CURRENT.scope(self, future).await
+    /// Runs `future` with this as the current request context (awaited like an
+    /// `async fn`; see [`with_deadline`] for why it is not one).
+    pub fn scope<F: Future>(self, future: F) -> TaskLocalFuture<Self, F> {
+        CURRENT.scope(self, future)
     }
 
     /// The context of the request being handled on this task, if any.

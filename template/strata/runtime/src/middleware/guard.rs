@@ -3,16 +3,19 @@
 //! body, 504 otherwise), and gives every refusal, including those
 //! axum makes itself (404, 405, 413, a rejected body), the standard error body.
 
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
 use axum::response::IntoResponse;
 use http::{HeaderName, Request, Response, StatusCode, header};
-use tokio::sync::Semaphore;
+use pin_project_lite::pin_project;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::futures::TaskLocalFuture;
+use tokio::time::Timeout;
 use tonic::Status;
 use tower::{Layer, Service};
 
@@ -72,13 +75,11 @@ pub(super) struct Guard<S> {
 
 impl<S> Service<Request<Body>> for Guard<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
+    S: Service<Request<Body>, Response = Response<Body>>,
 {
     type Response = Response<Body>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = Guarded<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -91,14 +92,16 @@ where
             concurrency,
             rate,
         } = self.layer.clone();
-        let refuse = |why: &str| -> Self::Future {
+        let refuse = |why: &str| {
             let refused = render(
                 transport,
                 Error::new(429, RATELIMIT, why)
                     .with_domain("strata")
                     .to_status(),
             );
-            Box::pin(std::future::ready(Ok(refused)))
+            Guarded::Refused {
+                answer: std::future::ready(Ok(refused)),
+            }
         };
         let permit = match concurrency.map(Semaphore::try_acquire_owned) {
             Some(Err(_)) => return refuse("too many requests in progress"),
@@ -126,28 +129,124 @@ where
         // Called here rather than moved into the future, so the inner service
         // is not cloned (a clone of an axum route clones every box inside it).
         let handled = context::with_deadline(deadline.into_std(), self.inner.call(request));
-        Box::pin(async move {
-            let response = match tokio::time::timeout_at(deadline, handled).await {
-                Ok(response) => response?,
-                // Dropping `handled` cancels the handler.
-                Err(_) if watch.stalled_upload() => stalled_upload(timeout, http1),
-                Err(_) => render(
-                    transport,
-                    Status::deadline_exceeded(format!("no response within {timeout:?}")),
-                ),
-            };
-            drop(permit);
-            Ok(match watch {
-                Watch::Upload(_) => standard_error_body(response).await,
-                Watch::Body(body) => {
-                    let (response, status) = caller_codes::apply(response, &body);
-                    if let Some(slot) = slot {
-                        slot.set_grpc_outcome(GrpcOutcome::of(status.as_ref()));
+        Guarded::Handling {
+            handled: tokio::time::timeout_at(deadline, handled),
+            finish: Finish {
+                transport,
+                timeout,
+                http1,
+                watch,
+                slot,
+                permit,
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Guard`]. Written out, not an `async` block: a block keeps
+    /// the future it awaits twice (as captured and as awaited), and was boxed;
+    /// here the handler's future is held once, inline (docs/bench.md, "Eighth
+    /// round").
+    #[project = GuardedProj]
+    pub(super) enum Guarded<F>
+    where
+        F: Future,
+    {
+        /// The handler under the deadline; what to do with its response after.
+        Handling {
+            #[pin]
+            handled: Timeout<TaskLocalFuture<Instant, F>>,
+            finish: Finish,
+        },
+        /// An HTTP error response whose body becomes the standard error body.
+        Rewriting {
+            rewrite: Pin<Box<dyn Future<Output = Response<Body>> + Send>>,
+        },
+        /// Refused by a limit before the handler was called.
+        Refused {
+            answer: Ready<F::Output>,
+        },
+        /// Answered: the handler's future is dropped (cancelled, after a timeout).
+        Done,
+    }
+}
+
+/// What the guard does with a response once the handler is done or timed out.
+pub(super) struct Finish {
+    transport: Transport,
+    timeout: Duration,
+    http1: bool,
+    watch: Watch,
+    slot: Option<OperationSlot>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<F, E> Future for Guarded<F>
+where
+    F: Future<Output = Result<Response<Body>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let response = match self.as_mut().project() {
+            GuardedProj::Handling { handled, finish } => {
+                let response = match ready!(handled.poll(cx)) {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(err)) => return Poll::Ready(Err(err)),
+                    Err(_) if finish.watch.stalled_upload() => {
+                        stalled_upload(finish.timeout, finish.http1)
                     }
-                    response
+                    Err(_) => render(
+                        finish.transport,
+                        Status::deadline_exceeded(format!(
+                            "no response within {:?}",
+                            finish.timeout
+                        )),
+                    ),
+                };
+                finish.permit = None;
+                finish.answer(response)
+            }
+            GuardedProj::Rewriting { rewrite } => return rewrite.as_mut().poll(cx).map(Ok),
+            GuardedProj::Refused { answer } => return Pin::new(answer).poll(cx),
+            GuardedProj::Done => panic!("a guarded request's future polled after it completed"),
+        };
+        // Drops the handler's future: after a timeout, that cancels it.
+        match response {
+            Answer::Ready(response) => {
+                self.set(Guarded::Done);
+                Poll::Ready(Ok(response))
+            }
+            Answer::Rewrite(response) => {
+                self.set(Guarded::Rewriting {
+                    rewrite: Box::pin(standard_error_body(response)),
+                });
+                self.poll(cx)
+            }
+        }
+    }
+}
+
+/// A response as the guard hands it on, or one whose body it must rewrite first.
+enum Answer {
+    Ready(Response<Body>),
+    Rewrite(Response<Body>),
+}
+
+impl Finish {
+    fn answer(&self, response: Response<Body>) -> Answer {
+        match &self.watch {
+            Watch::Upload(_) if needs_standard_body(&response) => Answer::Rewrite(response),
+            Watch::Upload(_) => Answer::Ready(response),
+            Watch::Body(body) => {
+                let (response, status) = caller_codes::apply(response, body);
+                if let Some(slot) = &self.slot {
+                    slot.set_grpc_outcome(GrpcOutcome::of(status.as_ref()));
                 }
-            })
-        })
+                Answer::Ready(response)
+            }
+        }
     }
 }
 
@@ -218,19 +317,23 @@ fn stalled_upload(timeout: Duration, http1: bool) -> Response<Body> {
     response
 }
 
-/// An HTTP error response with a non-JSON body (axum's own 404, 405, 413 or
-/// extractor rejections) rewritten with the standard JSON error body; its text
-/// becomes the message.
-async fn standard_error_body(response: Response<Body>) -> Response<Body> {
-    let code = response.status();
+/// Whether `response` is an HTTP error with a non-JSON body (axum's own 404,
+/// 405, 413 or extractor rejections). JSON error bodies (HttpError, /readyz)
+/// are already what clients expect.
+fn needs_standard_body(response: &Response<Body>) -> bool {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
-    // JSON error bodies (HttpError, /readyz) are already what clients expect.
-    if code.as_u16() < 400 || is_json || response.extensions().get::<ErrorReason>().is_some() {
-        return response;
-    }
+    response.status().as_u16() >= 400
+        && !is_json
+        && response.extensions().get::<ErrorReason>().is_none()
+}
+
+/// `response` (see [`needs_standard_body`]) rewritten with the standard JSON
+/// error body; its text becomes the message.
+async fn standard_error_body(response: Response<Body>) -> Response<Body> {
+    let code = response.status();
     let (mut parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
     let message = match std::str::from_utf8(&text) {

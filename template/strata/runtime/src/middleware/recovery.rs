@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tonic::Status;
 use tower::{Layer, Service};
 
@@ -57,8 +58,6 @@ pub(super) struct Recovery<S> {
 impl<S, B> Service<Request<B>> for Recovery<S>
 where
     S: Service<Request<B>, Response = Response<Body>>,
-    // The guard's future, boxed: polled in place without pin projection.
-    S::Future: Unpin,
 {
     type Response = Response<Body>;
     type Error = S::Error;
@@ -80,42 +79,51 @@ where
                 future,
                 on_panic: Some(on_panic.clone()),
             },
-            Err(panic) => Recovered::Panicked(ready(Ok(on_panic.answer(panic)))),
+            Err(panic) => Recovered::Panicked {
+                answer: ready(Ok(on_panic.answer(panic))),
+            },
         }
     }
 }
 
-/// The future of [`Recovery`].
-pub(super) enum Recovered<F: Future> {
-    /// The inner service's future; its panics are caught when `on_panic` is set.
-    Running {
-        future: F,
-        on_panic: Option<PanicResponse>,
-    },
-    /// The inner service's `call` panicked: the answer is ready.
-    Panicked(Ready<F::Output>),
+pin_project! {
+    /// The future of [`Recovery`].
+    #[project = RecoveredProj]
+    pub(super) enum Recovered<F>
+    where
+        F: Future,
+    {
+        /// The inner service's future; its panics are caught when `on_panic` is set.
+        Running {
+            #[pin]
+            future: F,
+            on_panic: Option<PanicResponse>,
+        },
+        /// The inner service's `call` panicked: the answer is ready.
+        Panicked { answer: Ready<F::Output> },
+    }
 }
 
 impl<F, E> Future for Recovered<F>
 where
-    F: Future<Output = Result<Response<Body>, E>> + Unpin,
+    F: Future<Output = Result<Response<Body>, E>>,
 {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.get_mut() {
-            Self::Running {
+        match self.project() {
+            RecoveredProj::Running {
                 future,
                 on_panic: None,
-            } => Pin::new(future).poll(cx),
-            Self::Running {
+            } => future.poll(cx),
+            RecoveredProj::Running {
                 future,
                 on_panic: Some(on_panic),
-            } => match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *future).poll(cx))) {
+            } => match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
                 Ok(polled) => polled,
                 Err(panic) => Poll::Ready(Ok(on_panic.answer(panic))),
             },
-            Self::Panicked(answer) => Pin::new(answer).poll(cx),
+            RecoveredProj::Panicked { answer } => Pin::new(answer).poll(cx),
         }
     }
 }
