@@ -128,8 +128,10 @@ impl Data {
     }
 
     /// Closes every connection once the ones in use come back; after this, the
-    /// pool refuses to hand out more.
+    /// pool refuses to hand out more. The breaker stops first: a closed pool is
+    /// not an outage, to log or to fail readiness with.
     pub async fn close(&self) {
+        self.breaker.stop();
         self.pool.close().await;
     }
 

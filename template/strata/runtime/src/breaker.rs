@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -46,6 +46,8 @@ struct Inner {
     down: Mutex<Option<String>>,
     /// Bumped by every trip: a probe that began before a trip cannot close it.
     trips: AtomicU64,
+    /// Set by [`Breaker::stop`]: the dependency is closed on purpose.
+    stopped: AtomicBool,
     wake: Notify,
 }
 
@@ -68,6 +70,7 @@ impl Breaker {
             name,
             down: Mutex::new(None),
             trips: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
             wake: Notify::new(),
         });
         let probe: ProbeFn = Box::new(move || {
@@ -97,6 +100,9 @@ impl Breaker {
     /// A caller found the dependency unreachable: fail fast from now on and probe
     /// at once, so a one-off failure closes the breaker again within a probe.
     pub fn trip(&self, error: impl std::fmt::Display) {
+        if self.stopped() {
+            return;
+        }
         self.inner.trips.fetch_add(1, Ordering::AcqRel);
         let mut down = self.lock();
         if down.is_none() {
@@ -110,6 +116,9 @@ impl Breaker {
     /// A probe's outcome; one that passed closes the breaker only if nobody
     /// tripped it since the probe began (`trips` then).
     fn record(&self, trips: u64, outcome: Result<(), String>) {
+        if self.stopped() {
+            return;
+        }
         let tripped_since = self.inner.trips.load(Ordering::Acquire) != trips;
         let mut down = self.lock();
         match outcome {
@@ -128,6 +137,18 @@ impl Breaker {
         }
     }
 
+    /// Ends the probing for good, before the dependency is closed on purpose
+    /// (at shutdown): what a probe or a caller sees from then on (a closed
+    /// pool) is not an outage, so it neither opens the breaker nor logs.
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::Release);
+        self.inner.wake.notify_one();
+    }
+
+    fn stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::Acquire)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
         // The state is a plain value: a panic elsewhere cannot leave it half-written.
         self.inner
@@ -141,6 +162,9 @@ impl Breaker {
 async fn probe_loop(inner: Weak<Inner>, probe: ProbeFn, interval: Duration, timeout: Duration) {
     while let Some(inner) = inner.upgrade() {
         let breaker = Breaker { inner };
+        if breaker.stopped() {
+            return;
+        }
         let trips = breaker.inner.trips.load(Ordering::Acquire);
         let outcome = match tokio::time::timeout(timeout, probe()).await {
             Ok(outcome) => outcome,
@@ -246,6 +270,35 @@ mod tests {
 
         let down = breaker.check().expect_err("open");
         assert!(down.error.starts_with("no answer within"), "{down}");
+    }
+
+    #[tokio::test]
+    async fn a_stopped_breaker_neither_probes_nor_opens() {
+        let probes = Arc::new(AtomicU64::new(0));
+        let up = Arc::new(AtomicBool::new(true));
+        let (counted, seen) = (probes.clone(), up.clone());
+        let breaker = Breaker::spawn("database", INTERVAL, INTERVAL, move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let up = seen.load(Ordering::SeqCst);
+            async move {
+                if up {
+                    Ok(())
+                } else {
+                    Err("attempted to acquire a connection on a closed pool")
+                }
+            }
+        });
+        tokio::time::sleep(INTERVAL * 2).await;
+
+        // What shutdown does: stop, then close the pool the probe uses.
+        breaker.stop();
+        up.store(false, Ordering::SeqCst);
+        breaker.trip("attempted to acquire a connection on a closed pool");
+        let probed = probes.load(Ordering::SeqCst);
+        tokio::time::sleep(INTERVAL * 5).await;
+
+        assert_eq!(breaker.check(), Ok(()), "closed on purpose, not down");
+        assert_eq!(probes.load(Ordering::SeqCst), probed, "no probe after stop");
     }
 
     #[tokio::test]
