@@ -199,8 +199,14 @@ mod tests {
 
     /// A breaker whose probe passes while `up` is set.
     fn probed(up: &Arc<AtomicBool>) -> Breaker {
-        let up = up.clone();
+        probed_counting(up, &Arc::new(AtomicU64::new(0)))
+    }
+
+    /// [`probed`], counting its probes in `probes`.
+    fn probed_counting(up: &Arc<AtomicBool>, probes: &Arc<AtomicU64>) -> Breaker {
+        let (up, probes) = (up.clone(), probes.clone());
         Breaker::spawn("database", INTERVAL, Duration::from_secs(1), move || {
+            probes.fetch_add(1, Ordering::SeqCst);
             let up = up.load(Ordering::SeqCst);
             async move {
                 if up {
@@ -276,29 +282,22 @@ mod tests {
     async fn a_stopped_breaker_neither_probes_nor_opens() {
         let probes = Arc::new(AtomicU64::new(0));
         let up = Arc::new(AtomicBool::new(true));
-        let (counted, seen) = (probes.clone(), up.clone());
-        let breaker = Breaker::spawn("database", INTERVAL, INTERVAL, move || {
-            counted.fetch_add(1, Ordering::SeqCst);
-            let up = seen.load(Ordering::SeqCst);
-            async move {
-                if up {
-                    Ok(())
-                } else {
-                    Err("attempted to acquire a connection on a closed pool")
-                }
-            }
-        });
+        let breaker = probed_counting(&up, &probes);
         tokio::time::sleep(INTERVAL * 2).await;
 
         // What shutdown does: stop, then close the pool the probe uses.
         breaker.stop();
         up.store(false, Ordering::SeqCst);
         breaker.trip("attempted to acquire a connection on a closed pool");
-        let probed = probes.load(Ordering::SeqCst);
+        let probes_at_stop = probes.load(Ordering::SeqCst);
         tokio::time::sleep(INTERVAL * 5).await;
 
         assert_eq!(breaker.check(), Ok(()), "closed on purpose, not down");
-        assert_eq!(probes.load(Ordering::SeqCst), probed, "no probe after stop");
+        assert_eq!(
+            probes.load(Ordering::SeqCst),
+            probes_at_stop,
+            "no probe after stop"
+        );
     }
 
     #[tokio::test]

@@ -264,74 +264,65 @@ pub(super) struct Finish {
 
 impl Finish {
     fn finish<B>(self, mut response: Response<B>) -> Response<B> {
-        let Self {
-            started,
-            settings,
-            in_flight,
-            slot,
-            grpc_operation,
-            grpc_span_name,
-            unrouted_method,
-            exported,
-            peer,
-            echoed_id,
-            span,
-        } = self;
-        drop(in_flight);
-        let elapsed = started.elapsed();
-        let (transport, options) = (settings.transport, &settings.options);
+        drop(self.in_flight);
+        let elapsed = self.started.elapsed();
+        let (transport, options) = (self.settings.transport, &self.settings.options);
         // A gRPC response's status, as the guard noted it (parsed here only
         // when the guard did not finish: a refusal, a panic).
-        let grpc = grpc_operation.as_ref().map(|_| {
-            slot.grpc_outcome().unwrap_or_else(|| {
+        let grpc = self.grpc_operation.as_ref().map(|_| {
+            self.slot.grpc_outcome().unwrap_or_else(|| {
                 GrpcOutcome::of(Status::from_header_map(response.headers()).as_ref())
             })
         });
-        let operation: Label = match grpc_operation {
+        let operation: Label = match self.grpc_operation {
             Some(_) if grpc.as_ref().is_some_and(|grpc| grpc.unserved) => UNMATCHED.into(),
             Some(path) => path.into(),
-            None => slot.operation().unwrap_or(UNMATCHED).into(),
+            None => self.slot.operation().unwrap_or(UNMATCHED).into(),
         };
-        if let Some(method) = unrouted_method {
+        if let Some(method) = self.unrouted_method {
             // The field for the log lines; the OpenTelemetry span, started
             // by `continue_trace`, takes a new name only through its own API.
-            let name = format!("{method} {}", slot.route().unwrap_or(UNMATCHED));
-            span.record("otel.name", name.as_str());
-            if exported {
-                span.context().span().update_name(name);
+            let name = format!("{method} {}", self.slot.route().unwrap_or(UNMATCHED));
+            self.span.record("otel.name", name.as_str());
+            if self.exported {
+                self.span.context().span().update_name(name);
             }
         }
-        if operation == UNMATCHED && grpc_span_name.is_some_and(|name| name != UNMATCHED) {
+        if operation == UNMATCHED && self.grpc_span_name.is_some_and(|name| name != UNMATCHED) {
             // A known service, an unknown method: the span must not keep it.
-            span.context().span().update_name(UNMATCHED);
+            self.span.context().span().update_name(UNMATCHED);
         }
         let (code, reason) = match grpc {
             Some(grpc) => (grpc.code, grpc.reason),
             None => http_outcome(&response),
         };
-        if exported {
+        if self.exported {
             // An OpenTelemetry attribute only: recording a tracing field would
             // make every log layer re-format the span's fields.
-            span.set_attribute("operation", operation.to_string());
+            self.span.set_attribute("operation", operation.to_string());
         }
         if options.metrics {
-            settings
-                .metrics
-                .request_finished(transport.name(), &operation, code, &reason, elapsed);
+            self.settings.metrics.request_finished(
+                transport.name(),
+                &operation,
+                code,
+                &reason,
+                elapsed,
+            );
         }
         if options.access_log {
-            span.in_scope(|| {
+            self.span.in_scope(|| {
                 tracing::info!(
                     operation = &*operation,
                     code,
                     reason = &*reason,
                     latency_ms = crate::telemetry::latency_ms(elapsed),
-                    peer = peer.as_deref().map(tracing::field::display),
+                    peer = self.peer.as_deref().map(tracing::field::display),
                     "access"
                 );
             });
         }
-        if let Some(mut value) = echoed_id {
+        if let Some(mut value) = self.echoed_id {
             // Unique per response: HPACK must not index it, or every HTTP/2
             // response walks the earlier ids the table holds (~3.5k Ir).
             value.set_sensitive(true);
