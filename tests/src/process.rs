@@ -190,12 +190,25 @@ pub(crate) fn unavailable(what: &str) -> bool {
     false
 }
 
-/// A port nothing listens on right now.
+/// A port nothing listens on right now, below Linux's ephemeral range (32768
+/// and up): a port the kernel picked would be free for any outgoing connection
+/// to take as its source port (another test's client, say) before the service
+/// binds it, which made a service fail with "Address already in use".
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    const FIRST: u16 = 20_000;
+    const COUNT: u64 = 12_768;
+    for _ in 0..1_000 {
+        // A fresh `RandomState` hashes differently each time: a random pick.
+        let pick = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let port = FIRST + (pick % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", u64::from(FIRST) + COUNT);
 }
 
 /// Whether the database `variant` needs answers: PostgreSQL at 127.0.0.1:5432,
